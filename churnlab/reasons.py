@@ -395,3 +395,566 @@ def _raise_unmapped(out, col, values, taxonomy, file):
         f"Map each value to a taxonomy code under the data config's reasons mapping ({col}), "
         f"e.g. \"{values[0]}\": {next(iter(taxonomy['primary']))}",
         file=file, rows=int(mask.sum()), examples=_example_cols(out[mask]))
+
+
+# --------------------------------------------------------------------------------------------
+# One row per invited churned account
+# --------------------------------------------------------------------------------------------
+
+#: Account columns carried into the interview frame when present.
+ACCOUNT_COLS = ("churn_date", "segment", "industry", "region", "acquisition_channel", "plan", "mrr")
+_NONE_WORDS = {"", "none", "n/a", "na", "-", "--", "no", "nobody", "unknown", "なし", "不明"}
+_LEGAL = re.compile(r"(?:\b(?:inc|llc|ltd|limited|corp|corporation|co|company|gmbh|plc|kk|sa|ag|bv|"
+                    r"oy|ab|pty|srl)\b\.?\s*)+$")
+
+
+def normalise_competitor(values, *, aliases: dict | None = None, threshold: float = 0.85) -> pd.Series:
+    """Normalise competitor names so that spelling variants count as one competitor.
+
+    Names are compared on a key that ignores case, width, punctuation, spaces, a web suffix
+    (``.com``, ``.io`` ...) and legal suffixes (Inc, Ltd, GmbH, 株式会社 ...); keys that are nearly
+    the same (``difflib`` ratio >= ``threshold``, both at least 5 characters) are merged, so
+    ``"North wind"``, ``"northwind.io"`` and ``"Nortwind"`` are one competitor. Each group is shown
+    under its most frequent spelling. ``aliases`` (``{variant: name}``, from the data config) are
+    applied first. Blank values and "none" / "n/a" become ``NA``.
+
+    Parameters
+    ----------
+    values : Series or list of str
+    aliases : dict, optional
+    threshold : float
+        Similarity above which two keys are the same name.
+
+    Returns
+    -------
+    Series of str (``string`` dtype), aligned with ``values``.
+
+    Examples
+    --------
+    >>> normalise_competitor(["Northwind", "northwind inc.", "North-Wind", "Nortwind", "Acme", "", "n/a"]).tolist()
+    ['Northwind', 'Northwind', 'Northwind', 'Northwind', 'Acme', <NA>, <NA>]
+    """
+    import difflib
+    import unicodedata
+
+    s = pd.Series(values) if not isinstance(values, pd.Series) else values
+    alias = {_comp_key(k): str(v).strip() for k, v in (aliases or {}).items()}
+
+    def clean(v):
+        if _is_blank(v):
+            return None
+        t = " ".join(unicodedata.normalize("NFKC", str(v)).split())
+        if t.casefold().strip(" .") in _NONE_WORDS:
+            return None
+        return alias.get(_comp_key(t), t)
+
+    cleaned = s.map(clean)
+    keys = cleaned.map(lambda t: None if t is None else _comp_key(t))
+    counts = keys.value_counts()
+    heads: dict[str, str] = {}
+    for k in sorted(counts.index, key=lambda k: (-counts[k], k)):
+        head = next((h for h in dict.fromkeys(heads.values())
+                     if len(k) >= 5 and len(h) >= 5
+                     and difflib.SequenceMatcher(None, k, h).ratio() >= threshold), None)
+        heads[k] = head or k
+    group = keys.map(lambda k: None if k is None else heads[k])
+    spelled = pd.DataFrame({"g": group, "t": cleaned}).dropna()
+    names = {}
+    for g, t in spelled.groupby("g")["t"]:
+        vc = t.value_counts()
+        names[g] = sorted(vc.index[vc == vc.max()],
+                          key=lambda t: (len(re.findall(r"[\W_]", t)), not t[:1].isupper(), t))[0]
+    return pd.Series(pd.array([None if g is None else names[g] for g in group], dtype="string"),
+                     index=s.index, name=getattr(s, "name", None))
+
+
+def _comp_key(v) -> str:
+    import unicodedata
+    t = unicodedata.normalize("NFKC", str(v)).casefold().strip()
+    t = t.replace("株式会社", "").replace("(株)", "")
+    t = re.sub(r"\.(com|io|ai|co|net|app|jp|de|co\.uk)$", "", t)
+    t = _LEGAL.sub("", re.sub(r"[,.]", " ", t).strip()).strip()
+    return re.sub(r"[\W_]+", "", t)
+
+
+def prepare_interviews(interviews: pd.DataFrame, accounts: pd.DataFrame, *,
+                       competitor_aliases: dict | None = None) -> pd.DataFrame:
+    """One row per invited churned account: the interview joined to the account it is about.
+
+    Exact duplicate rows are dropped; when an account still has several interviews the completed
+    one (latest completion, then latest invitation) is kept. An interview belongs to the quarter in
+    which its account's ``churn_date`` falls (``quarter``; ``NA`` while the account has no
+    ``churn_date``).
+
+    Parameters
+    ----------
+    interviews : DataFrame
+        Normalised exit interviews (see :func:`normalise_reasons`).
+    accounts : DataFrame
+        Accounts; ``churn_date`` and, when present, ``segment, industry, region,
+        acquisition_channel, plan, mrr``.
+    competitor_aliases : dict, optional
+        Passed to :func:`normalise_competitor`.
+
+    Returns
+    -------
+    DataFrame
+        The interview columns plus the account columns and: ``quarter`` (label such as
+        ``"2026Q3"``), ``responded`` (bool: ``completed_at`` is set), ``reason`` (the primary reason
+        of a responder; ``"no_reason"`` when blank; ``NA`` for non-responders), ``secondary``
+        (secondary reason of a responder or ``NA``), ``competitor`` (normalised), ``would_return``
+        (lower case), ``mrr`` (the account's MRR, 0 when unknown).
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({"account_id": ["A", "B"], "churn_date": pd.to_datetime(["2026-07-03", "2026-04-30"]),
+    ...                     "segment": ["SMB", "Enterprise"], "mrr": [100.0, 900.0]})
+    >>> iv = pd.DataFrame({"account_id": ["A", "A", "B"],
+    ...                    "invited_at": pd.to_datetime(["2026-07-04", "2026-07-04", "2026-05-01"]),
+    ...                    "completed_at": pd.to_datetime([None, "2026-07-09", None]),
+    ...                    "primary_reason": [None, "price_budget", None]})
+    >>> prepare_interviews(iv, acc)[["account_id", "quarter", "responded", "reason"]].values.tolist()
+    [['B', '2026Q2', False, <NA>], ['A', '2026Q3', True, 'price_budget']]
+    """
+    iv = interviews.copy()
+    for col in ("completed_at", "invited_at", "primary_reason", "secondary_reason", "competitor",
+                "would_return", "format"):
+        if col not in iv.columns:
+            iv[col] = pd.NA
+    content = [c for c in iv.columns if c != LINE_COL]
+    iv = iv.drop_duplicates(subset=content)
+    iv["_done"] = iv["completed_at"].notna()
+    iv = (iv.sort_values(["account_id", "_done", "completed_at", "invited_at"], na_position="first")
+            .drop_duplicates("account_id", keep="last").drop(columns="_done"))
+    acc_cols = ["account_id"] + [c for c in ACCOUNT_COLS if c in accounts.columns]
+    iv = iv.drop(columns=[c for c in acc_cols[1:] if c in iv.columns])
+    out = iv.merge(accounts[acc_cols], on="account_id", how="left")
+    if "churn_date" not in out:
+        out["churn_date"] = pd.NaT
+    out["churn_date"] = pd.to_datetime(out["churn_date"])
+    out["quarter"] = pd.array([None if pd.isna(d) else f"{d.year}Q{(d.month - 1) // 3 + 1}"
+                               for d in out["churn_date"]], dtype="string")
+    out["responded"] = out["completed_at"].notna()
+    prim = out["primary_reason"].astype("string")
+    out["reason"] = prim.where(~out["responded"] | prim.notna(), NO_REASON).where(out["responded"], pd.NA)
+    out["secondary"] = out["secondary_reason"].astype("string").where(out["responded"], pd.NA)
+    out["competitor"] = normalise_competitor(out["competitor"], aliases=competitor_aliases)
+    out["would_return"] = out["would_return"].astype("string").str.strip().str.lower()
+    out["mrr"] = pd.to_numeric(out["mrr"], errors="coerce").fillna(0.0) if "mrr" in out else 0.0
+    return out.sort_values(["churn_date", "account_id"], na_position="last").reset_index(drop=True)
+
+
+def window(frame: pd.DataFrame, *, quarter: str, n_quarters: int = 1) -> pd.DataFrame:
+    """Rows of ``frame`` whose ``quarter`` is ``quarter`` or one of the ``n_quarters - 1`` before it.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"quarter": ["2026Q1", "2026Q2", "2026Q3"]})
+    >>> window(f, quarter="2026Q3", n_quarters=2)["quarter"].tolist()
+    ['2026Q2', '2026Q3']
+    """
+    labels = quarters_back(quarter, n_quarters)
+    return frame[frame["quarter"].isin(labels)]
+
+
+def quarters_back(quarter: str, n: int) -> list[str]:
+    """The ``n`` quarter labels ending with ``quarter``, oldest first.
+
+    Examples
+    --------
+    >>> quarters_back("2026Q2", 3)
+    ['2025Q4', '2026Q1', '2026Q2']
+    """
+    from churnlab.periods import Period
+    q = Period.quarter(quarter)
+    out = [q]
+    for _ in range(n - 1):
+        out.append(out[-1].previous())
+    return [p.label for p in reversed(out)]
+
+
+# --------------------------------------------------------------------------------------------
+# Shares
+# --------------------------------------------------------------------------------------------
+
+_LEVEL_COL = {"primary": "reason", "secondary": "secondary", "competitor": "competitor"}
+
+
+def _categories(level, taxonomy):
+    if level == "primary":
+        return list(taxonomy["primary"]) + [NO_REASON]
+    if level == "secondary":
+        return [s for p in taxonomy["primary"].values() for s in p["secondary"]]
+    return None
+
+
+def _parent_of(taxonomy):
+    return {s: p for p, node in taxonomy["primary"].items() for s in node["secondary"]}
+
+
+def _labels(codes, level, taxonomy, lang):
+    if level == "competitor":
+        return list(codes)
+    return [reason_label(c, taxonomy, lang=lang, level=level) for c in codes]
+
+
+def reason_shares(frame: pd.DataFrame, *, taxonomy: dict, by=None, level: str = "primary",
+                  quarter: str | None = None, lang: str = "en", alpha: float = 0.05) -> pd.DataFrame:
+    """Share of responding churned accounts by reason, with Wilson intervals, by count and by MRR.
+
+    The denominator is every responding (completed-interview) churned account of the group,
+    including those who gave no reason; so primary shares, ``no_reason`` included, add up to 1.
+    Secondary shares have the same denominator (a responder without a secondary reason counts
+    in none of them). ``level="competitor"`` gives the share lost to each named competitor.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`prepare_interviews`.
+    taxonomy : dict
+    by : str or list of str, optional
+        Grouping columns (``"quarter"``, ``"segment"`` ...).
+    level : {"primary", "secondary", "competitor"}
+    quarter : str, optional
+        Keep only accounts that churned in this quarter.
+    lang : {"en", "ja"}
+        Language of ``label``.
+    alpha : float
+        One minus the confidence level of the interval.
+
+    Returns
+    -------
+    DataFrame
+        ``[by...], reason, label, [primary (secondary level)], k, n, share, share_lo, share_hi,
+        mrr, mrr_total, mrr_share``: ``k`` responders with the reason out of ``n``; ``mrr`` the
+        MRR lost with them, ``mrr_share`` = ``mrr / mrr_total`` (a weighted share has no binomial
+        interval). Every reason of the taxonomy appears, with 0 when nobody gave it.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"responded": [True] * 4 + [False], "quarter": "2026Q3",
+    ...                   "reason": ["price_budget", "price_budget", "product_gap", "no_reason", None],
+    ...                   "secondary": [None] * 5, "competitor": [None] * 5,
+    ...                   "mrr": [100.0, 100.0, 600.0, 200.0, 50.0]})
+    >>> s = reason_shares(f, taxonomy=tax).set_index("reason")
+    >>> [float(x) for x in s.loc["price_budget", ["k", "n", "share", "mrr_share"]]]
+    [2.0, 4.0, 0.5, 0.2]
+    >>> [round(float(x), 4) for x in s.loc["price_budget", ["share_lo", "share_hi"]]]
+    [0.15, 0.85]
+    """
+    from churnlab.stats import add_wilson
+    _check_lang(lang)
+    if level not in _LEVEL_COL:
+        raise ValueError(f"level must be one of {tuple(_LEVEL_COL)}, not {level!r}")
+    by = [] if by is None else [by] if isinstance(by, str) else list(by)
+    f = frame[frame["responded"].astype(bool)]
+    if quarter is not None:
+        f = f[f["quarter"] == quarter]
+    col = _LEVEL_COL[level]
+    cats = _categories(level, taxonomy)
+    if cats is None:
+        cats = sorted(f[col].dropna().unique().tolist(), key=lambda c: (-(f[col] == c).sum(), c))
+    groups = [((), f)] if not by else list(f.groupby(by, observed=True, dropna=False))
+    rows = []
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        n, mrr_total = len(g), float(g["mrr"].sum())
+        k = g[col].value_counts()
+        m = g.groupby(col)["mrr"].sum()
+        for c in cats:
+            rows.append(dict(zip(by, key), reason=c, k=int(k.get(c, 0)), n=n,
+                             mrr=float(m.get(c, 0.0)), mrr_total=mrr_total))
+    out = pd.DataFrame(rows, columns=by + ["reason", "k", "n", "mrr", "mrr_total"])
+    out["label"] = _labels(out["reason"], level, taxonomy, lang)
+    out = add_wilson(out, k_col="k", n_col="n", name="share", alpha=alpha)
+    out["mrr_share"] = (out["mrr"] / out["mrr_total"]).where(out["mrr_total"] > 0)
+    cols = by + ["reason", "label"]
+    if level == "secondary":
+        out["primary"] = out["reason"].map(_parent_of(taxonomy))
+        cols.append("primary")
+    cols += ["k", "n", "share", "share_lo", "share_hi", "mrr", "mrr_total", "mrr_share"]
+    return out[cols].astype({"k": int, "n": int})
+
+
+def participation(frame: pd.DataFrame, *, by=None, quarter: str | None = None,
+                  target: tuple = (0.4, 0.6), alpha: float = 0.05) -> pd.DataFrame:
+    """Exit-interview participation rate = completed / invited, with Wilson intervals.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`prepare_interviews`.
+    by : str or list of str, optional
+        e.g. ``"segment"``, ``"format"``, ``"quarter"``.
+    quarter : str, optional
+        Keep only accounts that churned in this quarter.
+    target : (float, float)
+        The playbook's target range (40-60%).
+
+    Returns
+    -------
+    DataFrame
+        ``[by...], k (completed), n (invited), rate, rate_lo, rate_hi, target_lo, target_hi, status``
+        with ``status`` one of ``below target``, ``on target``, ``above target``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"responded": [True, False, False, True, True], "quarter": "2026Q3",
+    ...                   "format": ["call", "survey", "survey", "call", "survey"]})
+    >>> participation(f, by="format")[["format", "k", "n", "rate", "status"]].values.tolist()
+    [['call', 2, 2, 1.0, 'above target'], ['survey', 1, 3, 0.3333333333333333, 'below target']]
+    """
+    from churnlab.stats import add_wilson
+    by = [] if by is None else [by] if isinstance(by, str) else list(by)
+    f = frame if quarter is None else frame[frame["quarter"] == quarter]
+    resp = f["responded"].astype(bool)
+    if by:
+        g = resp.groupby([f[b] for b in by], observed=True, dropna=False)
+        out = pd.DataFrame({"k": g.sum().astype(int), "n": g.size().astype(int)}).reset_index()
+    else:
+        out = pd.DataFrame({"k": [int(resp.sum())], "n": [int(len(f))]})
+    out = add_wilson(out, k_col="k", n_col="n", name="rate", alpha=alpha)
+    out["target_lo"], out["target_hi"] = target
+    out["status"] = ["n/a" if pd.isna(r) else "below target" if r < target[0] else
+                     "above target" if r > target[1] else "on target" for r in out["rate"]]
+    return out
+
+
+def reweighted_shares(frame: pd.DataFrame, *, taxonomy: dict, by="segment", level: str = "primary",
+                      quarter: str | None = None, lang: str = "en") -> pd.DataFrame:
+    """Reason shares re-weighted for non-response, beside the raw shares.
+
+    Each responder stands for the invited accounts of its stratum (``by``, e.g. segment): its
+    weight is invited / completed in that stratum, so a segment that answers less is not
+    under-represented. A stratum with invitations but no responder cannot be represented; its
+    invited count is reported in ``n_unrepresented``.
+
+    Returns
+    -------
+    DataFrame
+        ``reason, label, k, n, share, share_reweighted, difference, n_unrepresented``.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"segment": ["SMB"] * 4 + ["Ent"] * 4, "quarter": "2026Q3",
+    ...                   "responded": [True, True, True, True, True, False, False, False],
+    ...                   "reason": ["price_budget"] * 4 + ["product_gap", None, None, None],
+    ...                   "secondary": None, "competitor": None, "mrr": 1.0})
+    >>> r = reweighted_shares(f, taxonomy=tax).set_index("reason")
+    >>> r.loc[["price_budget", "product_gap"], ["share", "share_reweighted"]].values.tolist()
+    [[0.8, 0.5], [0.2, 0.5]]
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    f = frame if quarter is None else frame[frame["quarter"] == quarter]
+    raw = reason_shares(f, taxonomy=taxonomy, level=level, lang=lang)
+    strata = participation(f, by=by)
+    strata["w"] = strata["n"] / strata["k"].where(strata["k"] > 0)
+    per = reason_shares(f, taxonomy=taxonomy, level=level, by=by, lang=lang)
+    per = per.merge(strata[by + ["w"]], on=by, how="left")
+    per["wk"] = per["k"] * per["w"]
+    wsum = strata.loc[strata["k"] > 0, "n"].sum()
+    rw = per.groupby("reason", sort=False)["wk"].sum() / wsum if wsum else per.groupby("reason")["wk"].sum() * float("nan")
+    out = raw[[c for c in ("reason", "label", "primary", "k", "n", "share") if c in raw.columns]].copy()
+    out["share_reweighted"] = out["reason"].map(rw).astype(float)
+    out["difference"] = out["share_reweighted"] - out["share"]
+    out["n_unrepresented"] = int(strata.loc[strata["k"] == 0, "n"].sum())
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Change over time
+# --------------------------------------------------------------------------------------------
+
+def _compare_windows(quarter, compare, span):
+    from churnlab.periods import Period
+    now = quarters_back(quarter, span)
+    if compare == "yoy":
+        back = 4
+    elif compare == "qoq":
+        back = span
+    else:
+        raise ValueError(f"compare must be 'yoy' or 'qoq', not {compare!r}")
+    q = Period.quarter(quarter)
+    for _ in range(back):
+        q = q.previous()
+    return now, quarters_back(q.label, span)
+
+
+def _two_proportion_p(k1, n1, k2, n2):
+    """Two-sided p of equal proportions: z-test (statsmodels), Fisher's exact when a cell is small."""
+    import numpy as np
+    from scipy.stats import fisher_exact
+    from statsmodels.stats.proportion import proportions_ztest
+    if min(n1, n2) == 0 or k1 + k2 == 0 or k1 + k2 == n1 + n2:
+        return float("nan"), "none"
+    tot = n1 + n2
+    exp = np.outer([n1, n2], [k1 + k2, tot - k1 - k2]) / tot
+    if exp.min() < 5:
+        return float(fisher_exact([[k1, n1 - k1], [k2, n2 - k2]])[1]), "fisher"
+    return float(proportions_ztest([k1, k2], [n1, n2])[1]), "z"
+
+
+def _trend_p(frame, col, cat, labels):
+    """p of a linear trend in the share of ``cat`` across ``labels`` (linear-by-linear association)."""
+    import numpy as np
+    from statsmodels.stats.contingency_tables import Table
+    f = frame[frame["quarter"].isin(labels)]
+    yes = np.array([int(((f["quarter"] == q) & (f[col] == cat)).sum()) for q in labels])
+    n = np.array([int((f["quarter"] == q).sum()) for q in labels])
+    keep = n > 0
+    if keep.sum() < 3 or yes.sum() == 0 or yes.sum() == n.sum():
+        return float("nan")
+    tab = np.vstack([yes[keep], n[keep] - yes[keep]]).T
+    res = Table(tab).test_ordinal_association(row_scores=np.arange(keep.sum()), col_scores=np.array([0, 1]))
+    return float(res.pvalue)
+
+
+def reason_changes(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, level: str = "primary",
+                   compare: str = "yoy", span: int = 1, n_quarters: int = 8, alpha: float = 0.05,
+                   lang: str = "en") -> pd.DataFrame:
+    """Which reasons' shares changed: now against a year (or a quarter) earlier, with tests.
+
+    ``now`` is the ``span`` quarters ending with ``quarter``; ``then`` the same quarters a year
+    earlier (``compare="yoy"``) or the ``span`` quarters just before (``"qoq"``). Each reason's share
+    of responding churned accounts is compared with a two-proportion z-test (statsmodels;
+    Fisher's exact test when an expected cell count is below 5), and p-values are Holm-adjusted
+    across the reasons tested, so a reason is named only when its change stands out among all of
+    them. ``p_trend`` tests a linear trend of the share across the last ``n_quarters`` quarters
+    (linear-by-linear association, statsmodels).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`prepare_interviews`.
+    level : {"primary", "secondary", "competitor"}
+    compare : {"yoy", "qoq"}
+    span : int
+        Quarters per window (2 = the last two quarters against the same two a year earlier).
+
+    Returns
+    -------
+    DataFrame
+        ``reason, label, now, then, k_now, n_now, share_now, k_then, n_then, share_then, change,
+        test, p, p_adj, p_trend, significant, direction`` (``rose`` / ``fell`` / ``no significant
+        change``), sorted by ``p_adj``.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"quarter": ["2025Q3"] * 100 + ["2026Q3"] * 100, "responded": True,
+    ...                   "reason": ["price_budget"] * 10 + ["other"] * 90 + ["price_budget"] * 40 + ["other"] * 60,
+    ...                   "secondary": None, "competitor": None, "mrr": 1.0})
+    >>> c = reason_changes(f, taxonomy=tax, quarter="2026Q3").set_index("reason")
+    >>> r = c.loc["price_budget"]
+    >>> float(r.share_then), float(r.share_now), r.direction
+    (0.1, 0.4, 'rose')
+    """
+    from statsmodels.stats.multitest import multipletests
+    now, then = _compare_windows(quarter, compare, span)
+    col = _LEVEL_COL[level]
+    resp = frame[frame["responded"].astype(bool)]
+    a = reason_shares(resp[resp["quarter"].isin(now)], taxonomy=taxonomy, level=level, lang=lang)
+    b = reason_shares(resp[resp["quarter"].isin(then)], taxonomy=taxonomy, level=level, lang=lang)
+    keys = ["reason", "label"]
+    out = a[keys + ["k", "n", "share"]].merge(b[keys + ["k", "n", "share"]], on=keys, how="outer",
+                                               suffixes=("_now", "_then"))
+    n_now = int(resp["quarter"].isin(now).sum())
+    n_then = int(resp["quarter"].isin(then).sum())
+    out["k_now"] = out["k_now"].fillna(0).astype(int)
+    out["k_then"] = out["k_then"].fillna(0).astype(int)
+    out["n_now"], out["n_then"] = n_now, n_then
+    out["share_now"] = out["k_now"] / n_now if n_now else float("nan")
+    out["share_then"] = out["k_then"] / n_then if n_then else float("nan")
+    out["change"] = out["share_now"] - out["share_then"]
+    tests = [_two_proportion_p(r.k_now, n_now, r.k_then, n_then) for r in out.itertuples()]
+    out["p"] = [t[0] for t in tests]
+    out["test"] = [t[1] for t in tests]
+    ok = out["p"].notna()
+    out["p_adj"] = float("nan")
+    if ok.any():
+        out.loc[ok, "p_adj"] = multipletests(out.loc[ok, "p"], method="holm")[1]
+    labels = quarters_back(quarter, n_quarters)
+    out["p_trend"] = [_trend_p(resp, col, r, labels) for r in out["reason"]]
+    out["significant"] = out["p_adj"] < alpha
+    out["direction"] = ["rose" if s and c > 0 else "fell" if s and c < 0 else "no significant change"
+                        for s, c in zip(out["significant"], out["change"])]
+    out["now"] = _span_label(now)
+    out["then"] = _span_label(then)
+    cols = ["reason", "label", "now", "then", "k_now", "n_now", "share_now", "k_then", "n_then",
+            "share_then", "change", "test", "p", "p_adj", "p_trend", "significant", "direction"]
+    return out[cols].sort_values(["p_adj", "reason"], na_position="last").reset_index(drop=True)
+
+
+def _span_label(labels):
+    return labels[0] if len(labels) == 1 else f"{labels[0]}-{labels[-1][-2:]}" \
+        if labels[0][:4] == labels[-1][:4] else f"{labels[0]}-{labels[-1]}"
+
+
+def reason_trend(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, n_quarters: int = 8,
+                 level: str = "primary", lang: str = "en") -> pd.DataFrame:
+    """Each reason's share of responding churned accounts by quarter, for the last ``n_quarters``.
+
+    Same columns as :func:`reason_shares` with ``by="quarter"``; every quarter of the window
+    appears (``n = 0`` when nobody responded).
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"quarter": ["2026Q2", "2026Q3"], "responded": True,
+    ...                   "reason": ["price_budget", "other"], "secondary": None, "competitor": None, "mrr": 1.0})
+    >>> t = reason_trend(f, taxonomy=tax, quarter="2026Q3", n_quarters=2)
+    >>> t[t.reason == "price_budget"][["quarter", "share"]].values.tolist()
+    [['2026Q2', 1.0], ['2026Q3', 0.0]]
+    """
+    labels = quarters_back(quarter, n_quarters)
+    f = frame[frame["quarter"].isin(labels)].copy()
+    f["quarter"] = pd.Categorical(f["quarter"].astype(object), categories=labels, ordered=True)
+    out = reason_shares(f, taxonomy=taxonomy, by="quarter", level=level, lang=lang)
+    have = set(out["quarter"].astype(str))
+    missing = [q for q in labels if q not in have]
+    if missing:
+        empty = reason_shares(f.iloc[:0], taxonomy=taxonomy, level=level, lang=lang)
+        if len(empty) == 0 and level == "competitor":
+            empty = out.drop(columns="quarter").drop_duplicates("reason").assign(k=0, n=0, mrr=0.0)
+        extra = pd.concat([empty.assign(quarter=q) for q in missing], ignore_index=True)
+        out = pd.concat([out, extra[out.columns]], ignore_index=True)
+    out["quarter"] = pd.Categorical(out["quarter"].astype(str), categories=labels, ordered=True)
+    return out.sort_values(["quarter", "reason"], kind="stable").reset_index(drop=True)
+
+
+def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "responding churned accounts") -> str:
+    """One plain sentence naming the reasons whose share rose or fell significantly.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"label": ["Integration gap", "Price / budget"], "now": "2026Q3", "then": "2025Q3",
+    ...                   "share_now": [0.2, 0.2], "share_then": [0.08, 0.21], "change": [0.12, -0.01],
+    ...                   "p": [0.001, 0.8], "p_adj": [0.004, 1.0], "significant": [True, False],
+    ...                   "direction": ["rose", "no significant change"]})
+    >>> changes_sentence(c)
+    'Between 2025Q3 and 2026Q3, Integration gap rose from 8.0% to 20.0% of responding churned accounts (p = 0.004); no other reason changed significantly (p-values adjusted for the 2 reasons compared).'
+    """
+    from churnlab.stats import format_p, pct
+    if changes.empty:
+        return f"No {what} could be compared."
+    now, then = changes["now"].iloc[0], changes["then"].iloc[0]
+    tested = int(changes["p_adj"].notna().sum())
+    sig = changes[changes["significant"].astype(bool)].sort_values("change", key=lambda s: -s.abs())
+    if sig.empty:
+        top = changes.dropna(subset=["p"]).sort_values("p").head(1)
+        tail = ""
+        if len(top):
+            r = top.iloc[0]
+            tail = (f" The largest move, {r['label']} from {pct(r['share_then'])} to {pct(r['share_now'])}, "
+                    f"is within what chance would produce ({format_p(r['p_adj'])} after adjusting for "
+                    f"the {tested} {what}s compared).")
+        return f"No {what}'s share of {of} changed significantly between {then} and {now}.{tail}"
+    parts = [f"{r['label']} {r['direction']} from {pct(r['share_then'])} to {pct(r['share_now'])}"
+             + (f" of {of}" if i == 0 else "") + f" ({format_p(r['p_adj'])})"
+             for i, (_, r) in enumerate(sig.iterrows())]
+    body = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + " and " + parts[-1]
+    rest = f"; no other {what} changed significantly" if len(sig) < tested else ""
+    return (f"Between {then} and {now}, {body}{rest} "
+            f"(p-values adjusted for the {tested} {what}s compared).")
