@@ -958,3 +958,457 @@ def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "
     rest = f"; no other {what} changed significantly" if len(sig) < tested else ""
     return (f"Between {then} and {now}, {body}{rest} "
             f"(p-values adjusted for the {tested} {what}s compared).")
+
+
+# --------------------------------------------------------------------------------------------
+# Segments
+# --------------------------------------------------------------------------------------------
+
+def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segment",
+                        level: str = "primary", quarter: str | None = None, min_count: int = 5,
+                        alpha: float = 0.05, lang: str = "en") -> pd.DataFrame:
+    """Chi-square test of independence between reason and a grouping (segment, region ...).
+
+    Responders who gave no reason are left out. Reasons given fewer than ``min_count`` times in
+    all are pooled into one column and groups with fewer than ``min_count`` responders are left
+    out, so the test is not driven by near-empty cells. When the test is significant, each group is
+    described by the reason it gives most clearly more often than the others (adjusted
+    standardised residual above 2).
+
+    Returns
+    -------
+    DataFrame
+        One row: ``by, n, groups, reasons, chi2, dof, p, cramers_v, significant, sentence``.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"segment": ["SMB"] * 40 + ["Enterprise"] * 40, "responded": True,
+    ...                   "reason": ["price_budget"] * 30 + ["product_gap"] * 10
+    ...                             + ["price_budget"] * 8 + ["product_gap"] * 32,
+    ...                   "secondary": None, "competitor": None, "mrr": 1.0, "quarter": "2026Q3"})
+    >>> r = reason_independence(f, taxonomy=tax).iloc[0]
+    >>> bool(r.significant), int(r.dof)
+    (True, 1)
+    >>> print(r.sentence)  # doctest: +NORMALIZE_WHITESPACE
+    Reasons differ by segment (χ² = 24.3, 1 df, p < 0.001): Enterprise leave more often for Product gap
+    (80.0% against 25.0% elsewhere); SMB for Price / budget (75.0% against 20.0% elsewhere).
+    """
+    import numpy as np
+    from statsmodels.stats.contingency_tables import Table
+    from churnlab.stats import format_p, pct
+    col = _LEVEL_COL[level]
+    f = frame[frame["responded"].astype(bool)]
+    if quarter is not None:
+        f = f[f["quarter"] == quarter]
+    f = f[f[col].notna() & (f[col] != NO_REASON) & f[by].notna()]
+    tab = pd.crosstab(f[by].astype(str), f[col].astype(str))
+    tab = tab.loc[tab.sum(axis=1) >= min_count]
+    small = tab.columns[tab.sum(axis=0) < min_count]
+    if len(small):
+        tab = tab.drop(columns=small).assign(**{"(rarer reasons)": tab[small].sum(axis=1)})
+        tab = tab.loc[:, tab.sum(axis=0) > 0]
+    word = by.replace("_", " ")
+    base = {"by": by, "n": int(tab.values.sum()), "groups": int(tab.shape[0]), "reasons": int(tab.shape[1]),
+            "chi2": float("nan"), "dof": 0, "p": float("nan"), "cramers_v": float("nan"), "significant": False}
+    if tab.shape[0] < 2 or tab.shape[1] < 2:
+        base["sentence"] = (f"Too few responses to compare reasons by {word} "
+                            f"(groups and reasons with at least {min_count} responses are needed).")
+        return pd.DataFrame([base])
+    t = Table(tab.values)
+    res = t.test_nominal_association()
+    n = tab.values.sum()
+    v = float(np.sqrt(res.statistic / (n * (min(tab.shape) - 1))))
+    base.update(chi2=float(res.statistic), dof=int(res.df), p=float(res.pvalue), cramers_v=v,
+                significant=bool(res.pvalue < alpha))
+    stat = f"χ² = {res.statistic:.1f}, {int(res.df)} df, {format_p(res.pvalue)}"
+    if not base["significant"]:
+        base["sentence"] = (f"The data do not show that reasons differ by {word} ({stat}); the differences "
+                            "between the bars are within what chance would produce.")
+        return pd.DataFrame([base])
+    resid = pd.DataFrame(t.standardized_resids, index=tab.index, columns=tab.columns)
+    parts = []
+    for g in tab.index:
+        r = resid.loc[g].drop(labels=["(rarer reasons)"], errors="ignore")
+        if r.empty or r.max() <= 2:
+            continue
+        c = r.idxmax()
+        in_g = tab.loc[g, c] / tab.loc[g].sum()
+        rest = tab.drop(index=g)
+        out_g = rest[c].sum() / rest.values.sum()
+        label = c if level == "competitor" else reason_label(c, taxonomy, lang=lang, level=level)
+        parts.append((g, label, in_g, out_g))
+    if parts:
+        desc = "; ".join(f"{g} leave more often for {lab} ({pct(a)} against {pct(b)} elsewhere)" if i == 0 else
+                         f"{g} for {lab} ({pct(a)} against {pct(b)} elsewhere)"
+                         for i, (g, lab, a, b) in enumerate(parts))
+        base["sentence"] = f"Reasons differ by {word} ({stat}): {desc}."
+    else:
+        base["sentence"] = f"Reasons differ by {word} ({stat}), without one reason standing out in any group."
+    return pd.DataFrame([base])
+
+
+# --------------------------------------------------------------------------------------------
+# Competitors
+# --------------------------------------------------------------------------------------------
+
+def competitor_reasons(frame: pd.DataFrame, *, taxonomy: dict, quarters=None, lang: str = "en",
+                       alpha: float = 0.05) -> pd.DataFrame:
+    """Why accounts went to each named competitor: their secondary reasons, with Wilson intervals.
+
+    Parameters
+    ----------
+    quarters : str or list of str, optional
+        Quarters to include (all when ``None``).
+
+    Returns
+    -------
+    DataFrame
+        ``competitor, secondary, label, k, n, share, share_lo, share_hi, mrr`` where ``n`` is the
+        responders lost to the competitor and ``k`` those giving the secondary reason (``secondary``
+        is ``"unspecified"`` when none was given).
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"responded": True, "quarter": "2026Q3", "competitor": ["Northwind"] * 3,
+    ...                   "secondary": ["better_price", "better_price", None], "mrr": [1.0, 2.0, 3.0]})
+    >>> competitor_reasons(f, taxonomy=tax)[["secondary", "k", "n"]].values.tolist()
+    [['better_price', 2, 3], ['unspecified', 1, 3]]
+    """
+    from churnlab.stats import add_wilson
+    f = frame[frame["responded"].astype(bool) & frame["competitor"].notna()]
+    if quarters is not None:
+        f = f[f["quarter"].isin([quarters] if isinstance(quarters, str) else list(quarters))]
+    f = f.assign(secondary=f["secondary"].astype(object).where(f["secondary"].notna(), "unspecified"))
+    g = f.groupby(["competitor", "secondary"])
+    out = pd.DataFrame({"k": g.size(), "mrr": g["mrr"].sum()}).reset_index()
+    out["n"] = out.groupby("competitor")["k"].transform("sum")
+    out["label"] = [("Not specified" if lang == "en" else "未回答") if s == "unspecified"
+                    else reason_label(s, taxonomy, lang=lang, level="secondary") for s in out["secondary"]]
+    out = add_wilson(out, k_col="k", n_col="n", name="share", alpha=alpha)
+    out = out.sort_values(["n", "competitor", "k", "secondary"], ascending=[False, True, False, True])
+    return out[["competitor", "secondary", "label", "k", "n", "share", "share_lo", "share_hi", "mrr"]] \
+        .reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Win-back and drill-down
+# --------------------------------------------------------------------------------------------
+
+def winback_list(frame: pd.DataFrame, roadmap: pd.DataFrame | None, *, taxonomy: dict, as_of,
+                 since=None, would_return=("yes",), lang: str = "en") -> pd.DataFrame:
+    """Churned accounts worth a call: a fix for their reason shipped after they left, or they said
+    they would return.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`prepare_interviews`.
+    roadmap : DataFrame or None
+        ``item, secondary_reason, shipped_at``; items not shipped by ``as_of`` are ignored.
+    as_of : date-like
+        The review date (usually the last day of the reviewed quarter).
+    since : date-like, optional
+        Only accounts that churned on or after this day.
+    would_return : tuple of str
+        Answers that count as "would return".
+
+    Returns
+    -------
+    DataFrame
+        One row per account, largest MRR first: ``account_id, segment, region, churn_date, mrr,
+        reason, reason_label, secondary, secondary_label, competitor, would_return, roadmap_items,
+        shipped_at, why``.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"account_id": ["A", "B", "C"], "responded": True, "quarter": "2026Q1",
+    ...                   "churn_date": pd.to_datetime(["2026-02-01", "2026-03-01", "2026-03-01"]),
+    ...                   "reason": "product_gap", "secondary": ["integration_gap", "ux", "ux"],
+    ...                   "competitor": None, "would_return": ["no", "yes", "no"], "mrr": [500.0, 80.0, 90.0]})
+    >>> rm = pd.DataFrame({"item": ["Salesforce sync"], "secondary_reason": ["integration_gap"],
+    ...                    "shipped_at": pd.to_datetime(["2026-05-01"])})
+    >>> winback_list(f, rm, taxonomy=tax, as_of="2026-06-30")[["account_id", "why"]].values.tolist()
+    [['A', 'Salesforce sync shipped 2026-05-01 (addresses Integration gap)'], ['B', 'said they would return']]
+    """
+    as_of = pd.Timestamp(as_of)
+    f = frame[frame["responded"].astype(bool) & frame["churn_date"].notna() & (frame["churn_date"] <= as_of)]
+    if since is not None:
+        f = f[f["churn_date"] >= pd.Timestamp(since)]
+    f = f.copy()
+    f["roadmap_items"], f["shipped_at"] = "", pd.NaT
+    if roadmap is not None and len(roadmap):
+        rm = roadmap.dropna(subset=["shipped_at", "secondary_reason"])
+        rm = rm[pd.to_datetime(rm["shipped_at"]) <= as_of]
+        hits = f[["account_id", "secondary", "churn_date"]].merge(
+            rm[["item", "secondary_reason", "shipped_at"]].astype({"secondary_reason": "string"}),
+            left_on="secondary", right_on="secondary_reason")
+        hits = hits[pd.to_datetime(hits["shipped_at"]) > hits["churn_date"]].sort_values("shipped_at")
+        if len(hits):
+            agg = hits.groupby("account_id").agg(roadmap_items=("item", lambda s: "; ".join(dict.fromkeys(s))),
+                                                 shipped_at=("shipped_at", "min"))
+            f = f.set_index("account_id")
+            f.loc[agg.index, "roadmap_items"] = agg["roadmap_items"]
+            f.loc[agg.index, "shipped_at"] = pd.to_datetime(agg["shipped_at"])
+            f = f.reset_index()
+    wr = f["would_return"].astype("string").str.lower().isin([w.lower() for w in would_return]).fillna(False)
+    fixed = f["roadmap_items"] != ""
+    f = f[fixed | wr].copy()
+    f["reason_label"] = [reason_label(c, taxonomy, lang=lang) for c in f["reason"]]
+    f["secondary_label"] = [reason_label(c, taxonomy, lang=lang, level="secondary") for c in f["secondary"]]
+    why = []
+    for r in f.itertuples():
+        w = []
+        if r.roadmap_items:
+            w.append(f"{r.roadmap_items} shipped {pd.Timestamp(r.shipped_at).date()} (addresses {r.secondary_label})")
+        if str(r.would_return).lower() in [x.lower() for x in would_return]:
+            w.append("said they would return")
+        why.append("; ".join(w))
+    f["why"] = why
+    for c in ("segment", "region"):
+        if c not in f:
+            f[c] = pd.NA
+    cols = ["account_id", "segment", "region", "churn_date", "mrr", "reason", "reason_label", "secondary",
+            "secondary_label", "competitor", "would_return", "roadmap_items", "shipped_at", "why"]
+    return f.sort_values(["mrr", "account_id"], ascending=[False, True])[cols].reset_index(drop=True)
+
+
+def drilldown(frame: pd.DataFrame, *, taxonomy: dict, quarter: str | None = None,
+              lang: str = "en") -> pd.DataFrame:
+    """The accounts behind every share: one row per invited churned account of the quarter.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, churn_date, responded, reason, reason_label, secondary, secondary_label,
+        competitor, segment, industry, region, acquisition_channel, format, would_return, mrr``
+        (columns absent from the data are left out), responders first, in taxonomy order, largest
+        MRR first within a reason.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"account_id": ["A", "B", "C"], "quarter": "2026Q3", "churn_date": pd.NaT,
+    ...                   "responded": [True, True, False], "reason": ["price_budget", "product_gap", None],
+    ...                   "secondary": None, "competitor": None, "mrr": [1.0, 2.0, 3.0]})
+    >>> drilldown(f, taxonomy=tax)[["account_id", "reason_label"]].values.tolist()
+    [['B', 'Product gap'], ['A', 'Price / budget'], ['C', '']]
+    """
+    f = frame if quarter is None else frame[frame["quarter"] == quarter]
+    f = f.copy()
+    order = {c: i for i, c in enumerate(_categories("primary", taxonomy))}
+    f["_o"] = f["reason"].map(order).fillna(len(order))
+    f["reason_label"] = [reason_label(c, taxonomy, lang=lang) for c in f["reason"]]
+    f["secondary_label"] = [reason_label(c, taxonomy, lang=lang, level="secondary") for c in f["secondary"]]
+    f = f.sort_values(["responded", "_o", "mrr", "account_id"], ascending=[False, True, False, True])
+    cols = ["account_id", "churn_date", "responded", "reason", "reason_label", "secondary", "secondary_label",
+            "competitor", "segment", "industry", "region", "acquisition_channel", "format", "would_return", "mrr"]
+    return f[[c for c in cols if c in f.columns]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Words, HTML and metrics for the report
+# --------------------------------------------------------------------------------------------
+
+def money(x, currency: str = "$") -> str:
+    """``money(12345.6) == '$12,346'``; a currency code is written after: ``money(5, 'JPY') == '5 JPY'``."""
+    import numpy as np
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    if len(currency) == 3 and currency.isalpha():
+        return f"{x:,.0f} {currency}"
+    return f"{currency}{x:,.0f}"
+
+
+def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "$",
+                       of: str = "responding churned accounts") -> list[str]:
+    """Plain sentences on the most common reasons, from :func:`reason_shares` output (one group).
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"responded": True, "quarter": "2026Q3", "secondary": None, "competitor": None,
+    ...                   "reason": ["price_budget"] * 3 + ["product_gap", "no_reason"],
+    ...                   "mrr": [100.0, 100.0, 100.0, 700.0, 0.0]})
+    >>> for s in headline_sentences(reason_shares(f, taxonomy=tax), top=2):
+    ...     print(s)
+    Price / budget was the most common reason: 3 of 5 responding churned accounts, 60.0% (95% CI 23.1-88.2%), and $300 of MRR lost (30.0%).
+    Product gap followed with 1 account, 20.0% (95% CI 3.6-62.4%), and $700 of MRR lost (70.0%).
+    Product gap cost the most MRR: $700, 70.0% of the MRR lost with responding churned accounts.
+    1 responding account (20.0%) gave no reason; they are counted apart from "Other".
+    """
+    from churnlab.stats import pct
+    s = shares[shares["reason"] != NO_REASON]
+    s = s[s["k"] > 0].sort_values(["k", "mrr"], ascending=False)
+    if s.empty:
+        return [f"No {of} gave a reason."]
+    n = int(shares["n"].iloc[0])
+    out = []
+
+    def ci(r):
+        return f"(95% CI {100 * r.share_lo:.1f}-{pct(r.share_hi)})"
+
+    for i, r in enumerate(s.head(top).itertuples()):
+        acc = f"{r.k} account{'s' if r.k != 1 else ''}"
+        mrr = f"{money(r.mrr, currency)} of MRR lost ({pct(r.mrr_share)})"
+        if i == 0:
+            out.append(f"{r.label} was the most common reason: {r.k} of {n} {of}, {pct(r.share)} {ci(r)}, and {mrr}.")
+        else:
+            out.append(f"{r.label} followed with {acc}, {pct(r.share)} {ci(r)}, and {mrr}.")
+    m = s.sort_values("mrr", ascending=False).iloc[0]
+    if m["reason"] != s.iloc[0]["reason"] and m["mrr"] > 0:
+        out.append(f"{m['label']} cost the most MRR: {money(m['mrr'], currency)}, "
+                   f"{pct(m['mrr_share'])} of the MRR lost with {of}.")
+    nr = shares[shares["reason"] == NO_REASON]
+    if len(nr) and nr["k"].iloc[0] > 0:
+        k = int(nr["k"].iloc[0])
+        out.append(f"{k} responding account{'s' if k != 1 else ''} ({pct(nr['share'].iloc[0])}) gave no "
+                   "reason; they are counted apart from \"Other\".")
+    return out
+
+
+def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: str, level: str = "primary",
+                 compare: str = "yoy", span: int = 1, by: str = "segment", currency: str = "$",
+                 lang: str = "en") -> str:
+    """The QBR sentence for one reason: its share now and before, who they are, what it cost.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"quarter": ["2025Q3"] * 10 + ["2026Q3"] * 10, "responded": True,
+    ...                   "reason": "product_gap", "competitor": None,
+    ...                   "secondary": ["integration_gap"] + ["ux"] * 9 + ["integration_gap"] * 4 + ["ux"] * 6,
+    ...                   "segment": ["SMB"] * 10 + ["Enterprise"] * 3 + ["SMB"] * 7, "mrr": 1000.0})
+    >>> reason_story(f, taxonomy=tax, reason="integration_gap", level="secondary", quarter="2026Q3")
+    'Integration gap: 40.0% of responding churned accounts in 2026Q3 (4 of 10), up from 10.0% in 2025Q3 (p = 0.61, not significant); mostly Enterprise (3 of 4); $4,000 of MRR lost (40.0% of the MRR lost with responders).'
+    """
+    from churnlab.stats import format_p, pct
+    ch = reason_changes(frame, taxonomy=taxonomy, quarter=quarter, level=level, compare=compare,
+                        span=span, lang=lang)
+    r = ch[ch["reason"] == reason]
+    if r.empty:
+        return f"{reason_label(reason, taxonomy, lang=lang, level=level)}: no responses."
+    r = r.iloc[0]
+    col = _LEVEL_COL[level]
+    now = frame[frame["responded"].astype(bool) & frame["quarter"].isin(quarters_back(quarter, span))]
+    mine = now[now[col] == reason]
+    word = "up" if r["change"] > 0 else "down" if r["change"] < 0 else "unchanged"
+    sig = format_p(r["p_adj"]) + ("" if r["significant"] else ", not significant")
+    text = (f"{r['label']}: {pct(r['share_now'])} of responding churned accounts in {r['now']} "
+            f"({r['k_now']} of {r['n_now']}), {word} from {pct(r['share_then'])} in {r['then']} ({sig})")
+    if by in mine.columns and len(mine):
+        vc = mine[by].value_counts()
+        if vc.iloc[0] / len(mine) > 0.5:
+            text += f"; mostly {vc.index[0]} ({vc.iloc[0]} of {len(mine)})"
+        elif len(vc) > 1 and vc.iloc[:2].sum() / len(mine) >= 0.7:
+            text += f"; mostly {vc.index[0]} and {vc.index[1]} ({vc.iloc[:2].sum()} of {len(mine)})"
+        else:
+            text += f"; spread across {by.replace('_', ' ')}s"
+    total = now["mrr"].sum()
+    text += (f"; {money(mine['mrr'].sum(), currency)} of MRR lost"
+             + (f" ({pct(mine['mrr'].sum() / total)} of the MRR lost with responders)." if total > 0 else "."))
+    return text
+
+
+def shares_html(shares: pd.DataFrame, *, currency: str = "$", anchor: str = "reason-",
+                title: str = "Reason") -> str:
+    """HTML table of :func:`reason_shares` output whose reason names link to the drill-down appendix.
+
+    Every value is HTML-escaped. Links point to ``#<anchor><code>`` (see :func:`drilldown_html`).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"reason": ["a<b"], "label": ["A & B"], "k": [1], "n": [2], "share": [0.5],
+    ...                   "share_lo": [0.1], "share_hi": [0.9], "mrr": [10.0], "mrr_share": [1.0]})
+    >>> '<a href="#reason-a&lt;b">A &amp; B</a>' in shares_html(s)
+    True
+    """
+    import html
+    from churnlab.stats import pct
+    rows = []
+    for r in shares.itertuples():
+        link = f'<a href="#{html.escape(anchor + str(r.reason))}">{html.escape(str(r.label))}</a>' \
+            if r.k > 0 else html.escape(str(r.label))
+        rows.append(f"<tr><td>{link}</td><td style='text-align:right'>{r.k} of {r.n}</td>"
+                    f"<td style='text-align:right'>{pct(r.share)}</td>"
+                    f"<td style='text-align:right'>{100 * r.share_lo:.1f}-{pct(r.share_hi)}</td>"
+                    f"<td style='text-align:right'>{html.escape(money(r.mrr, currency))}</td>"
+                    f"<td style='text-align:right'>{pct(r.mrr_share)}</td></tr>")
+    head = (f"<tr><th>{html.escape(title)}</th><th>Accounts</th><th>Share</th><th>95% CI</th>"
+            "<th>MRR lost</th><th>Share of MRR lost</th></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def drilldown_html(drill: pd.DataFrame, *, currency: str = "$", anchor: str = "reason-",
+                   columns=("account_id", "segment", "region", "secondary_label", "competitor", "mrr")) -> str:
+    """The drill-down appendix: one titled table per reason, with the anchors :func:`shares_html` links to.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"account_id": ["A"], "responded": [True], "reason": ["price_budget"],
+    ...                   "reason_label": ["Price / budget"], "mrr": [5.0]})
+    >>> '<h4 id="reason-price_budget">Price / budget (1 account)</h4>' in drilldown_html(d)
+    True
+    """
+    import html
+    parts = []
+    resp = drill[drill["responded"].astype(bool)]
+    names = {"account_id": "Account", "segment": "Segment", "region": "Region", "secondary_label": "Secondary reason",
+             "competitor": "Competitor", "mrr": "MRR", "industry": "Industry", "would_return": "Would return"}
+    for code, g in resp.groupby("reason", sort=False):
+        label = g["reason_label"].iloc[0]
+        cols = [c for c in columns if c in g.columns]
+        t = g[cols].copy()
+        if "mrr" in t:
+            t["mrr"] = [money(x, currency) for x in t["mrr"]]
+        t = t.astype(object).where(t.notna(), "")
+        parts.append(f'<h4 id="{html.escape(anchor + str(code))}">{html.escape(str(label))} '
+                     f"({len(g)} account{'s' if len(g) != 1 else ''})</h4>"
+                     + t.rename(columns=names).to_html(index=False, escape=True, border=0))
+    return "\n".join(parts)
+
+
+def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, changes: pd.DataFrame | None = None,
+                    winback: pd.DataFrame | None = None) -> dict:
+    """Headline figures for ``metrics.json`` (section ``reasons``).
+
+    Returns
+    -------
+    dict
+        ``participation_rate`` (completed / invited in the quarter), ``reason_shares`` and
+        ``reason_shares_mrr`` (primary reason -> share of responding churned accounts / of their MRR,
+        ``no_reason`` included), ``top_reason_changes`` (the significant changes in ``changes``:
+        ``reason, level, from, to, change, p_adj, now, then``), ``winback_accounts`` (number of
+        accounts in ``winback``) and ``winback_mrr``.
+
+    Examples
+    --------
+    >>> tax = load_taxonomy()
+    >>> f = pd.DataFrame({"quarter": "2026Q3", "responded": [True, False], "reason": ["other", None],
+    ...                   "secondary": None, "competitor": None, "mrr": [10.0, 5.0]})
+    >>> m = summary_metrics(f, taxonomy=tax, quarter="2026Q3")
+    >>> m["participation_rate"], m["reason_shares"]["other"], m["winback_accounts"]
+    (0.5, 1.0, 0)
+    """
+    def num(x):
+        return None if pd.isna(x) else round(float(x), 6)
+
+    part = participation(frame, quarter=quarter)
+    sh = reason_shares(frame, taxonomy=taxonomy, quarter=quarter)
+    top = []
+    if changes is not None and len(changes):
+        for r in changes[changes["significant"].astype(bool)].itertuples():
+            top.append({"reason": r.reason, "level": getattr(r, "level", "primary"), "label": r.label,
+                        "from": num(r.share_then), "to": num(r.share_now), "change": num(r.change),
+                        "p_adj": num(r.p_adj), "then": r.then, "now": r.now})
+    return {
+        "quarter": quarter,
+        "participation_rate": num(part["rate"].iloc[0]),
+        "reason_shares": {r.reason: num(r.share) for r in sh.itertuples()},
+        "reason_shares_mrr": {r.reason: num(r.mrr_share) for r in sh.itertuples()},
+        "top_reason_changes": top,
+        "winback_accounts": 0 if winback is None else int(len(winback)),
+        "winback_mrr": 0.0 if winback is None else float(winback["mrr"].sum()),
+    }
