@@ -47,8 +47,10 @@ class Period:
 
     def previous(self, n: int = 1) -> "Period":
         """The period ``n`` steps earlier at the same grain."""
-        return period_of(self.start - pd.Timedelta(days=1), self.grain) if n == 1 else \
-            period_of(self.start - pd.Timedelta(days=1), self.grain).previous(n - 1)
+        p = self
+        for _ in range(n):
+            p = period_of(p.start - pd.Timedelta(days=1), p.grain)
+        return p
 
 
 def period_start(dates, grain: str):

@@ -1,0 +1,6 @@
+"""Charts: the only part of churnlab that draws.
+
+Axes-level helpers take the tidy output of the analysis modules and ``ax=None`` and return the Axes.
+"""
+from ._style import *  # noqa: F401,F403
+from .attrition import *  # noqa: F401,F403

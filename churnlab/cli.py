@@ -1,0 +1,105 @@
+"""``churnlab`` command line: ``sample``, ``validate`` and ``review``."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _cmd_sample(args) -> int:
+    from .sample import generate
+
+    t0 = time.perf_counter()
+    counts = generate(args.out, seed=args.seed, n_accounts=args.accounts)
+    width = max(map(len, counts))
+    print(f"Sample company (seed {args.seed}) written to {args.out} in {time.perf_counter() - t0:.1f} s:")
+    for table, n in counts.items():
+        print(f"  {table:<{width}}  {n:>12,} rows")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from .sources import load
+
+    ds = load(args.data, args.config)
+    print(f"Data folder {args.data}: all required columns present, dates and numbers readable.")
+    print(f"Data runs to {ds.data_end.date()}.\n")
+    print("Row accounting (every row read is used or excluded for a stated reason):")
+    print(ds.rows.to_string(index=False))
+    if len(ds.findings):
+        print("\nFindings (rows excluded or values removed; the review continues):")
+        for f in ds.findings.itertuples(index=False):
+            print(f"  - {f.table} ({f.file}): {f.rows:,} row(s) {f.severity}: {f.problem}")
+            if f.examples:
+                print(f"      e.g. {f.examples}")
+    else:
+        print("\nNo rows excluded.")
+    absent = [t for t in ("subscriptions", "users", "events", "exit_interviews", "roadmap") if not ds.has(t)]
+    if absent:
+        print(f"\nAbsent optional tables (analyses that need them skip themselves): {', '.join(absent)}")
+    return 0
+
+
+def _cmd_review(args) -> int:
+    from .report import run_review
+
+    res = run_review(args.data, args.out, quarter=args.quarter, config=args.config,
+                     notebooks=args.only or None, progress=not args.quiet)
+    index = res.out_dir / "index.html"
+    if res.ok:
+        print(f"\nReview {res.quarter} done. Open {index}")
+        return 0
+    print(f"\nReview {res.quarter} finished with failures (reports in {index}):", file=sys.stderr)
+    for n in res.notebooks:
+        if not n.ok:
+            print(f"  {n.name}: {n.error}", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="churnlab", description="Quarterly churn review for subscription "
+                                "businesses: validate the data, run the analyses, publish HTML reports.")
+    p.add_argument("--version", action="version", version=f"churnlab {__import__('churnlab').__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sample", help="generate the synthetic sample company")
+    s.add_argument("--seed", type=int, default=7, help="random seed (same seed, same bytes); default 7")
+    s.add_argument("--out", default="data/sample", help="output folder; default data/sample")
+    s.add_argument("--accounts", type=int, default=3000, help="number of accounts; default 3000")
+    s.set_defaults(func=_cmd_sample)
+
+    v = sub.add_parser("validate", help="check a data folder and print the row accounting")
+    v.add_argument("--data", required=True, help="folder with accounts.csv|parquet and other tables")
+    v.add_argument("--config", default=None, help="YAML data config mapping your column names and values")
+    v.set_defaults(func=_cmd_validate)
+
+    r = sub.add_parser("review", help="run the quarterly review and publish HTML reports")
+    r.add_argument("--data", required=True, help="folder with the canonical tables")
+    r.add_argument("--config", default=None, help="YAML data config mapping your column names and values")
+    r.add_argument("--quarter", default=None, help="quarter to review, e.g. 2026Q3; default: the latest "
+                   "complete quarter in the data")
+    r.add_argument("--out", default=None, help="report folder; default reports/<quarter>")
+    r.add_argument("--only", nargs="*", help="run only these notebooks (e.g. 10-attrition)")
+    r.add_argument("--quiet", action="store_true", help="no per-cell progress bars")
+    r.set_defaults(func=_cmd_review)
+    return p
+
+
+def main(argv=None) -> int:
+    from .config import ConfigError
+    from .schema import DataValidationError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataValidationError, ConfigError) as e:
+        print(f"churnlab {args.command}: the data cannot be used as it is.\n{e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"churnlab {args.command}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

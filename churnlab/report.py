@@ -1,0 +1,359 @@
+"""Run the review notebooks and publish them as static HTML for stakeholders.
+
+papermill executes each notebook with the review's parameters into the report folder (the executed
+notebooks are kept); nbconvert's HTMLExporter, with code cells excluded, writes one HTML page per
+notebook; an ``index.html`` shows the quarter's headline figures and links to every page, and
+``metrics.json`` collects the figures each notebook saved with :func:`save_metrics`.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+NOTEBOOKS = ("00-data-check", "10-attrition", "20-survival", "30-churn-reasons", "40-exit-sentiment")
+TITLES = {
+    "00-data-check": "Data check",
+    "10-attrition": "Attrition: how many did we lose?",
+    "20-survival": "Survival: when do customers leave?",
+    "30-churn-reasons": "Churn reasons: why do they leave?",
+    "40-exit-sentiment": "Exit sentiment: how do they feel?",
+}
+_METRICS_DIR = "metrics"
+
+
+def default_notebook_dir() -> Path:
+    """The ``notebooks/`` folder of the churnlab checkout."""
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def save_metrics(out_dir, section: str, values: dict) -> Path | None:
+    """Save a notebook's headline figures; ``churnlab review`` merges them into ``metrics.json``.
+
+    Does nothing (returns ``None``) when ``out_dir`` is empty, so notebooks run interactively or under
+    nbval write no files. numpy and pandas scalars are converted to plain JSON values.
+
+    Examples
+    --------
+    >>> save_metrics("", "attrition", {"logo_attrition_rate": 0.031}) is None
+    True
+    """
+    if not out_dir:
+        return None
+    path = Path(out_dir) / _METRICS_DIR / f"{section}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_plain(values), indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def _plain(v):
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, pd.DataFrame):
+        return _plain(v.to_dict("records"))
+    if isinstance(v, (pd.Timestamp,)):
+        return v.isoformat()
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    ok: bool
+    seconds: float
+    error: str = ""
+    html: str = ""
+
+
+@dataclass
+class ReviewResult:
+    """What :func:`run_review` did: the report folder, quarter, per-notebook results and metrics."""
+
+    out_dir: Path
+    quarter: str
+    notebooks: list[NotebookResult] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(n.ok for n in self.notebooks)
+
+
+def resolve_quarter(dataset, quarter: str | None) -> str:
+    """The quarter to review: the given one, or the latest complete quarter in the data."""
+    from .periods import Period, latest_complete_quarter
+
+    if quarter:
+        return Period.quarter(quarter).label
+    return latest_complete_quarter(dataset.data_end).label
+
+
+def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=None, notebooks=None,
+               notebook_dir=None, progress: bool = True, echo=print) -> ReviewResult:
+    """Run the quarterly review: validate the data, execute each notebook, publish HTML.
+
+    Parameters
+    ----------
+    data_dir : path
+        Folder with the canonical tables.
+    out_dir : path, optional
+        Report folder; default ``reports/<quarter>``.
+    quarter : str, optional
+        ``"2026Q3"``; default the latest complete quarter in the data.
+    config : path, optional
+        YAML data config.
+    notebooks : list of str, optional
+        Notebook names to run (default all of :data:`NOTEBOOKS` found in ``notebook_dir``).
+    notebook_dir : path, optional
+        Where the notebooks are (default the checkout's ``notebooks/``).
+
+    Returns
+    -------
+    ReviewResult
+        A failed notebook does not stop the others; check ``result.ok``.
+
+    Raises
+    ------
+    churnlab.schema.DataValidationError
+        When the data cannot be used at all (nothing is run then).
+    """
+    import papermill as pm
+
+    from .sources import load
+
+    data_dir = Path(data_dir).resolve()
+    dataset = load(data_dir, config)            # fatal data problems stop here, before any notebook
+    q = resolve_quarter(dataset, quarter)
+    out = Path(out_dir or Path("reports") / q).resolve()
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    mdir = out / _METRICS_DIR
+    if mdir.exists():
+        for f in mdir.glob("*.json"):
+            f.unlink()
+    nb_dir = Path(notebook_dir or default_notebook_dir()).resolve()
+    names = list(notebooks or [n for n in NOTEBOOKS if (nb_dir / f"{n}.ipynb").exists()])
+    params = {"quarter": q, "data_dir": str(data_dir), "config": str(Path(config).resolve()) if config else "",
+              "out_dir": str(out)}
+    result = ReviewResult(out, q)
+    echo(f"churnlab review {q}: {len(names)} notebooks, data {data_dir}, reports in {out}")
+    for i, name in enumerate(names, 1):
+        src, dst = nb_dir / f"{name}.ipynb", out / "notebooks" / f"{name}.ipynb"
+        echo(f"[{i}/{len(names)}] {name} ...")
+        t0 = time.perf_counter()
+        error = ""
+        try:
+            pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(nb_dir),
+                                progress_bar=progress, report_mode=False)
+        except pm.PapermillExecutionError as e:
+            error = f"cell {e.exec_count}: {e.ename}: {_first_line(e.evalue)}"
+        except Exception as e:  # kernel died, notebook missing, ...
+            error = f"{type(e).__name__}: {_first_line(str(e))}"
+        secs = time.perf_counter() - t0
+        page = f"{name}.html"
+        try:
+            export_html(dst if dst.exists() else src, out / page, index_link="index.html", error=error)
+        except Exception as e:
+            error = error or f"HTML export failed: {type(e).__name__}: {_first_line(str(e))}"
+            page = ""
+        result.notebooks.append(NotebookResult(name, not error, secs, error, page))
+        echo(f"    {'ok' if not error else 'FAILED ' + error} ({secs:.0f} s)")
+
+    result.metrics = merge_metrics(out, q, dataset)
+    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_index(result, dataset)
+    return result
+
+
+def _first_line(text) -> str:
+    text = str(text).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def merge_metrics(out_dir, quarter: str, dataset=None) -> dict:
+    """``metrics.json``: the quarter, the row accounting, and every section the notebooks saved."""
+    merged: dict = {"quarter": quarter}
+    for f in sorted((Path(out_dir) / _METRICS_DIR).glob("*.json")):
+        merged.update(json.loads(f.read_text(encoding="utf-8")))
+    if dataset is not None:
+        merged["rows"] = rows_summary(dataset)
+    return merged
+
+
+def rows_summary(dataset) -> dict:
+    """Row accounting as plain data: ``{table: {file, read, used, excluded, exclusions: {reason: n}}}``."""
+    out = {}
+    for r in dataset.rows.itertuples(index=False):
+        ex = dataset.exclusions[dataset.exclusions["table"] == r.table]
+        out[r.table] = {"file": r.file, "read": int(r.read), "used": int(r.used), "excluded": int(r.excluded),
+                        "exclusions": {str(k): int(v) for k, v in zip(ex["reason"], ex["rows"])}}
+    return out
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK JP", "IPAexGothic",
+       Helvetica, Arial, sans-serif; color: #1f2933; margin: 0; background: #f5f7fa; }
+.wrap { max-width: 1080px; margin: 0 auto; padding: 32px 24px 64px; }
+h1 { font-size: 28px; margin: 0 0 4px; } .sub { color: #52606d; margin: 0 0 28px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 14px; }
+.card { background: #fff; border-radius: 8px; padding: 16px 18px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+.card .v { font-size: 26px; font-weight: 600; } .card .k { color: #52606d; font-size: 13px; margin-top: 4px; }
+table { border-collapse: collapse; width: 100%; background: #fff; border-radius: 8px; overflow: hidden;
+        box-shadow: 0 1px 3px rgba(0,0,0,.08); margin-top: 8px; }
+th, td { text-align: left; padding: 10px 14px; border-bottom: 1px solid #e4e7eb; font-size: 14px; }
+th { background: #eef2f7; } .ok { color: #1b7f3b; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
+h2 { margin-top: 36px; font-size: 19px; } a { color: #1d4ed8; } .err { color: #b42318; font-size: 13px; }
+.foot { color: #7b8794; font-size: 12px; margin-top: 40px; }
+"""
+
+
+def export_html(notebook, html_path, *, index_link: str | None = None, error: str = "") -> Path:
+    """Write a notebook as HTML for stakeholders: no code, no prompts, no tracebacks or warnings.
+
+    Error outputs and stderr streams are removed; when ``error`` is given, a short notice replaces
+    the failed section.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error":
+                kept.append(nbformat.v4.new_output(
+                    "display_data", data={"text/html": "<p class='err'><b>This section could not be "
+                                          "completed.</b> " + html.escape(error or "An error occurred.")
+                                          + "</p>", "text/plain": "This section could not be completed."}))
+            elif o.get("output_type") == "stream" and o.get("name") == "stderr":
+                continue
+            else:
+                kept.append(o)
+        cell["outputs"] = kept
+    if index_link:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"[← All reports of this review]({index_link})"))
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb)
+    title = TITLES.get(Path(notebook).stem, Path(notebook).stem)
+    body = body.replace("<title>Notebook</title>", f"<title>{html.escape(title)}</title>", 1)
+    body = body.replace("</head>", "<style>body{max-width:1100px;margin:0 auto;}"
+                        ".jp-RenderedHTMLCommon table{font-size:13px}</style></head>", 1)
+    Path(html_path).write_text(body, encoding="utf-8")
+    return Path(html_path)
+
+
+def _fmt_pct(v):
+    return "n/a" if v is None else f"{100 * float(v):.1f}%"
+
+
+def _fmt_num(v):
+    return "n/a" if v is None else f"{float(v):,.0f}"
+
+
+def headline_cards(metrics: dict) -> list[tuple[str, str]]:
+    """(value, label) pairs for the index page, from whatever figures the notebooks saved."""
+    cards = []
+    m = metrics
+    if "logo_attrition_rate" in m:
+        cards.append((_fmt_pct(m["logo_attrition_rate"]), "logo attrition in the quarter"))
+    if "logo_churned" in m and "logo_start" in m:
+        cards.append((f"{_fmt_num(m['logo_churned'])} of {_fmt_num(m['logo_start'])}",
+                      "accounts lost, of those active at the start"))
+    if "logo_new_excluded" in m:
+        cards.append((_fmt_num(m["logo_new_excluded"]), "new accounts in the quarter (not counted)"))
+    if "user_attrition_rate" in m:
+        cards.append((_fmt_pct(m["user_attrition_rate"]), "user attrition in the quarter"))
+    if "gross_mrr_churn" in m:
+        cards.append((_fmt_pct(m["gross_mrr_churn"]), "gross MRR churn"))
+    if "net_mrr_churn" in m:
+        cards.append((_fmt_pct(m["net_mrr_churn"]), "net MRR churn"))
+    if "participation_rate" in m:
+        cards.append((_fmt_pct(m["participation_rate"]), "exit-interview participation (target 40-60%)"))
+    shares = m.get("reason_shares") or {}
+    if shares:
+        top = max(shares, key=lambda k: shares[k] or 0)
+        label = (m.get("reason_labels") or {}).get(top, top.replace("_", " "))
+        cards.append((_fmt_pct(shares[top]), f"of responding churned accounts cited {label}"))
+    return cards
+
+
+def write_index(result: ReviewResult, dataset=None) -> Path:
+    """Write ``index.html``: headline figures, links to the reports, and their status."""
+    e = html.escape
+    rows = []
+    for n in result.notebooks:
+        title = e(TITLES.get(n.name, n.name))
+        link = f"<a href='{e(n.html)}'>{title}</a>" if n.html else title
+        status = "<span class='ok'>ready</span>" if n.ok else \
+            f"<span class='bad'>failed</span><div class='err'>{e(n.error)}</div>"
+        rows.append(f"<tr><td>{link}</td><td>{status}</td></tr>")
+    cards = "".join(f"<div class='card'><div class='v'>{e(v)}</div><div class='k'>{e(k)}</div></div>"
+                    for v, k in headline_cards(result.metrics))
+    data_rows = ""
+    if dataset is not None:
+        data_rows = "".join(
+            f"<tr><td>{e(r.table)}</td><td>{e(str(r.file))}</td><td>{r.read:,}</td><td>{r.excluded:,}</td>"
+            f"<td>{r.used:,}</td></tr>" for r in dataset.rows.itertuples(index=False))
+        data_rows = ("<h2>Data used</h2><table><tr><th>table</th><th>file</th><th>rows read</th>"
+                     "<th>excluded</th><th>used</th></tr>" + data_rows +
+                     "</table><p class='sub'>Every exclusion is explained in the data check.</p>")
+    failed = [n for n in result.notebooks if not n.ok]
+    warn = (f"<p class='bad'>{len(failed)} report(s) could not be completed; see below.</p>" if failed else "")
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Churn review {e(result.quarter)}</title><style>{_CSS}</style></head>
+<body><div class="wrap">
+<h1>Quarterly churn review · {e(result.quarter)}</h1>
+<p class="sub">Headline figures of the quarter; open a report for the detail and the statistics behind them.</p>
+{warn}<div class="cards">{cards}</div>
+<h2>Reports</h2><table><tr><th>report</th><th>status</th></tr>{''.join(rows)}</table>
+{data_rows}
+<p class="foot">Generated by churnlab on {e(pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"))}.
+Figures: metrics.json in this folder.</p>
+</div></body></html>"""
+    path = result.out_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), caption: str | None = None):
+    """A pandas Styler for reports: hidden index, percentages, thousands separators, escaped text.
+
+    Customer text in ``frame`` is HTML-escaped when rendered.
+
+    Examples
+    --------
+    >>> html_ = styled(pd.DataFrame({"rate": [0.125], "n": [1200]}), percent=["rate"], counts=["n"]).to_html()
+    >>> "12.5%" in html_ and "1,200" in html_
+    True
+    """
+    fmt = {}
+    fmt.update({c: "{:.1%}" for c in percent if c in frame})
+    fmt.update({c: "{:,.0f}" for c in counts if c in frame})
+    fmt.update({c: "${:,.0f}" for c in money if c in frame})
+    fmt.update({c: "{:.2f}" for c in decimals if c in frame})
+    st = frame.style.format(fmt, na_rep="–", escape="html").hide(axis="index")
+    st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
+                              {"selector": "td", "props": "padding: 4px 10px;"}])
+    if caption:
+        st = st.set_caption(caption)
+    return st

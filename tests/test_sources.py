@@ -1,0 +1,213 @@
+"""Loading, mapping and validation of data folders; every row accounted for."""
+import textwrap
+
+import pandas as pd
+import pytest
+
+from churnlab.config import ConfigError
+from churnlab.schema import DataValidationError
+from churnlab.sources import coverage, load
+
+
+def write(folder, name, text):
+    (folder / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+
+
+ACCOUNTS = """
+account_id,signup_date,churn_date,cancel_date,segment,contract,mrr,icp_fit
+A1,2025-01-10,,,SMB,monthly,100,true
+A2,2025-02-01,2025-09-15,2025-08-20,SMB,monthly,80,false
+A3,2025-03-01,2025-01-01,,Enterprise,annual,900,yes
+A4,2025-04-01,,,Enterprise,annual,1200,no
+A4,2025-04-02,,,Enterprise,annual,1200,no
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    write(tmp_path, "accounts.csv", ACCOUNTS)
+    return tmp_path
+
+
+def test_accounts_only_folder_loads_with_accounting(folder):
+    ds = load(folder)
+    assert list(ds.accounts.account_id) == ["A1", "A2", "A4"]
+    assert ds.accounts.signup_date.dtype == "datetime64[ns]" and pd.isna(ds.accounts.churn_date[0])
+    assert list(ds.accounts.icp_fit) == [True, False, False]
+    rows = ds.rows.set_index("table").loc["accounts"]
+    assert (rows.read, rows.excluded, rows.used) == (5, 2, 3)
+    reasons = dict(zip(ds.exclusions.reason, ds.exclusions.rows))
+    assert reasons == {"duplicate account_id (first kept)": 1, "churn_date before signup_date": 1}
+    # the finding points at the source line (header = line 1): A3 is on line 4, the duplicate A4 on line 6
+    f = ds.findings.set_index("problem")
+    assert "line 4: account_id=A3" in f.loc["churn_date before signup_date", "examples"]
+    assert "line 6: account_id=A4" in f.loc["duplicate account_id (first kept)", "examples"]
+    assert ds.events is None and ds.exit_interviews is None and not ds.has("users")
+    assert ds.data_end == pd.Timestamp("2025-09-15")
+
+
+def test_missing_required_column_is_one_clear_error(tmp_path):
+    write(tmp_path, "accounts.csv", "account_id,created\nA1,2025-01-01\n")
+    with pytest.raises(DataValidationError) as e:
+        load(tmp_path)
+    msg = str(e.value)
+    assert "accounts (accounts.csv)" in msg and "'signup_date'" in msg and "missing" in msg
+    assert "account_id, created" in msg and "tables.accounts.columns" in msg
+
+
+def test_unparseable_date_names_file_column_rows_and_lines(tmp_path):
+    write(tmp_path, "accounts.csv", """
+        account_id,signup_date
+        A1,2025-01-10
+        A2,31/01/2025
+        A3,2025-02-30
+        A4,2025-03-01
+        """)
+    with pytest.raises(DataValidationError) as e:
+        load(tmp_path)
+    err = e.value
+    assert (err.table, err.column, err.rows, err.file) == ("accounts", "signup_date", 2, "accounts.csv")
+    msg = str(err)
+    assert "2 rows cannot be read as a date" in msg
+    assert "line 3: account_id='A2', signup_date='31/01/2025'" in msg
+    assert "line 4: account_id='A3', signup_date='2025-02-30'" in msg
+
+
+def test_at_most_five_examples(tmp_path):
+    rows = "\n".join(f"A{i},not-a-date" for i in range(12))
+    write(tmp_path, "accounts.csv", "account_id,signup_date\n" + rows + "\n")
+    with pytest.raises(DataValidationError) as e:
+        load(tmp_path)
+    assert "12 rows" in str(e.value) and str(e.value).count("line ") == 5
+
+
+def test_line_numbers_survive_multiline_quoted_text(folder):
+    write(folder, "exit_interviews.csv", '''
+        account_id,invited_at,completed_at,format,verbatim,recommend_score
+        A2,2025-08-21,2025-08-25,survey,"first line
+        second line",7
+        A9,2025-08-21,,email,,
+        ''')
+    ds = load(folder)
+    ex = ds.findings.set_index("problem").loc["unknown account_id", "examples"]
+    assert ex.startswith("line 4: account_id=A9")
+
+
+def test_unknown_accounts_and_out_of_range_scores_are_counted(folder):
+    write(folder, "exit_interviews.csv", """
+        account_id,invited_at,completed_at,format,primary_reason,recommend_score,would_return
+        A2,2025-08-21,2025-08-25,call,price_budget,11,maybe
+        ZZ,2025-08-21,,email,,,
+        A3,2025-08-21,,email,,,
+        """)
+    ds = load(folder)
+    r = ds.rows.set_index("table").loc["exit_interviews"]
+    assert (r.read, r.excluded, r.used) == (3, 2, 1)
+    assert dict(zip(ds.exclusions[ds.exclusions.table == "exit_interviews"].reason,
+                    ds.exclusions[ds.exclusions.table == "exit_interviews"].rows)) == {
+        "unknown account_id": 1, "account excluded from accounts": 1}
+    assert pd.isna(ds.exit_interviews.recommend_score[0])
+    assert "recommend_score outside 0-10 set to missing" in set(ds.findings.problem)
+
+
+def test_values_outside_allowed_set_are_fatal(folder):
+    write(folder, "exit_interviews.csv", "account_id,invited_at,format\nA2,2025-08-21,zoom\n")
+    with pytest.raises(DataValidationError, match=r"format.*'zoom'.*tables.exit_interviews.values.format"):
+        load(folder)
+
+
+def test_reason_outside_taxonomy_is_fatal(folder):
+    write(folder, "exit_interviews.csv", "account_id,invited_at,completed_at,primary_reason\n"
+                                         "A2,2025-08-21,2025-08-22,too pricey\n")
+    with pytest.raises(DataValidationError, match="too pricey"):
+        load(folder)
+
+
+def test_yaml_mapping_of_columns_values_and_dates(tmp_path):
+    write(tmp_path, "crm.csv", """
+        Customer,Start,End,Tier,Billing
+        C-1,10/01/2025,,Small business,Monthly
+        C-2,01/02/2025,15/09/2025,Large,Yearly
+        """)
+    write(tmp_path, "churnlab.yaml", """
+        tables:
+          accounts:
+            file: crm.csv
+            columns: {Customer: account_id, Start: signup_date, End: churn_date, Tier: segment, Billing: contract}
+            values:
+              segment: {Small business: SMB, Large: Enterprise}
+              contract: {Monthly: monthly, Yearly: annual}
+            date_format: "%d/%m/%Y"
+        """)
+    ds = load(tmp_path, tmp_path / "churnlab.yaml")
+    assert list(ds.accounts.segment) == ["SMB", "Enterprise"]
+    assert list(ds.accounts.contract) == ["monthly", "annual"]
+    assert ds.accounts.signup_date.tolist() == [pd.Timestamp("2025-01-10"), pd.Timestamp("2025-02-01")]
+    assert ds.rows.file[0] == "crm.csv"
+
+
+def test_config_errors_name_the_key(tmp_path):
+    write(tmp_path, "accounts.csv", ACCOUNTS)
+    write(tmp_path, "bad.yaml", "tables:\n  acounts:\n    file: x.csv\n")
+    with pytest.raises(ConfigError, match="acounts is not a churnlab table"):
+        load(tmp_path, tmp_path / "bad.yaml")
+    write(tmp_path, "bad2.yaml", "tables:\n  accounts:\n    file: missing.csv\n")
+    with pytest.raises(ConfigError, match="missing.csv"):
+        load(tmp_path, tmp_path / "bad2.yaml")
+
+
+EVENTS = """
+account_id,ts,event,user_id
+A1,2025-03-01T10:00:00Z,report_created,u1
+A1,2025-03-02 09:00:00+09:00,login,u1
+A4,2025-05-01,workflow_run,u2
+TEST,2025-05-01,workflow_run,u9
+A3,2025-05-01,workflow_run,u3
+,2025-05-01,login,u3
+"""
+
+
+def test_events_stay_in_the_engine_and_are_accounted(folder):
+    write(folder, "events.csv", EVENTS)
+    ds = load(folder)
+    import ibis
+
+    assert isinstance(ds.events, ibis.Table)
+    got = ds.events.order_by("ts").execute()
+    assert list(got.account_id) == ["A1", "A1", "A4"]
+    # +09:00 is converted to UTC; Z is UTC
+    assert got.ts.tolist()[:2] == [pd.Timestamp("2025-03-01 10:00"), pd.Timestamp("2025-03-02 00:00")]
+    r = ds.rows.set_index("table").loc["events"]
+    assert (r.read, r.excluded, r.used) == (6, 3, 3)
+    ex = ds.exclusions[ds.exclusions.table == "events"].set_index("reason").rows.to_dict()
+    assert ex == {"missing account_id / ts / event": 1, "unknown account_id": 1,
+                  "account excluded from accounts": 1}
+    assert ds.data_end == pd.Timestamp("2025-09-15")
+
+
+def test_unparseable_event_timestamp_is_fatal(folder):
+    write(folder, "events.csv", "account_id,ts,event\nA1,2025-03-01,login\nA1,yesterday,login\n")
+    with pytest.raises(DataValidationError) as e:
+        load(folder)
+    assert e.value.column == "ts" and "line 3" in str(e.value) and "yesterday" in str(e.value)
+
+
+def test_events_column_mapping(folder):
+    write(folder, "events.csv", "acct,when,what\nA1,2025-03-01,report_created\n")
+    write(folder, "c.yaml", "tables:\n  events:\n    columns: {acct: account_id, when: ts, what: event}\n")
+    ds = load(folder, folder / "c.yaml")
+    assert ds.events.count().execute() == 1
+
+
+def test_coverage_table(folder):
+    write(folder, "events.csv", EVENTS)
+    cov = coverage(load(folder)).set_index("table")
+    assert cov.loc["events", "rows"] == 3 and not cov.loc["users", "present"]
+
+
+def test_sample_loads_and_every_row_is_accounted_for(sample):
+    rows = sample.rows.set_index("table")
+    assert (rows.read == rows.used + rows.excluded).all()
+    assert {"accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap"} <= set(rows.index)
+    assert rows.loc["events", "excluded"] > 0  # the sample's planted test-account events
+    assert sample.data_end == pd.Timestamp("2026-09-30")
