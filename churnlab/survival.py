@@ -1,0 +1,899 @@
+"""Customer lifetimes: Kaplan-Meier curves, survival summaries, log-rank tests, retention
+triangles and Cox proportional-hazards drivers.
+
+The estimators and tests are lifelines'; this module only shapes the accounts table into lifetimes,
+fits one lifelines fitter per group, and turns the fitters into tidy tables and plain sentences.
+
+Conventions
+-----------
+* **Durations are in months**: ``days / (365.25 / 12)`` (``MONTH_DAYS`` = 30.4375 days), so 12
+  months is exactly one average year. ``duration_days`` is kept alongside for exact arithmetic.
+* **The analysis date** is the last day of the reviewed quarter (``as_of``). Accounts that sign up
+  after it are excluded; a churn after it is not yet known and the account is censored at the end of
+  that day. Nothing in the input after the analysis date can change a result, so a review of 2025Q4
+  rerun later gives the same numbers it gave at the time.
+* An account is active on day ``d`` when ``signup_date <= d < churn_date``, so its lifetime is
+  ``churn_date - signup_date`` days when churned and ``as_of + 1 day - signup_date`` when censored.
+* ``fit_*`` functions return lifelines fitters (a dict ``group -> KaplanMeierFitter`` for curves);
+  every fitter carries the group it was fitted on as ``fitter.churnlab_group`` (a dict of column to
+  value), which the tidy helpers use to name their columns.
+* Frequency weights (``weight_col``) make an aggregated table of ``(group, duration, event, count)``
+  rows give exactly the curves, intervals and tests of one row per account; see
+  :func:`aggregate_lifetimes`.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import logrank_test, multivariate_logrank_test, proportional_hazard_test
+from lifelines.utils import median_survival_times, restricted_mean_survival_time
+from scipy import stats as _sps
+from statsmodels.stats.multitest import multipletests
+
+from .periods import GRAINS, Period, label_of, period_start
+from .stats import format_p, pct
+
+__all__ = [
+    "MONTH_DAYS", "HORIZONS", "analysis_date", "lifetimes", "mark_era", "aggregate_lifetimes",
+    "fit_km", "survival_curves", "at_risk_table", "survival_summary", "logrank", "pairwise_logrank",
+    "difference_sentences", "retention_matrix", "revenue_retention_matrix", "fit_cox",
+    "hazard_ratios", "ph_check", "ph_violations", "describe_ph", "cohort_metrics",
+]
+
+#: Days in one month of lifetime: an average Gregorian month.
+MONTH_DAYS = 365.25 / 12
+#: Default horizons (months) at which survival is reported.
+HORIZONS = (3, 6, 12, 24)
+
+
+# --------------------------------------------------------------------------------------------
+# lifetimes
+# --------------------------------------------------------------------------------------------
+
+def analysis_date(as_of) -> pd.Timestamp:
+    """The analysis date: the last day of a quarter label / :class:`Period`, or a date itself.
+
+    Examples
+    --------
+    >>> analysis_date("2025Q4").date()
+    datetime.date(2025, 12, 31)
+    >>> analysis_date("2026-03-15").date()
+    datetime.date(2026, 3, 15)
+    """
+    if isinstance(as_of, Period):
+        return as_of.last_day
+    if isinstance(as_of, str) and re.fullmatch(r"\s*\d{4}\s*-?\s*[Qq][1-4]\s*", as_of):
+        return Period.quarter(as_of).last_day
+    return pd.Timestamp(as_of).normalize()
+
+
+def lifetimes(accounts: pd.DataFrame, *, as_of, grain: str = "quarter", by=None,
+              id_col: str = "account_id", signup_col: str = "signup_date",
+              churn_col: str = "churn_date") -> pd.DataFrame:
+    """One lifetime per account, censored at the analysis date.
+
+    Parameters
+    ----------
+    accounts : DataFrame
+        The canonical accounts table (``account_id, signup_date, churn_date`` at least).
+    as_of : str, Period or date
+        The analysis date: a quarter label (``"2025Q4"`` = its last day), a :class:`Period`, or a
+        date. Signups after it are dropped; churn after it is censored.
+    grain : {"week", "month", "quarter"}
+        Signup-cohort grain (weeks start on Monday and are labelled ``2025-W03``).
+    by : str or list of str, optional
+        Account columns to carry over (segments, plan, contract ...).
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, signup_date, cohort, cohort_start, duration_days, duration, event,
+        follow_up`` plus the ``by`` columns. ``duration`` and ``follow_up`` (time from signup to the
+        end of the analysis date) are in months of ``MONTH_DAYS`` days; ``event`` is True when the
+        churn happened on or before the analysis date.
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({"account_id": ["a", "b", "c"],
+    ...                     "signup_date": pd.to_datetime(["2025-01-01", "2025-02-01", "2026-02-01"]),
+    ...                     "churn_date": pd.to_datetime(["2025-07-02", "2026-03-01", None])})
+    >>> lifetimes(acc, as_of="2025Q4")[["account_id", "cohort", "duration_days", "event"]]
+      account_id  cohort  duration_days  event
+    0          a  2025Q1            182   True
+    1          b  2025Q1            334  False
+    """
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {GRAINS}, not {grain!r}")
+    day = analysis_date(as_of)
+    end = day + pd.Timedelta(days=1)
+    by = _as_list(by)
+    signup = pd.to_datetime(accounts[signup_col]).dt.normalize()
+    keep = signup.notna() & (signup <= day)
+    src = accounts.loc[keep]
+    signup = signup[keep]
+    churn = pd.to_datetime(src[churn_col]).dt.normalize() if churn_col in src else \
+        pd.Series(pd.NaT, index=src.index)
+    event = churn.notna() & (churn <= day)
+    stop = churn.where(event, end)
+    days = (stop - signup).dt.days.clip(lower=0).astype("int64")
+    starts = period_start(signup, grain)
+    labels = {s: label_of(s, grain) for s in starts.unique()}
+    out = pd.DataFrame({
+        "account_id": src[id_col].to_numpy(),
+        "signup_date": signup.to_numpy(),
+        "cohort": starts.map(labels).to_numpy(),
+        "cohort_start": starts.to_numpy(),
+        "duration_days": days.to_numpy(),
+        "duration": days.to_numpy() / MONTH_DAYS,
+        "event": event.to_numpy(dtype=bool),
+        "follow_up": (end - signup).dt.days.to_numpy() / MONTH_DAYS,
+    })
+    for col in by:
+        out[col] = src[col].to_numpy()
+    return out.reset_index(drop=True)
+
+
+def mark_era(data: pd.DataFrame, *, at, before: str = "before", after: str = "after",
+             date_col: str = "signup_date", name: str = "era") -> pd.DataFrame:
+    """Add a column that says whether each row's date is before or on/after ``at``.
+
+    Used to compare cohorts around a change (a redesigned onboarding, a new price list).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"signup_date": pd.to_datetime(["2024-12-31", "2025-01-01"])})
+    >>> mark_era(df, at="2025-01-01", before="old onboarding", after="new onboarding")["era"].tolist()
+    ['old onboarding', 'new onboarding']
+    """
+    out = data.copy()
+    out[name] = np.where(pd.to_datetime(out[date_col]) >= pd.Timestamp(at), after, before)
+    return out
+
+
+def aggregate_lifetimes(data: pd.DataFrame, *, by=None, duration_col: str = "duration",
+                        event_col: str = "event", weight_col: str = "weight") -> pd.DataFrame:
+    """Collapse lifetimes to one row per (group, duration, event) with a count.
+
+    Fitting the result with ``weight_col="weight"`` gives exactly the same Kaplan-Meier curves,
+    confidence intervals, at-risk counts and log-rank statistics as fitting one row per account, and
+    a million accounts reduce to a few thousand rows per group.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` columns, ``duration``, ``event`` and ``weight`` (number of accounts).
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"cohort": ["A", "A", "A", "B"], "duration": [1.0, 1.0, 2.0, 1.0],
+    ...                    "event": [True, True, False, True]})
+    >>> aggregate_lifetimes(lt, by="cohort")
+      cohort  duration  event  weight
+    0      A       1.0   True       2
+    1      A       2.0  False       1
+    2      B       1.0   True       1
+    """
+    by = _as_list(by)
+    keys = by + [duration_col, event_col]
+    out = (data.groupby(keys, observed=True, sort=True, dropna=False).size()
+           .rename(weight_col).reset_index())
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Kaplan-Meier
+# --------------------------------------------------------------------------------------------
+
+def fit_km(data: pd.DataFrame, *, by=None, duration_col: str = "duration",
+           event_col: str = "event", weight_col: str | None = None,
+           alpha: float = 0.05, min_accounts: int = 1) -> dict:
+    """Fit one lifelines ``KaplanMeierFitter`` per group.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Lifetimes (:func:`lifetimes`) or their aggregate (:func:`aggregate_lifetimes`).
+    by : str or list of str, optional
+        Group columns; several columns fit every combination (e.g. ``["cohort", "segment"]``).
+    weight_col : str, optional
+        Frequency weights (accounts per row), as written by :func:`aggregate_lifetimes`.
+    alpha : float
+        One minus the level of the pointwise confidence band (lifelines' exponential Greenwood,
+        i.e. log(-log) transformed, interval).
+    min_accounts : int
+        Groups with fewer accounts are skipped.
+
+    Returns
+    -------
+    dict
+        ``{key: KaplanMeierFitter}`` in sorted key order. The key is the group value (a tuple for
+        several ``by`` columns, ``"all"`` without ``by``). Each fitter's ``churnlab_group`` holds the
+        group as ``{column: value}``.
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"cohort": ["A"] * 4 + ["B"] * 3, "duration": [1, 2, 3, 4, 1, 5, 6],
+    ...                    "event": [1, 1, 0, 1, 0, 1, 0]})
+    >>> fits = fit_km(lt, by="cohort")
+    >>> sorted(fits), float(fits["A"].median_survival_time_)
+    (['A', 'B'], 2.0)
+    """
+    by = _as_list(by)
+    fits = {}
+    groups = [(("all",), data)] if not by else \
+        data.groupby(by, observed=True, sort=True, dropna=False)
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        w = part[weight_col].to_numpy(dtype=float) if weight_col else None
+        n = w.sum() if w is not None else len(part)
+        if n < max(min_accounts, 1):
+            continue
+        label = " · ".join(str(k) for k in key)
+        kmf = KaplanMeierFitter(alpha=alpha, label=label)
+        kmf.fit(part[duration_col].to_numpy(dtype=float),
+                event_observed=part[event_col].to_numpy(dtype=bool), weights=w, label=label)
+        kmf.churnlab_group = dict(zip(by, key)) if by else {}
+        fits[key[0] if len(key) == 1 else key] = kmf
+    return fits
+
+
+def survival_curves(fitters: Mapping) -> pd.DataFrame:
+    """The fitted curves as one long frame, ready to plot.
+
+    Returns
+    -------
+    DataFrame
+        group columns, ``time`` (months), ``survival``, ``survival_lo``, ``survival_hi`` (the
+        fitter's pointwise band), ``at_risk`` (accounts still at risk just before ``time``),
+        ``events`` and ``censored`` at ``time``. The first row of each group is ``time = 0``.
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"duration": [1, 2, 2, 3], "event": [1, 1, 0, 0]})
+    >>> survival_curves(fit_km(lt))[["time", "survival", "at_risk"]]
+       time  survival  at_risk
+    0   0.0      1.00      4.0
+    1   1.0      0.75      4.0
+    2   2.0      0.50      3.0
+    3   3.0      0.50      1.0
+    """
+    frames = []
+    for kmf in fitters.values():
+        sf = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_survival_function_
+        et = kmf.event_table.reindex(sf.index)
+        at_risk = _at_risk_at(kmf, sf.index.to_numpy())
+        f = pd.DataFrame({
+            "time": sf.index.to_numpy(dtype=float),
+            "survival": sf.to_numpy(),
+            "survival_lo": ci.iloc[:, 0].to_numpy(),
+            "survival_hi": ci.iloc[:, 1].to_numpy(),
+            "at_risk": at_risk,
+            "events": et["observed"].fillna(0).to_numpy(),
+            "censored": et["censored"].fillna(0).to_numpy(),
+        })
+        frames.append(_with_group(f, kmf))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def at_risk_table(fitters: Mapping, *, times: Iterable[float]) -> pd.DataFrame:
+    """Accounts at risk, churned and censored at chosen times (the table under a KM plot).
+
+    At-risk counts follow R's ``summary.survfit`` / SAS: accounts whose lifetime is at least
+    ``t`` (still active, or churning exactly at ``t``). ``events`` and ``censored`` are cumulative
+    counts up to and including ``t``. Counts are weighted sums, so an aggregated table with
+    frequency weights gives the same numbers as one row per account (lifelines' own at-risk row
+    under a plot counts differently and is not used).
+
+    Returns
+    -------
+    DataFrame
+        group columns, ``time``, ``at_risk``, ``events``, ``censored``.
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"duration": [1, 2, 2, 3, 5], "event": [1, 1, 0, 0, 1]})
+    >>> at_risk_table(fit_km(lt), times=[0, 2, 4])
+       time  at_risk  events  censored
+    0     0      5.0     0.0       0.0
+    1     2      4.0     2.0       1.0
+    2     4      1.0     2.0       2.0
+    """
+    times = list(times)
+    frames = []
+    for kmf in fitters.values():
+        et = kmf.event_table
+        t_idx = et.index.to_numpy(dtype=float)
+        obs = et["observed"].to_numpy(dtype=float)
+        cen = et["censored"].to_numpy(dtype=float)
+        f = pd.DataFrame({
+            "time": times,
+            "at_risk": _at_risk_at(kmf, np.asarray(times, dtype=float)),
+            "events": [obs[t_idx <= t].sum() for t in times],
+            "censored": [cen[t_idx <= t].sum() for t in times],
+        })
+        frames.append(_with_group(f, kmf))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _at_risk_at(kmf, times: np.ndarray) -> np.ndarray:
+    """Weighted number with lifetime >= t, for each t."""
+    et = kmf.event_table
+    t_idx = et.index.to_numpy(dtype=float)
+    removed = et["removed"].to_numpy(dtype=float)
+    # suffix sums: total removed at or after each event-table time
+    suffix = np.concatenate([np.cumsum(removed[::-1])[::-1], [0.0]])
+    pos = np.searchsorted(t_idx, times, side="left")
+    return suffix[pos]
+
+
+# --------------------------------------------------------------------------------------------
+# summaries
+# --------------------------------------------------------------------------------------------
+
+def survival_summary(fitters: Mapping, *, times: Iterable[float] = HORIZONS,
+                     horizon: float = 24, alpha: float = 0.05,
+                     extrapolate: bool = False) -> pd.DataFrame:
+    """Median lifetime, survival at fixed months and restricted mean lifetime per group.
+
+    Parameters
+    ----------
+    fitters : dict of KaplanMeierFitter
+        As returned by :func:`fit_km`.
+    times : iterable of float
+        Months at which to read survival (default 3, 6, 12, 24).
+    horizon : float
+        Horizon (months) of the restricted mean lifetime: the expected months of the first
+        ``horizon`` that an account stays (the area under the curve up to ``horizon``).
+    extrapolate : bool
+        Hold each curve at its last value beyond its longest observed lifetime (as R's
+        ``print.survfit(rmean="common")`` does) instead of reporting ``NaN``.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: group columns, ``accounts``, ``churned``, ``follow_up`` (longest observed
+        lifetime, months), ``median`` with ``median_lo`` / ``median_hi`` (``inf`` = not reached:
+        more than half still active; bounds from the band, as R's survfit does),
+        ``survival_<t>m`` with ``_lo`` / ``_hi`` for each ``t``, ``rmst_<h>m`` with ``_lo`` /
+        ``_hi`` (normal interval; standard error as R's ``se(rmean)``: the Greenwood-type sum of
+        ``A_i^2 d_i / (n_i (n_i - d_i))`` with ``A_i`` the area under the curve from event time
+        ``t_i`` to the horizon). A value needing follow-up beyond the group's longest observed
+        lifetime is ``NaN`` unless ``extrapolate`` (or the curve has already reached zero).
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"duration": [1, 2, 2, 3, 5, 7], "event": [1, 1, 0, 1, 1, 0]})
+    >>> s = survival_summary(fit_km(lt), times=[2, 6], horizon=6)
+    >>> s[["accounts", "churned", "median", "survival_2m", "survival_6m"]].round(4)
+       accounts  churned  median  survival_2m  survival_6m
+    0         6        4     3.0       0.6667       0.2222
+    """
+    times = list(times)
+    z = _sps.norm.ppf(1 - alpha / 2)
+    rows = []
+    for kmf in fitters.values():
+        et = kmf.event_table
+        follow = float(et.index.max()) if len(et) else 0.0
+        row = dict(kmf.churnlab_group) if hasattr(kmf, "churnlab_group") else {"group": kmf._label}
+        row.update(accounts=_num(et["removed"].sum()), churned=_num(et["observed"].sum()),
+                   follow_up=follow)
+        med = float(kmf.median_survival_time_)
+        mci = median_survival_times(kmf.confidence_interval_survival_function_)
+        row.update(median=med, median_lo=float(mci.iloc[0, 0]), median_hi=float(mci.iloc[0, 1]))
+        sf = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_survival_function_
+        for t in times:
+            name = f"survival_{_fmt_t(t)}m"
+            if t > follow and not extrapolate and sf.iloc[-1] > 0:
+                row.update({name: np.nan, f"{name}_lo": np.nan, f"{name}_hi": np.nan})
+                continue
+            i = sf.index.searchsorted(t, side="right") - 1
+            row.update({name: float(sf.iloc[i]), f"{name}_lo": float(ci.iloc[i, 0]),
+                        f"{name}_hi": float(ci.iloc[i, 1])})
+        name = f"rmst_{_fmt_t(horizon)}m"
+        if horizon > follow and not extrapolate and sf.iloc[-1] > 0:
+            row.update({name: np.nan, f"{name}_lo": np.nan, f"{name}_hi": np.nan})
+        else:
+            mean = restricted_mean_survival_time(kmf, t=horizon)
+            se = _rmst_se(kmf, horizon)
+            row.update({name: float(mean), f"{name}_lo": float(mean) - z * se,
+                        f"{name}_hi": float(mean) + z * se})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _area(x: np.ndarray, s: np.ndarray, upto) -> np.ndarray:
+    """Area under the step function ``s`` (value s[i] on [x[i], x[i+1])) from 0 to each ``upto``."""
+    upto = np.atleast_1d(np.asarray(upto, dtype=float))
+    cum = np.concatenate([[0.0], np.cumsum(s[:-1] * np.diff(x))])  # area from x[0] to x[i]
+    k = np.clip(np.searchsorted(x, upto, side="right") - 1, 0, None)
+    return np.where(upto <= x[0], 0.0, cum[k] + s[k] * (upto - x[k])) + x[0] * 1.0
+
+
+def _rmst_se(kmf, tau: float) -> float:
+    """Standard error of the KM restricted mean up to ``tau`` (R survival's ``se(rmean)``)."""
+    sf = kmf.survival_function_.iloc[:, 0]
+    x, s = sf.index.to_numpy(dtype=float), sf.to_numpy(dtype=float)
+    et = kmf.event_table
+    t = et.index.to_numpy(dtype=float)
+    d = et["observed"].to_numpy(dtype=float)
+    n = et["at_risk"].to_numpy(dtype=float)
+    use = (d > 0) & (t <= tau) & (n > d)
+    if not use.any():
+        return 0.0
+    a = _area(x, s, [tau])[0] - _area(x, s, t[use])
+    return float(np.sqrt(np.sum(a * a * d[use] / (n[use] * (n[use] - d[use])))))
+
+
+def cohort_metrics(summary: pd.DataFrame, *, cohorts: Iterable[str], cohort_col: str = "cohort",
+                   t: float = 12) -> dict:
+    """Headline figures per cohort for ``metrics.json``.
+
+    Returns ``{"median_lifetime_months": {cohort: x}, "survival_<t>m": {cohort: x}}`` with
+    ``None`` where the figure is not yet known (median not reached, or the cohort has less than
+    ``t`` months of follow-up).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"cohort": ["2025Q1"], "median": [np.inf], "survival_12m": [0.8123456]})
+    >>> cohort_metrics(s, cohorts=["2025Q1", "2025Q2"])
+    {'median_lifetime_months': {'2025Q1': None, '2025Q2': None}, 'survival_12m': {'2025Q1': 0.8123, '2025Q2': None}}
+    """
+    col = f"survival_{_fmt_t(t)}m"
+    idx = summary.set_index(cohort_col)
+
+    def val(c, name):
+        if c not in idx.index or name not in idx:
+            return None
+        v = float(idx.loc[c, name])
+        return round(v, 4) if np.isfinite(v) else None
+
+    cohorts = list(cohorts)
+    return {"median_lifetime_months": {c: val(c, "median") for c in cohorts},
+            f"survival_{_fmt_t(t)}m": {c: val(c, col) for c in cohorts}}
+
+
+# --------------------------------------------------------------------------------------------
+# tests of difference
+# --------------------------------------------------------------------------------------------
+
+def logrank(data: pd.DataFrame, *, by, duration_col: str = "duration", event_col: str = "event",
+            weight_col: str | None = None) -> pd.DataFrame:
+    """Multivariate log-rank test of equal survival across the groups of ``by``.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``groups`` (number), ``test_statistic`` (chi-square), ``df``, ``p``.
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 4, "duration": [1, 2, 3, 4, 5, 6, 7, 8],
+    ...                    "event": [1] * 8})
+    >>> logrank(lt, by="g")[["groups", "df"]].to_dict("records")
+    [{'groups': 2, 'df': 1}]
+    """
+    d = _keyed(data, by)
+    res = multivariate_logrank_test(d[duration_col].to_numpy(dtype=float), d["_key"],
+                                    d[event_col].to_numpy(dtype=bool),
+                                    weights=None if weight_col is None else d[weight_col].to_numpy(dtype=float))
+    k = d["_key"].nunique()
+    return pd.DataFrame([{"groups": int(k), "test_statistic": float(res.test_statistic),
+                          "df": int(k - 1), "p": float(res.p_value)}])
+
+
+def pairwise_logrank(data: pd.DataFrame, *, by, duration_col: str = "duration",
+                     event_col: str = "event", weight_col: str | None = None,
+                     method: str = "holm") -> pd.DataFrame:
+    """Log-rank test for every pair of groups, with a multiple-comparison correction.
+
+    Returns
+    -------
+    DataFrame
+        ``group_a, group_b, test_statistic, p, p_adj`` (Holm by default, via statsmodels).
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"g": list("aaabbbccc"), "duration": [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    ...                    "event": [1] * 9})
+    >>> pairwise_logrank(lt, by="g")[["group_a", "group_b"]].values.tolist()
+    [['a', 'b'], ['a', 'c'], ['b', 'c']]
+    """
+    d = _keyed(data, by)
+    keys = sorted(d["_key"].unique(), key=_sort_key)
+    parts = {k: d[d["_key"] == k] for k in keys}
+    rows = []
+    for a, b in itertools.combinations(keys, 2):
+        A, B = parts[a], parts[b]
+        res = logrank_test(A[duration_col].to_numpy(dtype=float), B[duration_col].to_numpy(dtype=float),
+                           A[event_col].to_numpy(dtype=bool), B[event_col].to_numpy(dtype=bool),
+                           weights_A=None if weight_col is None else A[weight_col].to_numpy(dtype=float),
+                           weights_B=None if weight_col is None else B[weight_col].to_numpy(dtype=float))
+        rows.append({"group_a": a, "group_b": b, "test_statistic": float(res.test_statistic),
+                     "p": float(res.p_value)})
+    out = pd.DataFrame(rows, columns=["group_a", "group_b", "test_statistic", "p"])
+    out["p_adj"] = multipletests(out["p"], method=method)[1] if len(out) else []
+    return out
+
+
+def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
+                         duration_col: str = "duration", event_col: str = "event",
+                         weight_col: str | None = None, alpha: float = 0.05,
+                         noun: str = "accounts", pairs: Iterable[tuple] | None = None) -> list[str]:
+    """Plain-sentence results of the log-rank tests across the groups of ``by``.
+
+    The first sentence reports the overall (multivariate) test; then one sentence per pair
+    (Holm-corrected), saying which group retains better at ``at`` months when the difference is
+    significant at ``alpha``.
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"era": ["before"] * 6 + ["after"] * 6,
+    ...                    "duration": [1, 1, 2, 3, 8, 9, 7, 8, 9, 10, 11, 12],
+    ...                    "event": [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]})
+    >>> difference_sentences(lt, by="era", at=6, noun="accounts")[1]
+    'accounts after retain better at 6 months than accounts before (100.0% vs 33.3% still active; p = 0.018, log-rank).'
+    """
+    overall = logrank(data, by=by, duration_col=duration_col, event_col=event_col,
+                      weight_col=weight_col).iloc[0]
+    pw = pairwise_logrank(data, by=by, duration_col=duration_col, event_col=event_col,
+                          weight_col=weight_col)
+    summ = survival_summary(fit_km(data, by=by, duration_col=duration_col, event_col=event_col,
+                                   weight_col=weight_col), times=[at], horizon=0)
+    s_at = dict(zip(summ[by], summ[f"survival_{_fmt_t(at)}m"]))
+    n = int(overall["groups"])
+    verdict = "differs" if overall["p"] < alpha else "does not clearly differ"
+    out = [f"Survival {verdict} across the {n} groups of {by} "
+           f"(log-rank chi-square = {overall['test_statistic']:.1f} on {int(overall['df'])} df, "
+           f"{format_p(overall['p'])})."]
+    wanted = None if pairs is None else {frozenset(p) for p in pairs}
+    for r in pw.itertuples(index=False):
+        if wanted is not None and frozenset((r.group_a, r.group_b)) not in wanted:
+            continue
+        sa, sb = s_at.get(r.group_a, np.nan), s_at.get(r.group_b, np.nan)
+        adj = " after Holm correction" if len(pw) > 1 else ""
+        if r.p_adj < alpha and np.isfinite(sa) and np.isfinite(sb) and sa != sb:
+            hi, lo, shi, slo = (r.group_a, r.group_b, sa, sb) if sa > sb else \
+                (r.group_b, r.group_a, sb, sa)
+            out.append(f"{noun} {hi} retain better at {_fmt_t(at)} months than {noun} {lo} "
+                       f"({pct(shi)} vs {pct(slo)} still active; {format_p(r.p_adj)}{adj}, log-rank).")
+        else:
+            out.append(f"No clear difference between {noun} {r.group_a} and {noun} {r.group_b} "
+                       f"({pct(sa)} vs {pct(sb)} still active at {_fmt_t(at)} months; "
+                       f"{format_p(r.p_adj)}{adj}, log-rank).")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# retention triangles
+# --------------------------------------------------------------------------------------------
+
+def retention_matrix(data: pd.DataFrame, *, cohort_col: str = "cohort", max_months: int | None = None,
+                     duration_col: str = "duration", event_col: str = "event",
+                     follow_col: str = "follow_up") -> pd.DataFrame:
+    """Logo retention triangle: share of each signup cohort still active ``m`` months after signup.
+
+    A cell is shown only when every account of the cohort has been followed for ``m`` months
+    (the cohort's last signup is at least ``m`` months before the end of the analysis date), which
+    gives the classic triangle. "Active at ``m``" means a lifetime longer than ``m`` months.
+
+    Returns
+    -------
+    DataFrame
+        ``cohort, months, accounts, active, retained`` (``retained = active / accounts``).
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"cohort": ["A", "A", "B"], "duration": [0.5, 3.0, 1.5],
+    ...                    "event": [True, False, False], "follow_up": [3.0, 3.0, 1.5]})
+    >>> retention_matrix(lt)
+      cohort  months  accounts  active  retained
+    0      A       0         2       2       1.0
+    1      A       1         2       1       0.5
+    2      A       2         2       1       0.5
+    3      A       3         2       1       0.5
+    4      B       0         1       1       1.0
+    5      B       1         1       1       1.0
+    """
+    rows = []
+    for cohort, part in data.groupby(cohort_col, sort=True, observed=True):
+        dur = part[duration_col].to_numpy(dtype=float)
+        ev = part[event_col].to_numpy(dtype=bool)
+        last = int(np.floor(part[follow_col].min() + 1e-9))
+        if max_months is not None:
+            last = min(last, max_months)
+        n = len(part)
+        for m in range(0, last + 1):
+            active = int(((dur > m) | (~ev & (dur >= m))).sum())
+            rows.append((cohort, m, n, active, active / n))
+    return pd.DataFrame(rows, columns=[cohort_col, "months", "accounts", "active", "retained"])
+
+
+def revenue_retention_matrix(data: pd.DataFrame, subscriptions: pd.DataFrame, *, as_of,
+                             cohort_col: str = "cohort", max_months: int | None = None,
+                             id_col: str = "account_id", month_col: str = "month",
+                             mrr_col: str = "mrr") -> pd.DataFrame:
+    """Revenue retention triangle: each cohort's MRR ``m`` months after signup over its MRR in the
+    signup month. Expansion counts, so values above 1 (100%) are possible.
+
+    Month 0 is the calendar month of signup; a cell is shown only when that month plus ``m`` for
+    the cohort's latest signup is a month that has ended by the analysis date.
+
+    Returns
+    -------
+    DataFrame
+        ``cohort, months, accounts, mrr_start, mrr, retained`` (``retained = mrr / mrr_start``).
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"account_id": ["a", "b"], "cohort": ["2025Q1"] * 2,
+    ...                    "signup_date": pd.to_datetime(["2025-01-10", "2025-01-20"])})
+    >>> subs = pd.DataFrame({"account_id": ["a", "a", "b", "a"],
+    ...                      "month": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-01-01", "2025-03-01"]),
+    ...                      "mrr": [100.0, 120.0, 100.0, 150.0]})
+    >>> revenue_retention_matrix(lt, subs, as_of="2025-02-28")
+       cohort  months  accounts  mrr_start    mrr  retained
+    0  2025Q1       0         2      200.0  200.0       1.0
+    1  2025Q1       1         2      200.0  120.0       0.6
+    """
+    day = analysis_date(as_of)
+    last_month = _month_index(day + pd.Timedelta(days=1)) - 1  # last month that has ended
+    acc = data[[id_col, cohort_col, "signup_date"]].copy()
+    acc["m0"] = _month_index(pd.to_datetime(acc["signup_date"]))
+    subs = subscriptions[[id_col, month_col, mrr_col]].copy()
+    subs["mi"] = _month_index(pd.to_datetime(subs[month_col]))
+    subs = subs[subs["mi"] <= last_month]
+    s = subs.merge(acc, on=id_col, how="inner")
+    s["months"] = s["mi"] - s["m0"]
+    s = s[s["months"] >= 0]
+    mrr = s.groupby([cohort_col, "months"], observed=True)[mrr_col].sum()
+    rows = []
+    for cohort, part in acc.groupby(cohort_col, sort=True, observed=True):
+        last = int(last_month - part["m0"].max())
+        if max_months is not None:
+            last = min(last, max_months)
+        start = float(mrr.get((cohort, 0), 0.0))
+        for m in range(0, last + 1):
+            v = float(mrr.get((cohort, m), 0.0))
+            rows.append((cohort, m, len(part), start, v, v / start if start > 0 else np.nan))
+    return pd.DataFrame(rows, columns=[cohort_col, "months", "accounts", "mrr_start", "mrr", "retained"])
+
+
+# --------------------------------------------------------------------------------------------
+# Cox proportional hazards
+# --------------------------------------------------------------------------------------------
+
+def fit_cox(data: pd.DataFrame, *, covariates, duration_col: str = "duration",
+            event_col: str = "event", weight_col: str | None = None, strata=None,
+            reference: Mapping | None = None, penalizer: float = 0.0,
+            alpha: float = 0.05) -> CoxPHFitter:
+    """Fit a lifelines ``CoxPHFitter`` on chosen account columns.
+
+    Categorical columns (text, category, bool) are one-hot coded against a reference level (the
+    most common one unless ``reference`` names it); the coded columns are called
+    ``"<column>=<level>"``. Numeric columns enter as they are.
+
+    Parameters
+    ----------
+    covariates : list of str
+        Account columns to model.
+    strata : list of str, optional
+        Columns to stratify on instead of modelling (each level gets its own baseline hazard):
+        the usual remedy when a column fails the proportional-hazards check.
+    weight_col : str, optional
+        Frequency weights (accounts per row). lifelines' Efron handling of tied times treats a
+        weighted row slightly differently from the same number of separate rows, so fit on one
+        row per account when the coefficients must match an unweighted fit exactly.
+
+    Returns
+    -------
+    CoxPHFitter
+        Fitted; ``churnlab_reference`` holds the reference level of each categorical column and
+        ``churnlab_data`` the design frame it was fitted on (for :func:`ph_check`).
+
+    Examples
+    --------
+    >>> from lifelines.datasets import load_rossi
+    >>> cph = fit_cox(load_rossi(), covariates=["fin", "age", "prio"], duration_col="week",
+    ...               event_col="arrest")
+    >>> round(float(cph.hazard_ratios_["prio"]), 3)
+    1.102
+    """
+    covariates, strata = _as_list(covariates), _as_list(strata)
+    reference = dict(reference or {})
+    cols = [duration_col, event_col] + ([weight_col] if weight_col else [])
+    design = data[cols].copy()
+    design[event_col] = design[event_col].astype(bool)
+    refs = {}
+    for c in covariates:
+        x = data[c]
+        if _is_categorical(x):
+            x = x.astype(str)
+            ref = str(reference.get(c, x.value_counts().idxmax()))
+            refs[c] = ref
+            for level in sorted(x.unique(), key=_sort_key):
+                if level != ref:
+                    design[f"{c}={level}"] = (x == level).astype(float).to_numpy()
+        else:
+            design[c] = x.astype(float).to_numpy()
+    for c in strata:
+        design[c] = data[c].astype(str).to_numpy()
+    design = design.dropna()
+    cph = CoxPHFitter(penalizer=penalizer, alpha=alpha)
+    cph.fit(design, duration_col=duration_col, event_col=event_col, weights_col=weight_col,
+            strata=strata or None, robust=False)
+    cph.churnlab_reference = refs
+    cph.churnlab_data = design
+    return cph
+
+
+def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
+    """Hazard ratios with intervals as a readable table.
+
+    Returns
+    -------
+    DataFrame
+        ``covariate, column, level, reference, hazard_ratio, hazard_ratio_lo, hazard_ratio_hi, p,
+        reading`` where ``reading`` says it in words ("churns 2.1x as fast as Enterprise").
+
+    Examples
+    --------
+    >>> from lifelines.datasets import load_rossi
+    >>> hr = hazard_ratios(fit_cox(load_rossi(), covariates=["prio"], duration_col="week",
+    ...                            event_col="arrest"))
+    >>> hr[["covariate", "hazard_ratio"]].round(3).to_dict("records")
+    [{'covariate': 'prio', 'hazard_ratio': 1.106}]
+    """
+    s = cph.summary
+    refs = getattr(cph, "churnlab_reference", {})
+    lo_col = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
+    hi_col = [c for c in s.columns if c.startswith("exp(coef) upper")][0]
+    rows = []
+    for name, r in s.iterrows():
+        col, _, level = name.partition("=")
+        ref = refs.get(col) if level else None
+        hr = float(r["exp(coef)"])
+        if level:
+            reading = f"{col} {level} churns {_times(hr)} than {col} {ref}"
+        else:
+            reading = f"each extra unit of {col} multiplies the churn rate by {hr:.3g}"
+        rows.append({"covariate": name, "column": col, "level": level or None, "reference": ref,
+                     "hazard_ratio": hr, "hazard_ratio_lo": float(r[lo_col]),
+                     "hazard_ratio_hi": float(r[hi_col]), "p": float(r["p"]),
+                     "reading": f"{reading} ({format_p(float(r['p']))})"})
+    return pd.DataFrame(rows)
+
+
+def ph_check(cph: CoxPHFitter, data: pd.DataFrame | None = None, *,
+             time_transform: str = "rank") -> pd.DataFrame:
+    """Proportional-hazards test per covariate (scaled Schoenfeld residuals, lifelines).
+
+    Returns
+    -------
+    DataFrame
+        ``covariate, column, test_statistic, p``; a small ``p`` means the covariate's effect
+        changes over the lifetime (its hazard ratio is not constant).
+
+    Examples
+    --------
+    >>> from lifelines.datasets import load_rossi
+    >>> cph = fit_cox(load_rossi(), covariates=["age", "prio"], duration_col="week",
+    ...               event_col="arrest")
+    >>> ph_check(cph)["covariate"].tolist()
+    ['age', 'prio']
+    """
+    data = getattr(cph, "churnlab_data", None) if data is None else data
+    res = proportional_hazard_test(cph, data, time_transform=time_transform)
+    s = res.summary
+    return pd.DataFrame({"covariate": s.index.astype(str),
+                         "column": [c.partition("=")[0] for c in s.index.astype(str)],
+                         "test_statistic": s["test_statistic"].to_numpy(dtype=float),
+                         "p": s["p"].to_numpy(dtype=float)}).reset_index(drop=True)
+
+
+def ph_violations(check: pd.DataFrame, *, alpha: float = 0.01) -> list[str]:
+    """Columns (not coded levels) whose proportional-hazards test has ``p < alpha``.
+
+    Examples
+    --------
+    >>> ph_violations(pd.DataFrame({"column": ["contract", "segment"], "p": [1e-9, 0.4]}))
+    ['contract']
+    """
+    bad = check.loc[check["p"] < alpha, "column"]
+    return list(dict.fromkeys(bad))
+
+
+def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01) -> str:
+    """The proportional-hazards check in one or two sentences.
+
+    Examples
+    --------
+    >>> describe_ph(pd.DataFrame({"covariate": ["contract=monthly", "segment=SMB"],
+    ...                           "column": ["contract", "segment"], "p": [1e-9, 0.4]}))
+    'The effect of contract changes with account age (proportional-hazards test p < 0.001), so its hazard ratio is an average over the lifetime; the model is refitted stratified by contract. segment meets the assumption.'
+    """
+    bad = ph_violations(check, alpha=alpha)
+    good = [c for c in dict.fromkeys(check["column"]) if c not in bad]
+    if not bad:
+        return ("Every covariate meets the proportional-hazards assumption "
+                f"(no test with p < {alpha:g}), so each hazard ratio holds across the lifetime.")
+    p = check.loc[check["column"].isin(bad), "p"].min()
+    cols = _join(bad)
+    verb = "changes" if len(bad) == 1 else "change"
+    text = (f"The effect of {cols} {verb} with account age (proportional-hazards test {format_p(p)}), "
+            f"so its hazard ratio is an average over the lifetime; the model is refitted stratified by {cols}.")
+    if good:
+        text += f" {_join(good)} {'meets' if len(good) == 1 else 'meet'} the assumption."
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+def _as_list(x) -> list:
+    if x is None:
+        return []
+    return [x] if isinstance(x, str) else list(x)
+
+
+def _keyed(data: pd.DataFrame, by) -> pd.DataFrame:
+    by = _as_list(by)
+    if not by:
+        raise ValueError("a test of difference needs a `by` column")
+    d = data.copy()
+    d["_key"] = d[by[0]] if len(by) == 1 else d[by].astype(str).agg(" · ".join, axis=1)
+    return d
+
+
+def _with_group(frame: pd.DataFrame, kmf) -> pd.DataFrame:
+    group = getattr(kmf, "churnlab_group", None)
+    if group is None:
+        group = {"group": kmf._label}
+    for i, (k, v) in enumerate(group.items()):
+        frame.insert(i, k, v)
+    return frame
+
+
+def _num(x):
+    x = float(x)
+    return int(x) if x.is_integer() else x
+
+
+def _fmt_t(t) -> str:
+    t = float(t)
+    return str(int(t)) if t.is_integer() else f"{t:g}"
+
+
+def _month_index(dates):
+    d = pd.to_datetime(dates)
+    if isinstance(d, pd.Timestamp):
+        return d.year * 12 + d.month - 1
+    d = pd.Series(d)
+    return (d.dt.year * 12 + d.dt.month - 1).to_numpy()
+
+
+def _is_categorical(x: pd.Series) -> bool:
+    return (x.dtype == object or isinstance(x.dtype, pd.CategoricalDtype)
+            or pd.api.types.is_bool_dtype(x) or pd.api.types.is_string_dtype(x))
+
+
+def _sort_key(v):
+    return (0, v, "") if isinstance(v, (int, float, np.integer, np.floating)) else (1, 0, str(v))
+
+
+def _times(hr: float) -> str:
+    if hr >= 1:
+        return f"{hr:.2g}x as fast" if hr < 10 else f"{hr:.0f}x as fast"
+    return f"{1 / hr:.2g}x more slowly"
+
+
+def _join(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
