@@ -414,7 +414,9 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
     Names are compared on a key that ignores case, width, punctuation, spaces, a web suffix
     (``.com``, ``.io`` ...) and legal suffixes (Inc, Ltd, GmbH, 株式会社 ...); keys that are nearly
     the same (``difflib`` ratio >= ``threshold``, both at least 5 characters) are merged, so
-    ``"North wind"``, ``"northwind.io"`` and ``"Nortwind"`` are one competitor. Each group is shown
+    ``"North wind"``, ``"northwind.io"`` and ``"Nortwind"`` are one competitor; a name that extends
+    another by whole words (``"Northwind Analytics"`` after ``"Northwind"``) is the same competitor
+    too (both names at least 5 characters). Each group is shown
     under its most frequent spelling. ``aliases`` (``{variant: name}``, from the data config) are
     applied first. Blank values and "none" / "n/a" become ``NA``.
 
@@ -431,8 +433,9 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
 
     Examples
     --------
-    >>> normalise_competitor(["Northwind", "northwind inc.", "North-Wind", "Nortwind", "Acme", "", "n/a"]).tolist()
-    ['Northwind', 'Northwind', 'Northwind', 'Northwind', 'Acme', <NA>, <NA>]
+    >>> normalise_competitor(["Northwind", "northwind inc.", "North-Wind", "Nortwind", "NorthWind Analytics",
+    ...                       "Acme", "", "n/a"]).tolist()
+    ['Northwind', 'Northwind', 'Northwind', 'Northwind', 'Northwind', 'Acme', <NA>, <NA>]
     """
     import difflib
     import unicodedata
@@ -451,11 +454,23 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
     cleaned = s.map(clean)
     keys = cleaned.map(lambda t: None if t is None else _comp_key(t))
     counts = keys.value_counts()
+    tokens = {}
+    for t, k in zip(cleaned, keys):
+        if k is not None and k not in tokens:
+            tokens[k] = _comp_tokens(t)
+
+    def same(a, b):
+        if len(a) < 5 or len(b) < 5:
+            return a == b
+        ta, tb = tokens[a], tokens[b]
+        short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+        if short and long_[:len(short)] == short:      # "Northwind" and "Northwind Analytics"
+            return True
+        return difflib.SequenceMatcher(None, a, b).ratio() >= threshold
+
     heads: dict[str, str] = {}
     for k in sorted(counts.index, key=lambda k: (-counts[k], k)):
-        head = next((h for h in dict.fromkeys(heads.values())
-                     if len(k) >= 5 and len(h) >= 5
-                     and difflib.SequenceMatcher(None, k, h).ratio() >= threshold), None)
+        head = next((h for h in dict.fromkeys(heads.values()) if same(k, h)), None)
         heads[k] = head or k
     group = keys.map(lambda k: None if k is None else heads[k])
     spelled = pd.DataFrame({"g": group, "t": cleaned}).dropna()
@@ -466,6 +481,14 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
                           key=lambda t: (len(re.findall(r"[\W_]", t)), not t[:1].isupper(), t))[0]
     return pd.Series(pd.array([None if g is None else names[g] for g in group], dtype="string"),
                      index=s.index, name=getattr(s, "name", None))
+
+
+def _comp_tokens(v) -> list:
+    import unicodedata
+    t = unicodedata.normalize("NFKC", str(v)).casefold().replace("株式会社", "")
+    t = re.sub(r"\.(com|io|ai|co|net|app|jp|de|co\.uk)$", "", t.strip())
+    t = _LEGAL.sub("", re.sub(r"[,.]", " ", t).strip()).strip()
+    return re.findall(r"[^\W_]+", t)
 
 
 def _comp_key(v) -> str:
@@ -767,15 +790,19 @@ def reweighted_shares(frame: pd.DataFrame, *, taxonomy: dict, by="segment", leve
 # Change over time
 # --------------------------------------------------------------------------------------------
 
-def _compare_windows(quarter, compare, span):
+def _compare_windows(quarter, compare, span, n_quarters=8):
     from churnlab.periods import Period
     now = quarters_back(quarter, span)
+    if compare == "baseline":
+        if n_quarters <= span:
+            raise ValueError("compare='baseline' needs n_quarters > span")
+        return now, quarters_back(quarter, n_quarters)[:n_quarters - span]
     if compare == "yoy":
         back = 4
     elif compare == "qoq":
         back = span
     else:
-        raise ValueError(f"compare must be 'yoy' or 'qoq', not {compare!r}")
+        raise ValueError(f"compare must be 'yoy', 'qoq' or 'baseline', not {compare!r}")
     q = Period.quarter(quarter)
     for _ in range(back):
         q = q.previous()
@@ -801,28 +828,33 @@ def _trend_p(frame, col, cat, labels):
     import numpy as np
     from statsmodels.stats.contingency_tables import Table
     f = frame[frame["quarter"].isin(labels)]
-    yes = np.array([int(((f["quarter"] == q) & (f[col] == cat)).sum()) for q in labels])
+    hit = (f[col] == cat).fillna(False).astype(bool)
+    yes = np.array([int(((f["quarter"] == q) & hit).sum()) for q in labels])
     n = np.array([int((f["quarter"] == q).sum()) for q in labels])
     keep = n > 0
     if keep.sum() < 3 or yes.sum() == 0 or yes.sum() == n.sum():
-        return float("nan")
+        return float("nan"), 0.0
     tab = np.vstack([yes[keep], n[keep] - yes[keep]]).T
-    res = Table(tab).test_ordinal_association(row_scores=np.arange(keep.sum()), col_scores=np.array([0, 1]))
-    return float(res.pvalue)
+    res = Table(tab).test_ordinal_association(row_scores=np.arange(len(labels))[keep].astype(float),
+                                              col_scores=np.array([1.0, 0.0]))
+    return float(res.pvalue), float(res.zscore)
 
 
 def reason_changes(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, level: str = "primary",
-                   compare: str = "yoy", span: int = 1, n_quarters: int = 8, alpha: float = 0.05,
-                   lang: str = "en") -> pd.DataFrame:
+                   compare: str = "yoy", span: int = 1, n_quarters: int = 8, test: str = "compare",
+                   adjust: str = "fdr_bh", alpha: float = 0.05, lang: str = "en") -> pd.DataFrame:
     """Which reasons' shares changed: now against a year (or a quarter) earlier, with tests.
 
     ``now`` is the ``span`` quarters ending with ``quarter``; ``then`` the same quarters a year
-    earlier (``compare="yoy"``) or the ``span`` quarters just before (``"qoq"``). Each reason's share
-    of responding churned accounts is compared with a two-proportion z-test (statsmodels;
-    Fisher's exact test when an expected cell count is below 5), and p-values are Holm-adjusted
-    across the reasons tested, so a reason is named only when its change stands out among all of
-    them. ``p_trend`` tests a linear trend of the share across the last ``n_quarters`` quarters
-    (linear-by-linear association, statsmodels).
+    earlier (``compare="yoy"``), the ``span`` quarters just before (``"qoq"``), or all the earlier
+    quarters of the ``n_quarters`` window (``"baseline"``, for a jump against the usual level).
+    Each reason's share of responding churned accounts is compared with a two-proportion z-test
+    (statsmodels; Fisher's exact test when an expected cell count is below 5). ``p_trend`` tests a
+    linear trend of the share across the last ``n_quarters`` quarters (linear-by-linear association
+    chi-square, statsmodels). Because many reasons are tested at once, both are adjusted across
+    the reasons (``adjust``: Benjamini-Hochberg false discovery rate by default, ``"holm"`` for the
+    stricter family-wise control), and a reason is called significant when the adjusted p-value of
+    ``test`` (``"compare"`` or ``"trend"``) is below ``alpha``.
 
     Parameters
     ----------
@@ -837,8 +869,9 @@ def reason_changes(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, level: 
     -------
     DataFrame
         ``reason, label, now, then, k_now, n_now, share_now, k_then, n_then, share_then, change,
-        test, p, p_adj, p_trend, significant, direction`` (``rose`` / ``fell`` / ``no significant
-        change``), sorted by ``p_adj``.
+        test, p, p_adj, p_trend, p_trend_adj, significant, direction`` (``rose`` / ``fell`` / ``no
+        significant change``; for ``test="trend"`` the direction is the trend's), sorted by the
+        adjusted p-value of ``test``. ``test`` names the comparison test used (``z`` or ``fisher``).
 
     Examples
     --------
@@ -852,7 +885,9 @@ def reason_changes(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, level: 
     (0.1, 0.4, 'rose')
     """
     from statsmodels.stats.multitest import multipletests
-    now, then = _compare_windows(quarter, compare, span)
+    if test not in ("compare", "trend"):
+        raise ValueError(f"test must be 'compare' or 'trend', not {test!r}")
+    now, then = _compare_windows(quarter, compare, span, n_quarters)
     col = _LEVEL_COL[level]
     resp = frame[frame["responded"].astype(bool)]
     a = reason_shares(resp[resp["quarter"].isin(now)], taxonomy=taxonomy, level=level, lang=lang)
@@ -871,20 +906,28 @@ def reason_changes(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, level: 
     tests = [_two_proportion_p(r.k_now, n_now, r.k_then, n_then) for r in out.itertuples()]
     out["p"] = [t[0] for t in tests]
     out["test"] = [t[1] for t in tests]
-    ok = out["p"].notna()
-    out["p_adj"] = float("nan")
-    if ok.any():
-        out.loc[ok, "p_adj"] = multipletests(out.loc[ok, "p"], method="holm")[1]
     labels = quarters_back(quarter, n_quarters)
-    out["p_trend"] = [_trend_p(resp, col, r, labels) for r in out["reason"]]
-    out["significant"] = out["p_adj"] < alpha
+    trend = [_trend_p(resp, col, r, labels) for r in out["reason"]]
+    out["p_trend"] = [t[0] for t in trend]
+    slope = pd.Series([t[1] for t in trend], index=out.index)
+    for src, dst in (("p", "p_adj"), ("p_trend", "p_trend_adj")):
+        ok = out[src].notna()
+        out[dst] = float("nan")
+        if ok.any():
+            out.loc[ok, dst] = multipletests(out.loc[ok, src], method=adjust)[1]
+    key = "p_adj" if test == "compare" else "p_trend_adj"
+    out["significant"] = out[key] < alpha
+    sign = out["change"] if test == "compare" else slope
     out["direction"] = ["rose" if s and c > 0 else "fell" if s and c < 0 else "no significant change"
-                        for s, c in zip(out["significant"], out["change"])]
+                        for s, c in zip(out["significant"], sign)]
     out["now"] = _span_label(now)
     out["then"] = _span_label(then)
+    out["window"] = _span_label(labels)
+    out["method"] = test
     cols = ["reason", "label", "now", "then", "k_now", "n_now", "share_now", "k_then", "n_then",
-            "share_then", "change", "test", "p", "p_adj", "p_trend", "significant", "direction"]
-    return out[cols].sort_values(["p_adj", "reason"], na_position="last").reset_index(drop=True)
+            "share_then", "change", "test", "p", "p_adj", "window", "p_trend", "p_trend_adj", "method",
+            "significant", "direction"]
+    return out[cols].sort_values([key, "reason"], na_position="last").reset_index(drop=True)
 
 
 def _span_label(labels):
@@ -927,6 +970,9 @@ def reason_trend(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, n_quarter
 def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "responding churned accounts") -> str:
     """One plain sentence naming the reasons whose share rose or fell significantly.
 
+    Takes :func:`reason_changes` output; the p-values quoted are the adjusted ones of the test that
+    decided significance.
+
     Examples
     --------
     >>> c = pd.DataFrame({"label": ["Integration gap", "Price / budget"], "now": "2026Q3", "then": "2025Q3",
@@ -939,25 +985,29 @@ def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "
     from churnlab.stats import format_p, pct
     if changes.empty:
         return f"No {what} could be compared."
+    trend = "method" in changes and changes["method"].iloc[0] == "trend"
+    pcol = "p_trend_adj" if trend else "p_adj"
     now, then = changes["now"].iloc[0], changes["then"].iloc[0]
-    tested = int(changes["p_adj"].notna().sum())
+    span = f" (trend over {changes['window'].iloc[0]})" if trend else ""
+    tested = int(changes[pcol].notna().sum())
     sig = changes[changes["significant"].astype(bool)].sort_values("change", key=lambda s: -s.abs())
     if sig.empty:
-        top = changes.dropna(subset=["p"]).sort_values("p").head(1)
+        top = changes.dropna(subset=[pcol]).sort_values(pcol).head(1)
         tail = ""
         if len(top):
             r = top.iloc[0]
             tail = (f" The largest move, {r['label']} from {pct(r['share_then'])} to {pct(r['share_now'])}, "
-                    f"is within what chance would produce ({format_p(r['p_adj'])} after adjusting for "
+                    f"is within what chance would produce ({format_p(r[pcol])}{span} after adjusting for "
                     f"the {tested} {what}s compared).")
         return f"No {what}'s share of {of} changed significantly between {then} and {now}.{tail}"
     parts = [f"{r['label']} {r['direction']} from {pct(r['share_then'])} to {pct(r['share_now'])}"
-             + (f" of {of}" if i == 0 else "") + f" ({format_p(r['p_adj'])})"
+             + (f" of {of}" if i == 0 else "") + f" ({format_p(r[pcol])})"
              for i, (_, r) in enumerate(sig.iterrows())]
     body = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + " and " + parts[-1]
     rest = f"; no other {what} changed significantly" if len(sig) < tested else ""
+    how = f"trend test over {changes['window'].iloc[0]}, " if trend else ""
     return (f"Between {then} and {now}, {body}{rest} "
-            f"(p-values adjusted for the {tested} {what}s compared).")
+            f"({how}p-values adjusted for the {tested} {what}s compared).")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1282,7 +1332,7 @@ def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: s
     ...                   "secondary": ["integration_gap"] + ["ux"] * 9 + ["integration_gap"] * 4 + ["ux"] * 6,
     ...                   "segment": ["SMB"] * 10 + ["Enterprise"] * 3 + ["SMB"] * 7, "mrr": 1000.0})
     >>> reason_story(f, taxonomy=tax, reason="integration_gap", level="secondary", quarter="2026Q3")
-    'Integration gap: 40.0% of responding churned accounts in 2026Q3 (4 of 10), up from 10.0% in 2025Q3 (p = 0.61, not significant); mostly Enterprise (3 of 4); $4,000 of MRR lost (40.0% of the MRR lost with responders).'
+    'Integration gap: 40.0% of responding churned accounts in 2026Q3 (4 of 10), up from 10.0% in 2025Q3 (p = 0.30, not significant); mostly Enterprise (3 of 4); $4,000 of MRR lost (40.0% of the MRR lost with responders).'
     """
     from churnlab.stats import format_p, pct
     ch = reason_changes(frame, taxonomy=taxonomy, quarter=quarter, level=level, compare=compare,
