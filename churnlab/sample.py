@@ -1,0 +1,1232 @@
+"""The deterministic synthetic sample company.
+
+Every notebook, analysis and test of churnlab runs on one fictional SaaS business: about 3,000
+customer accounts signing up between 2023-01-01 and 2026-09-30, with their monthly subscriptions,
+users, product events, exit interviews and the product roadmap. The tables follow the canonical
+data contract exactly, and a small set of effects is *planted* in them with known magnitudes so
+that each analysis has something real to find (see ``docs/sample-data.md``).
+
+The generator is fully vectorised (numpy) and deterministic: the same seed and arguments give
+byte-identical files. Events are generated and written in chunks of accounts, so the sample scales
+to ``n_accounts=100_000`` (about a hundred million events) without holding them in memory.
+
+A ``truth/`` sub-folder holds the latent traits behind the planted effects (per-account usage
+trait, hazard multipliers, lapses, true churn reasons, intended verbatim sentiment and tone, planted
+data-quality problems). It is not part of the data contract and loaders ignore it; tests use it to
+check that analyses recover what was planted.
+"""
+from __future__ import annotations
+
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+__all__ = ["generate", "EVENT_NAMES", "VALUE_EVENTS", "REDESIGN_DATE"]
+
+# --------------------------------------------------------------------------------------------
+# Parameters of the company. Every planted magnitude lives here and is documented in
+# docs/sample-data.md; change both together.
+# --------------------------------------------------------------------------------------------
+
+SEGMENTS = ["SMB", "Mid-Market", "Enterprise"]
+SEGMENT_SHARE = [0.60, 0.30, 0.10]
+SEAT_RANGE = [(2, 10), (10, 60), (50, 300)]              # initial seats, log-uniform
+PLANS = ["Starter", "Growth", "Scale"]
+PLAN_PRICE = np.array([15.0, 35.0, 60.0])               # per seat per month
+PLAN_MIX = np.array([[0.65, 0.30, 0.05],                # rows: segment
+                     [0.20, 0.60, 0.20],
+                     [0.05, 0.35, 0.60]])
+ANNUAL_SHARE = np.array([0.25, 0.55, 0.85])             # share of annual contracts by segment
+INDUSTRIES = ["Software", "Retail", "Healthcare", "Financial Services", "Manufacturing",
+              "Education", "Media"]
+INDUSTRY_SHARE = [0.24, 0.14, 0.12, 0.13, 0.13, 0.12, 0.12]
+INDUSTRY_ICP = np.array([0.82, 0.60, 0.70, 0.80, 0.62, 0.55, 0.65])  # P(icp_fit) by industry
+REGIONS = ["North America", "EMEA", "APAC", "Japan", "LATAM"]
+REGION_SHARE = [0.40, 0.26, 0.12, 0.12, 0.10]
+REGION_UTC_OFFSET = np.array([-5.0, 1.0, 8.0, 9.0, -3.0])  # hours, for time of day of events
+CHANNELS = ["organic", "paid_search", "partner", "outbound_sales", "referral"]
+CHANNEL_MIX = np.array([[0.35, 0.30, 0.10, 0.05, 0.20],
+                        [0.20, 0.15, 0.20, 0.30, 0.15],
+                        [0.05, 0.05, 0.25, 0.55, 0.10]])
+INTEGRATION_SHARE = np.array([0.45, 0.65, 0.85])        # accounts with a live integration
+
+# Churn hazard (effect 1-4). Monthly hazard of a monthly-contract account:
+#   BASE_HAZARD[segment] x ICP_MULT[icp_fit] x USAGE_MULT[usage quartile] x early multiplier
+BASE_HAZARD = np.array([0.030, 0.015, 0.007])
+ICP_MULT = {True: 0.85, False: 1.36}                     # ratio 1.6, mean ~1 over the mix
+USAGE_MULT = np.array([1.5, 1.1, 0.85, 0.5])             # usage-trait quartile 1 (low) .. 4 (high)
+EARLY_MONTHS = 3                                         # tenure months 0, 1, 2
+EARLY_MULT = 1.5                                         # early hazard before the redesign
+REDESIGN_DATE = "2025-01-01"                             # onboarding redesign
+REDESIGN_MULT = 0.4                                      # early hazard x0.4 for later signups
+ANNUAL_FACTOR = 0.6                                      # annual accounts: 1 - prod(1 - 0.6 h)
+DECLINE_MONTHS = 6                                       # pre-churn decline window (effect 5)
+DECLINE_FLOOR = 0.3                                      # activity in the last month of service
+DECLINE_SHARE = 0.9                                      # voluntary churners that decline first
+LAPSE_SHARE = 0.03
+
+EVENT_NAMES = ["login", "report_created", "dashboard_shared", "workflow_run",
+               "integration_synced", "export_created"]
+VALUE_EVENTS = EVENT_NAMES[1:]
+
+# Exit-interview reasons.
+PRIMARY = ["product_gap", "price_budget", "poor_onboarding", "service_support",
+           "competitive_loss", "integration_stack", "company_change", "involuntary", "other"]
+SECONDARY = {
+    "product_gap": (["missing_feature", "performance", "ux"], [0.5, 0.25, 0.25]),
+    "price_budget": (["too_expensive", "budget_cut", "low_roi"], [0.45, 0.35, 0.20]),
+    "poor_onboarding": (["slow_setup", "low_adoption", "training"], [0.35, 0.45, 0.20]),
+    "service_support": (["slow_response", "unresolved_issue", "account_management"],
+                        [0.45, 0.35, 0.20]),
+    "competitive_loss": (["better_features", "better_price", "better_service", "better_fit"],
+                         [0.35, 0.30, 0.15, 0.20]),
+    "integration_stack": (["stack_consolidation", "in_house_build"], [0.6, 0.4]),
+    "company_change": (["acquisition", "shutdown", "reorganisation"], [0.4, 0.25, 0.35]),
+    "involuntary": (["payment_failure"], [1.0]),
+    "other": (["other"], [1.0]),
+}
+# Primary-reason mix (other than product_gap/integration_gap) by segment.
+REASON_MIX = np.array([
+    # pg    price  onb   serv  comp  stack chg   invol other
+    [0.10, 0.30, 0.14, 0.08, 0.08, 0.03, 0.08, 0.16, 0.03],   # SMB
+    [0.20, 0.18, 0.10, 0.12, 0.14, 0.09, 0.08, 0.06, 0.03],   # Mid-Market
+    [0.26, 0.12, 0.06, 0.12, 0.16, 0.14, 0.10, 0.02, 0.02],   # Enterprise
+])
+# Planted trend: P(product_gap / integration_gap) by segment, flat to 2024-12-31, then rising
+# linearly to its 2026Q3 level.
+INTEGRATION_GAP_FROM = np.array([0.05, 0.14, 0.16])
+INTEGRATION_GAP_TO = np.array([0.12, 0.45, 0.52])
+TREND_START, TREND_END = "2025-01-01", "2026-09-30"
+# Planted competitor jump: from 2026-04-01 competitive losses are 3x as likely and mostly to
+# Northwind.
+JUMP_START = "2026-04-01"
+COMPETITIVE_BOOST = 3.0
+COMPETITORS = ["Northwind", "Acme Analytics", "Globex", "Initech"]
+COMPETITOR_MIX_BEFORE = [0.10, 0.40, 0.30, 0.20]
+COMPETITOR_MIX_JUMP = [0.75, 0.10, 0.08, 0.07]
+NORTHWIND_SPELLINGS = ["Northwind", "northwind", "NorthWind Analytics", "Northwind Inc."]
+NORTHWIND_SPELLING_MIX = [0.55, 0.15, 0.15, 0.15]
+
+FORMATS = ["survey", "email", "call", "video"]
+FORMAT_MIX = np.array([[0.60, 0.30, 0.07, 0.03],
+                       [0.45, 0.25, 0.18, 0.12],
+                       [0.20, 0.15, 0.35, 0.30]])
+COMPLETION_BASE = 0.49
+COMPLETION_SEGMENT = np.array([0.0, 0.05, 0.15])
+COMPLETION_FORMAT = np.array([-0.04, 0.0, 0.18, 0.15])
+
+ROADMAP = [
+    ("Onboarding redesign", "slow_setup", "2025-01-01"),
+    ("Card retry and dunning e-mails", "payment_failure", "2025-06-16"),
+    ("24/7 support for Enterprise", "slow_response", "2025-09-01"),
+    ("Faster dashboards", "performance", "2025-11-03"),
+    ("Custom report builder", "missing_feature", "2026-02-10"),
+    ("Salesforce connector", "integration_gap", "2026-05-15"),
+    ("Navigation redesign", "ux", ""),
+    ("Usage-based pricing tier", "too_expensive", ""),
+    ("Customer academy", "training", ""),
+]
+
+EVENTS_ROW_GROUP = 500_000
+SMALL_ROW_GROUP = 250_000
+CHUNK_ACCOUNTS = 1000
+US_PER_DAY = 86_400_000_000
+US_PER_S = 1_000_000
+NEVER = np.iinfo(np.int64).max // 4
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+def _rng(seed: int, stream: str, *extra: int) -> np.random.Generator:
+    """An independent random stream per component, so that one part can change without moving
+    the numbers of the others."""
+    return np.random.default_rng([int(seed), zlib.crc32(stream.encode()), *map(int, extra)])
+
+
+def _day(s: str) -> int:
+    return int(np.datetime64(s, "D").astype(np.int64))
+
+
+def _month_of(days: np.ndarray) -> np.ndarray:
+    """Month index (months since 1970-01) of day numbers."""
+    return np.asarray(days, dtype=np.int64).astype("M8[D]").astype("M8[M]").astype(np.int64)
+
+
+def _month_start(mi: np.ndarray) -> np.ndarray:
+    """First day (day number) of month indices."""
+    return np.asarray(mi, dtype=np.int64).astype("M8[M]").astype("M8[D]").astype(np.int64)
+
+
+def _add_months(days: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Same day of month ``n`` months later (clipped to the month's last day)."""
+    days = np.asarray(days, dtype=np.int64)
+    mi = _month_of(days)
+    dom = days - _month_start(mi)
+    target = mi + np.asarray(n, dtype=np.int64)
+    first = _month_start(target)
+    dim = _month_start(target + 1) - first
+    return first + np.minimum(dom, dim - 1)
+
+
+def _choice(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """Vectorised categorical draw: one category per row of ``probs``."""
+    probs = np.asarray(probs, dtype=float)
+    cum = np.cumsum(probs, axis=-1)
+    cum /= cum[..., -1:]
+    u = rng.random(probs.shape[:-1])[..., None]
+    return np.minimum((u > cum).sum(axis=-1), probs.shape[-1] - 1)
+
+
+def _iso(days: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """ISO date strings of day numbers ('' where not valid)."""
+    days = np.asarray(days, dtype=np.int64)
+    if valid is None:
+        valid = np.ones(days.shape, bool)
+    out = np.full(days.shape, "", dtype=object)
+    out[valid] = np.datetime_as_string(days[valid].astype("M8[D]"), unit="D").astype(object)
+    return out
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    s = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()),
+                     width=width, padding="0")
+    return pc.binary_join_element_wise(pa.scalar(prefix), s, "")
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    df.to_csv(path, index=False, lineterminator="\n", float_format="%.2f", encoding="utf-8")
+
+
+def _write_parquet(table: pa.Table, path: Path, row_group_size: int = SMALL_ROW_GROUP) -> None:
+    pq.write_table(table, path, row_group_size=row_group_size, compression="zstd",
+                   use_dictionary=True, write_statistics=True)
+
+
+class _RowGroupWriter:
+    """Write a Parquet file in fixed-size row groups from tables arriving in arbitrary sizes."""
+
+    def __init__(self, path: Path, schema: pa.Schema, row_group_size: int):
+        self._writer = pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=True)
+        self._size = row_group_size
+        self._pending: list[pa.Table] = []
+        self._n_pending = 0
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        self._pending.append(table)
+        self._n_pending += table.num_rows
+        self.rows += table.num_rows
+        if self._n_pending >= self._size:
+            merged = pa.concat_tables(self._pending).combine_chunks()
+            n_full = (merged.num_rows // self._size) * self._size
+            self._writer.write_table(merged.slice(0, n_full), row_group_size=self._size)
+            rest = merged.slice(n_full)
+            self._pending, self._n_pending = [rest], rest.num_rows
+
+    def close(self) -> None:
+        if self._n_pending:
+            merged = pa.concat_tables(self._pending).combine_chunks()
+            self._writer.write_table(merged, row_group_size=self._size)
+        self._writer.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Accounts, churn and seats
+# --------------------------------------------------------------------------------------------
+
+def _accounts(seed: int, n: int, start_day: int, end_day: int) -> dict:
+    rng = _rng(seed, "accounts")
+    ndays = end_day - start_day + 1
+    # signups grow over time: density proportional to 1 + 2x on [0, 1] (3x by the end)
+    u = np.sort(rng.random(n))
+    x = (-1.0 + np.sqrt(1.0 + 8.0 * u)) / 2.0
+    signup = start_day + np.minimum((x * ndays).astype(np.int64), ndays - 1)
+    seg = rng.choice(3, size=n, p=SEGMENT_SHARE)
+    lo = np.array([r[0] for r in SEAT_RANGE], float)[seg]
+    hi = np.array([r[1] for r in SEAT_RANGE], float)[seg]
+    seats0 = np.rint(np.exp(rng.uniform(np.log(lo), np.log(hi)))).astype(np.int64)
+    plan = _choice(rng, PLAN_MIX[seg])
+    annual = rng.random(n) < ANNUAL_SHARE[seg]
+    industry = rng.choice(len(INDUSTRIES), size=n, p=INDUSTRY_SHARE)
+    region = rng.choice(len(REGIONS), size=n, p=REGION_SHARE)
+    channel = _choice(rng, CHANNEL_MIX[seg])
+    icp = rng.random(n) < INDUSTRY_ICP[industry]
+    employees = np.maximum(
+        np.rint(seats0 * np.exp(rng.normal(np.log(6.0), 0.6, n))).astype(np.int64), seats0 + 1)
+    usage = rng.normal(0.0, 1.0, n)
+    quartile = np.empty(n, np.int64)
+    quartile[np.argsort(usage, kind="stable")] = (np.arange(n) * 4) // n + 1
+    has_integration = rng.random(n) < INTEGRATION_SHARE[seg]
+    return dict(n=n, signup=signup, seg=seg, seats0=seats0, plan=plan, annual=annual,
+                industry=industry, region=region, channel=channel, icp=icp,
+                employees=employees, usage=usage, quartile=quartile,
+                has_integration=has_integration)
+
+
+def _churn(seed: int, a: dict, start_day: int, end_day: int, n_grid: int) -> None:
+    """Draw each account's intended end of service (possibly after the data end)."""
+    rng = _rng(seed, "churn")
+    n = a["n"]
+    redesign = _day(REDESIGN_DATE)
+    icp_mult = np.where(a["icp"], ICP_MULT[True], ICP_MULT[False])
+    usage_mult = USAGE_MULT[a["quartile"] - 1]
+    early = np.where(a["signup"] >= redesign, EARLY_MULT * REDESIGN_MULT, EARLY_MULT)
+    m = np.arange(n_grid)
+    h = (BASE_HAZARD[a["seg"]] * icp_mult * usage_mult)[:, None] * np.ones(n_grid)
+    h[:, :EARLY_MONTHS] *= early[:, None]
+    h = np.minimum(h, 0.95)
+    # monthly contracts: leave at the end of tenure month m with probability h[m]
+    hit = rng.random((n, n_grid)) < h
+    k_monthly = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, NEVER)
+    # annual contracts: leave only at an anniversary, with the year's compounded hazard
+    n_years = n_grid // 12
+    year_h = 1.0 - np.prod((1.0 - ANNUAL_FACTOR * h[:, : n_years * 12]).reshape(n, n_years, 12),
+                           axis=2)
+    hit_y = rng.random((n, n_years)) < year_h
+    k_annual = np.where(hit_y.any(axis=1), (hit_y.argmax(axis=1) + 1) * 12, NEVER)
+    K = np.where(a["annual"], k_annual, k_monthly)           # months of service (intended)
+    finite = K < NEVER
+    churn = np.full(n, NEVER, np.int64)
+    churn[finite] = _add_months(a["signup"][finite], K[finite])
+    a.update(K=K, churn_intended=churn, hazard_base=BASE_HAZARD[a["seg"]], icp_mult=icp_mult,
+             usage_mult=usage_mult, early_mult=early)
+    del m
+
+
+def _reasons(seed: int, a: dict, end_day: int) -> None:
+    """True churn reason of every account that intends to leave, cancel dates, decline flags."""
+    rng = _rng(seed, "reasons")
+    n = a["n"]
+    K, churn = a["K"], a["churn_intended"]
+    finite = K < NEVER
+    # cancellation notice: monthly 0-30 days, annual 14-60 days; involuntary on the day itself
+    lead = np.where(a["annual"], rng.integers(14, 61, n), rng.integers(0, 31, n))
+    exit_day = np.where(finite, np.maximum(churn - lead, a["signup"]), NEVER)
+    # reason mix depends on segment and on when the account left
+    t0, t1 = _day(TREND_START), _day(TREND_END)
+    ramp = np.clip((np.minimum(exit_day, t1) - t0) / (t1 - t0), 0.0, 1.0)
+    seg = a["seg"]
+    p_ig = INTEGRATION_GAP_FROM[seg] + (INTEGRATION_GAP_TO[seg] - INTEGRATION_GAP_FROM[seg]) * ramp
+    jump = exit_day >= _day(JUMP_START)
+    mix = REASON_MIX[seg].copy()
+    mix[jump, 4] *= COMPETITIVE_BOOST
+    mix /= mix.sum(axis=1, keepdims=True)
+    is_ig = rng.random(n) < p_ig
+    primary = _choice(rng, mix)
+    primary[is_ig] = 0
+    secondary = np.empty(n, dtype=object)
+    u = rng.random(n)
+    for pi, name in enumerate(PRIMARY):
+        codes, w = SECONDARY[name]
+        sel = primary == pi
+        idx = np.minimum((u[sel, None] > np.cumsum(w)[None, :]).sum(axis=1), len(codes) - 1)
+        secondary[sel] = np.array(codes, dtype=object)[idx]
+    secondary[is_ig] = "integration_gap"
+    involuntary = primary == PRIMARY.index("involuntary")
+    exit_day = np.where(involuntary & finite, churn, exit_day)
+    # named competitor: most competitive losses, a few product-gap losses
+    comp_p = np.where(primary == PRIMARY.index("competitive_loss"), 0.92,
+                      np.where(primary == 0, 0.10, 0.0))
+    named = rng.random(n) < comp_p
+    comp_idx = np.where(jump, _choice(rng, np.tile(COMPETITOR_MIX_JUMP, (n, 1))),
+                        _choice(rng, np.tile(COMPETITOR_MIX_BEFORE, (n, 1))))
+    spelling = _choice(rng, np.tile(NORTHWIND_SPELLING_MIX, (n, 1)))
+    competitor = np.where(comp_idx == 0, np.array(NORTHWIND_SPELLINGS, dtype=object)[spelling],
+                          np.array(COMPETITORS, dtype=object)[comp_idx])
+    competitor = np.where(named & finite, competitor, "")
+    decline = finite & ~involuntary & (rng.random(n) < DECLINE_SHARE)
+    primary_s = np.where(finite, np.array(PRIMARY, dtype=object)[primary], "")
+    secondary = np.where(finite, secondary, "")
+    a.update(exit_day=exit_day, primary=primary_s, secondary=secondary, competitor=competitor,
+             competitor_canonical=np.where(competitor != "", np.array(COMPETITORS, dtype=object)
+                                           [comp_idx], ""),
+             decline=decline)
+
+
+def _service(a: dict, end_day: int) -> None:
+    """Months of service inside the data window."""
+    end_mi = _month_of(np.array([end_day]))[0]
+    a["signup_mi"] = _month_of(a["signup"])
+    a["m_data"] = end_mi - a["signup_mi"] + 1                 # tenure months starting <= end
+    a["churned"] = a["churn_intended"] <= end_day
+    a["cancelled"] = a["exit_day"] <= end_day
+    a["k_svc"] = np.where(a["churned"], a["K"], a["m_data"])  # service months in the data
+
+
+def _lapses(seed: int, a: dict) -> None:
+    """~3% of accounts pause for 1-2 months (no subscription rows, no events) and come back."""
+    rng = _rng(seed, "lapses")
+    n = a["n"]
+    eligible = np.flatnonzero(~a["annual"] & (a["k_svc"] >= 8))
+    n_lapse = min(int(round(LAPSE_SHARE * n)), eligible.size)
+    chosen = np.sort(rng.choice(eligible, size=n_lapse, replace=False)) if n_lapse else eligible[:0]
+    length = rng.integers(1, 3, n_lapse)
+    hi = a["k_svc"][chosen] - 3 - length            # resume >= 3 months before end of service
+    start = 2 + np.floor(rng.random(n_lapse) * (hi - 2 + 1)).astype(np.int64)
+    a["lapse_start"] = np.full(n, -1, np.int64)
+    a["lapse_len"] = np.zeros(n, np.int64)
+    a["lapse_start"][chosen] = start
+    a["lapse_len"][chosen] = length
+
+
+def _seats(seed: int, a: dict, n_grid: int) -> None:
+    """Seat path per tenure month: expansions, contractions, pre-churn contraction."""
+    rng = _rng(seed, "seats")
+    n = a["n"]
+    S = np.zeros((n, n_grid), np.int64)
+    S[:, 0] = a["seats0"]
+    p_exp = np.minimum(0.035 * np.exp(0.35 * a["usage"]), 0.15)
+    for m in range(1, n_grid):
+        s = S[:, m - 1]
+        to_end = a["K"] - m                                   # 1 = last month of service
+        in_decline = a["decline"] & (to_end >= 1) & (to_end <= DECLINE_MONTHS)
+        p_con = np.where(in_decline, 0.30, 0.025)
+        r1, r2, f1, f2 = rng.random((4, n))
+        grow = (r1 < p_exp) & ~in_decline
+        shrink = r2 < p_con
+        inc = np.maximum(1, np.rint(s * (0.05 + 0.25 * f1))).astype(np.int64)
+        dec = np.maximum(1, np.rint(s * np.where(in_decline, 0.10 + 0.25 * f2,
+                                                 0.05 + 0.10 * f2))).astype(np.int64)
+        S[:, m] = np.maximum(1, s + grow * inc - shrink * dec)
+    a["S"] = S
+
+
+def _activity(a: dict, rows: np.ndarray, n_grid: int) -> np.ndarray:
+    """Relative activity of accounts ``rows`` per tenure month (1 = normal)."""
+    m = np.arange(n_grid)[None, :]
+    act = np.ones((rows.size, n_grid))
+    act[:, 0] = 0.6
+    act[:, 1] = 0.85
+    to_end = a["K"][rows, None] - m
+    ramp = DECLINE_FLOOR + (1.0 - DECLINE_FLOOR) * np.clip((to_end - 1) / DECLINE_MONTHS, 0, 1)
+    act = np.where(a["decline"][rows, None], act * ramp, act)
+    cal_month = (a["signup_mi"][rows, None] + m) % 12      # 0 = January
+    season = np.where(cal_month == 11, 0.85, np.where(cal_month == 7, 0.9, 1.0))
+    return act * season
+
+
+# --------------------------------------------------------------------------------------------
+# Subscriptions
+# --------------------------------------------------------------------------------------------
+
+def _service_mask(a: dict, rows: np.ndarray, n_grid: int, with_lapse: bool) -> np.ndarray:
+    m = np.arange(n_grid)[None, :]
+    mask = m < a["k_svc"][rows, None]
+    if with_lapse:
+        ls, ll = a["lapse_start"][rows, None], a["lapse_len"][rows, None]
+        mask &= ~((m >= ls) & (m < ls + ll) & (ls >= 0))
+    return mask
+
+
+def _subscriptions(a: dict, n_grid: int, acct_ids: pa.Array) -> pa.Table:
+    rows = np.arange(a["n"])
+    mask = _service_mask(a, rows, n_grid, with_lapse=True)
+    ai, mi = np.nonzero(mask)
+    seats = a["S"][ai, mi]
+    price = PLAN_PRICE[a["plan"][ai]]
+    mrr = seats * price
+    month = _month_start(a["signup_mi"][ai] + mi).astype(np.int32)
+    # last billed month per account -> current seats and mrr on the account row
+    last = np.full(a["n"], -1, np.int64)
+    last[ai] = np.arange(ai.size)                            # ai ascending: last wins
+    a["seats_now"] = np.where(last >= 0, seats[np.maximum(last, 0)], a["seats0"])
+    a["mrr_now"] = a["seats_now"] * PLAN_PRICE[a["plan"]]
+    return pa.table({
+        "account_id": acct_ids.take(pa.array(ai)),
+        "month": pa.array(month, pa.date32()),
+        "mrr": pa.array(mrr.astype(np.float64)),
+        "seats": pa.array(seats.astype(np.int64)),
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# Users and events, chunk by chunk
+# --------------------------------------------------------------------------------------------
+
+def _windows(a: dict, rows: np.ndarray, n_grid: int, end_day: int):
+    """[start, end) of each tenure month in days (clipped to signup, churn and data end)."""
+    m = np.arange(n_grid)[None, :]
+    first = _month_start(a["signup_mi"][rows, None] + m)
+    nxt = _month_start(a["signup_mi"][rows, None] + m + 1)
+    ws = np.maximum(first, a["signup"][rows, None])
+    stop = np.where(a["churned"][rows], a["churn_intended"][rows], end_day + 1)
+    we = np.minimum(nxt, stop[:, None])
+    return ws, we, nxt - first
+
+
+def _users_chunk(seed: int, a: dict, rows: np.ndarray, n_grid: int, ws: np.ndarray,
+                 we: np.ndarray, ci: int) -> dict:
+    """Users as seat slots: slot j is filled while seats > j (last in, first out). A slot's run of
+    months is one user; long runs are sometimes split (a person leaves and is replaced)."""
+    rng = _rng(seed, "users", ci)
+    na = rows.size
+    mask = _service_mask(a, rows, n_grid, with_lapse=False)
+    S = np.where(mask, a["S"][rows], 0)
+    S = np.concatenate([np.zeros((na, 1), np.int64), S, np.zeros((na, 1), np.int64)], axis=1)
+    d = np.diff(S, axis=1)                                   # column t: change into month t
+    # starts: slots [S[t-1], S[t]) open at month t; ends: slots [S[t], S[t-1]) close at month t
+    up = np.maximum(d, 0)
+    dn = np.maximum(-d, 0)
+    a_up, t_up = np.nonzero(up)
+    cnt = up[a_up, t_up]
+    s_acc = np.repeat(a_up, cnt)
+    s_t = np.repeat(t_up, cnt)
+    s_j = np.repeat(S[a_up, t_up], cnt) + _ranks(cnt)
+    a_dn, t_dn = np.nonzero(dn)
+    cnt = dn[a_dn, t_dn]
+    e_acc = np.repeat(a_dn, cnt)
+    e_t = np.repeat(t_dn, cnt)
+    e_j = np.repeat(S[a_dn, t_dn + 1], cnt) + _ranks(cnt)
+    so = np.lexsort((s_t, s_j, s_acc))
+    eo = np.lexsort((e_t, e_j, e_acc))
+    acc, j, m0 = s_acc[so], s_j[so], s_t[so]
+    m1 = e_t[eo]                                             # first month without the user
+    # turnover: a run of >= 4 months is split with probability 0.15
+    split = ((m1 - m0) >= 4) & (rng.random(acc.size) < 0.15)
+    at = m0 + 1 + np.floor(rng.random(acc.size) * (m1 - m0 - 2)).astype(np.int64)
+    acc = np.concatenate([acc, acc[split]])
+    j = np.concatenate([j, j[split]])
+    new_m0 = np.concatenate([m0, at[split]])
+    new_m1 = np.concatenate([np.where(split, at, m1), m1[split]])
+    m0, m1 = new_m0, new_m1
+    order = np.lexsort((m0, j, acc))
+    acc, j, m0, m1 = acc[order], j[order], m0[order], m1[order]
+    nu = acc.size
+    # timestamps: created in the first part of its first month, deactivated in the second part of
+    # its last month, or at the churn date, or never (still there at the data end)
+    row = rows[acc]
+    ws0, we0 = ws[acc, m0], we[acc, m0]
+    span0 = (we0 - ws0) * US_PER_DAY
+    created = ws0 * US_PER_DAY + (rng.random(nu) * 0.45 * span0).astype(np.int64)
+    last = m1 - 1
+    wsl, wel = ws[acc, last], we[acc, last]
+    spanl = (wel - wsl) * US_PER_DAY
+    deact = wsl * US_PER_DAY + ((0.55 + 0.45 * rng.random(nu)) * spanl).astype(np.int64)
+    at_churn = a["churned"][row] & (m1 == a["K"][row])
+    deact = np.where(at_churn, a["churn_intended"][row] * US_PER_DAY, deact)
+    still = (~a["churned"][row]) & (m1 >= a["m_data"][row])
+    deact = np.where(still, -1, deact)
+    # roles: slot 0 admin, slot 1 admin in accounts of >= 10 seats, else 75% member / 25% viewer
+    role = np.where(rng.random(nu) < 0.75, 1, 2)
+    role = np.where((j == 0) | ((j == 1) & (a["seats0"][row] >= 10)), 0, role)
+    return dict(acc=acc, j=j, m0=m0, m1=m1, created=created, deact=deact, role=role)
+
+
+def _ranks(cnt: np.ndarray) -> np.ndarray:
+    """0..c-1 for each count c, concatenated."""
+    total = int(cnt.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return np.arange(total) - starts
+
+
+def _events_chunk(seed: int, a: dict, rows: np.ndarray, n_grid: int, ws, we, dim,
+                  users: dict, run_ids: np.ndarray, ci: int, acct_ids: pa.Array) -> pa.Table:
+    rng = _rng(seed, "events", ci)
+    mask = _service_mask(a, rows, n_grid, with_lapse=True)
+    act = _activity(a, rows, n_grid)
+    S = a["S"][rows]
+    ai, mi = np.nonzero(mask)
+    U = S[ai, mi].astype(float)
+    ac = act[ai, mi]
+    frac = (we[ai, mi] - ws[ai, mi]) / dim[ai, mi]
+    r = rows[ai]
+    lam = np.stack([
+        1.4 * U * np.sqrt(ac),                                           # login
+        0.30 * U * ac,                                                   # report_created
+        0.07 * U * ac,                                                   # dashboard_shared
+        2.5 * np.exp(a["usage"][r]) * U ** 0.25 * ac,                    # workflow_run
+        12.0 * a["has_integration"][r] * ac ** 0.3,                      # integration_synced
+        0.09 * U * ac,                                                   # export_created
+    ], axis=1) * frac[:, None]
+    counts = rng.poisson(lam).ravel()
+    flat = np.repeat(np.arange(counts.size), counts)
+    cell = flat // len(EVENT_NAMES)
+    etype = flat % len(EVENT_NAMES)
+    ne = cell.size
+    la, lm = ai[cell], mi[cell]
+    # time: a day in the window (weekends mostly redrawn), local working hours -> UTC
+    w0, w1 = ws[la, lm], we[la, lm]
+    nd = w1 - w0
+    day = w0 + np.floor(rng.random(ne) * nd).astype(np.int64)
+    weekend = ((day + 3) % 7) >= 5                                     # 1970-01-01 was a Thursday
+    redraw = weekend & (rng.random(ne) < 0.8)
+    day = np.where(redraw, w0 + np.floor(rng.random(ne) * nd).astype(np.int64), day)
+    hour = np.clip(rng.normal(13.5, 2.6, ne), 0.0, 23.99) - REGION_UTC_OFFSET[a["region"][rows[la]]]
+    ts = day * US_PER_DAY + (hour * 3600 * US_PER_S).astype(np.int64)
+    lo_ts, hi_ts = w0 * US_PER_DAY, w1 * US_PER_DAY - US_PER_S
+    ts = np.clip(ts, lo_ts, hi_ts)
+    # user: a filled seat slot of that month, skewed to the first slots (power users)
+    n_slots = S[la, lm]
+    j = np.floor(n_slots * rng.random(ne) ** 1.5).astype(np.int64)
+    key_mult = int(users["j"].max() + 1) if users["j"].size else 1
+    run_key = (users["acc"] * key_mult + users["j"]) * n_grid + users["m0"]
+    ev_key = (la * key_mult + j) * n_grid + lm
+    uidx = np.searchsorted(run_key, ev_key, side="right") - 1
+    has_user = (etype != 4) & ~((etype == 3) & (rng.random(ne) < 0.3))
+    created = users["created"][uidx]
+    deact = users["deact"][uidx]
+    ts = np.where(has_user, np.maximum(ts, created + US_PER_S), ts)
+    ts = np.where(has_user & (deact >= 0), np.minimum(ts, deact - US_PER_S), ts)
+    # values: null for login / report_created
+    value = np.full(ne, np.nan)
+    k = etype == 2
+    value[k] = 1 + rng.poisson(3.0, k.sum())
+    k = etype == 3
+    value[k] = np.round(np.exp(rng.normal(3.5, 1.0, k.sum())), 1)
+    k = etype == 4
+    value[k] = np.rint(np.exp(rng.normal(6.0, 1.2, k.sum())))
+    k = etype == 5
+    value[k] = np.rint(np.exp(rng.normal(7.0, 1.5, k.sum())))
+    order = np.lexsort((etype, ts, la))
+    la, ts, etype, value = la[order], ts[order], etype[order], value[order]
+    uid = np.where(has_user[order], run_ids[uidx[order]], 0)
+    user_ids = _ids("U", uid, 6)
+    user_ids = pc.if_else(pa.array(uid > 0), user_ids, pa.scalar(None, pa.string()))
+    return pa.table({
+        "account_id": acct_ids.take(pa.array(rows[la])),
+        "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+        "event": pa.array(EVENT_NAMES, pa.string()).take(pa.array(etype)),
+        "user_id": user_ids,
+        "value": pa.array(value, pa.float64(), from_pandas=True),
+    }, schema=EVENTS_SCHEMA)
+
+
+EVENTS_SCHEMA = pa.schema([("account_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")),
+                           ("event", pa.string()), ("user_id", pa.string()),
+                           ("value", pa.float64())])
+USERS_SCHEMA = pa.schema([("user_id", pa.string()), ("account_id", pa.string()),
+                          ("created_at", pa.timestamp("us", tz="UTC")),
+                          ("deactivated_at", pa.timestamp("us", tz="UTC")),
+                          ("role", pa.string())])
+
+
+# --------------------------------------------------------------------------------------------
+# Exit interviews and verbatims
+# --------------------------------------------------------------------------------------------
+
+FEATURES = ["custom report formulas", "row-level permissions", "scheduled PDF exports",
+            "multi-currency reporting", "a proper audit log", "cohort analysis"]
+FEATURES_JA = ["カスタム集計式", "行単位の権限設定", "PDFの定期出力", "多通貨レポート", "監査ログ",
+               "コホート分析"]
+TOOLS = ["Salesforce", "Salesforce", "Salesforce", "HubSpot", "Snowflake", "NetSuite", "Zendesk"]
+SUITES = ["Microsoft 365", "Google Workspace", "Salesforce", "SAP"]
+MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December"]
+NUM_WORDS = ["two", "three", "four", "five", "six"]
+
+CLAUSES_EN = {
+    "missing_feature": ["we needed {feature} and it still isn't there",
+                        "the product lacks {feature}, which our team relies on",
+                        "there was no way to get {feature} without workarounds"],
+    "performance": ["dashboards took {secs} seconds to load on our data",
+                    "the app slowed to a crawl once we passed {n} users",
+                    "reports kept timing out at month end"],
+    "integration_gap": ["the missing {tool} sync made it hard to justify",
+                        "without a native {tool} connector we were copying data by hand",
+                        "we could not get {tool} data in without a custom script"],
+    "ux": ["the interface confused most of our team",
+           "simple tasks took too many clicks",
+           "people kept getting lost in the navigation"],
+    "too_expensive": ["the per-seat price was more than we could justify",
+                      "the renewal quote went up by {pct}%",
+                      "it was simply too expensive for a team our size"],
+    "budget_cut": ["our budget was cut for the rest of the year",
+                   "finance froze all new tooling spend",
+                   "we had to cut software costs across the board"],
+    "low_roi": ["we could not show enough value for the cost",
+                "leadership didn't see a return on the spend",
+                "the team used it too little to justify the price"],
+    "slow_setup": ["setup took {weeks} weeks before we saw anything useful",
+                   "getting our data connected took far longer than promised",
+                   "onboarding dragged on for months"],
+    "low_adoption": ["only a couple of people ever logged in",
+                     "the team never really adopted it",
+                     "usage dropped off after the first month"],
+    "training": ["we never got proper training for the wider team",
+                 "new hires had nobody to show them the ropes",
+                 "the training material didn't cover our use case"],
+    "slow_response": ["support took {days} days to answer a simple ticket",
+                      "tickets sat without a reply for weeks",
+                      "we waited {weeks_word} weeks for a response on a blocking issue"],
+    "unresolved_issue": ["a sync bug we reported in {month} was never fixed",
+                         "the same data error kept coming back",
+                         "our main issue was still open when we left"],
+    "account_management": ["we had {n_word} account managers in one year",
+                           "nobody checked in with us after the sale",
+                           "our account manager never followed up"],
+    "better_features": ["{comp} simply does more of what we need",
+                        "{comp} had the forecasting features we were missing",
+                        "we found the features we needed at {comp}"],
+    "better_price": ["{comp} offered us a much better price",
+                     "{comp} came in at half the cost",
+                     "we got a cheaper deal from {comp}"],
+    "better_service": ["{comp} offered dedicated support",
+                       "the service at {comp} is more hands-on",
+                       "{comp} gave us a named support engineer"],
+    "better_fit": ["{comp} fits our workflow better",
+                   "{comp} is built for our industry",
+                   "{comp} matched how our team works"],
+    "stack_consolidation": ["we consolidated onto {suite} and dropped overlapping tools",
+                            "IT decided to standardise on one vendor",
+                            "we are reducing the number of tools we use"],
+    "in_house_build": ["our data team built an in-house replacement",
+                       "we moved reporting into our own warehouse",
+                       "engineering built what we needed internally"],
+    "acquisition": ["our company was acquired and we moved to the parent's tools",
+                    "after the merger we switched to the parent company's stack",
+                    "the acquiring company already had a contract with another vendor"],
+    "shutdown": ["we are winding down the business",
+                 "the company is closing this division",
+                 "our startup shut down"],
+    "reorganisation": ["the team that used the product was reorganised",
+                       "our analytics group was dissolved in a reorg",
+                       "the project owner left and the team was restructured"],
+    "payment_failure": ["our card expired and the payment didn't go through",
+                        "a billing problem on our side cancelled the subscription",
+                        "the payment failed and we didn't notice in time"],
+    "other": ["our needs changed", "we are taking a break from this kind of tool",
+              "the project ended"],
+}
+# (polite, plain) pairs
+CLAUSES_JA = {
+    "missing_feature": [("{feature}が必要でしたが、まだ対応していません", "{feature}が必要だったが、まだ対応していない"),
+                        ("チームが必要とする{feature}がありませんでした", "チームが必要とする{feature}がなかった")],
+    "performance": [("ダッシュボードの表示に{secs}秒もかかりました", "ダッシュボードの表示に{secs}秒もかかった"),
+                    ("月末になるとレポートがタイムアウトしてしまいました", "月末になるとレポートがタイムアウトした"),
+                    ("ユーザーが増えるにつれて動作がかなり重くなりました", "ユーザーが増えると動作がかなり重くなった")],
+    "integration_gap": [("{tool}との連携がなく、手作業でデータを移す必要がありました",
+                         "{tool}との連携がなく、手作業でデータを移すしかなかった"),
+                        ("{tool}連携がないため、社内で導入の必要性を説明しきれませんでした",
+                         "{tool}連携がないので、社内で導入を正当化できなかった"),
+                        ("{tool}のデータを取り込むには独自のスクリプトが必要でした",
+                         "{tool}のデータを取り込むのに独自スクリプトが必要だった")],
+    "ux": [("画面が分かりにくく、多くのメンバーが戸惑っていました", "画面が分かりにくく、多くのメンバーが戸惑っていた"),
+           ("簡単な作業にもクリック数が多すぎました", "簡単な作業でもクリック数が多すぎた")],
+    "too_expensive": [("一人あたりの料金が高く、費用に見合いませんでした", "ユーザー単価が高く、費用に見合わなかった"),
+                      ("更新時の見積もりが{pct}%も上がりました", "更新の見積もりが{pct}%も上がった")],
+    "budget_cut": [("今年度の予算が削減されました", "今年度の予算が削られた"),
+                   ("経理部門の判断で新しいツールへの支出が凍結されました", "新規ツールへの支出が凍結された")],
+    "low_roi": [("費用に見合う効果を社内で示せませんでした", "費用に見合う効果を示せなかった"),
+                ("経営陣が投資対効果を感じられませんでした", "経営陣が効果を実感できなかった")],
+    "slow_setup": [("初期設定に{weeks}週間かかり、なかなか成果が出ませんでした", "初期設定に{weeks}週間もかかった"),
+                   ("データ連携の準備が想定よりずっと長引きました", "データ連携の準備が想定以上に長引いた")],
+    "low_adoption": [("結局、数人しかログインしませんでした", "結局、数人しか使わなかった"),
+                     ("チームに定着しませんでした", "チームに定着しなかった")],
+    "training": [("チーム全体へのトレーニングが十分ではありませんでした", "チーム向けのトレーニングが足りなかった"),
+                 ("新しいメンバーに使い方を教えられる人がいませんでした", "新メンバーに使い方を教えられる人がいなかった")],
+    "slow_response": [("簡単な問い合わせにも回答まで{days}日かかりました", "簡単な問い合わせにも返事まで{days}日かかった"),
+                      ("問い合わせが何週間も放置されました", "問い合わせが何週間も放置された")],
+    "unresolved_issue": [("{month}月に報告した同期の不具合が最後まで直りませんでした",
+                          "{month}月に報告した同期の不具合が結局直らなかった"),
+                         ("同じデータのエラーが何度も再発しました", "同じデータエラーが何度も再発した")],
+    "account_management": [("一年で担当者が{n_small}回も変わりました", "一年で担当が{n_small}回も変わった"),
+                           ("契約後、担当者から一度も連絡がありませんでした", "契約後、担当者から全く連絡がなかった")],
+    "better_features": [("{comp}の方が必要な機能がそろっていました", "{comp}の方が機能が充実していた")],
+    "better_price": [("{comp}からかなり安い見積もりをもらいました", "{comp}の方がずっと安かった")],
+    "better_service": [("{comp}は専任のサポートを付けてくれました", "{comp}は専任サポートがついていた")],
+    "better_fit": [("{comp}の方が私たちの業務に合っていました", "{comp}の方がうちの業務に合っていた")],
+    "stack_consolidation": [("社内のツールを{suite}に統一することになりました", "ツールを{suite}に一本化することになった"),
+                            ("情報システム部門がベンダーを一社に絞る方針を決めました", "情シスがベンダーを一社に絞ると決めた")],
+    "in_house_build": [("データチームが社内で代替の仕組みを作りました", "データチームが社内で代わりの仕組みを作った")],
+    "acquisition": [("会社が買収され、親会社のツールに移行しました", "会社が買収され、親会社のツールに移行した"),
+                    ("合併に伴い、親会社のシステムに切り替えました", "合併で親会社のシステムに切り替えた")],
+    "shutdown": [("事業を縮小することになりました", "事業をたたむことになった"),
+                 ("この部門が閉鎖されることになりました", "部門が閉鎖された")],
+    "reorganisation": [("組織再編で利用していたチームがなくなりました", "組織再編で使っていたチームがなくなった"),
+                       ("担当者が退職し、体制が変わりました", "担当者が辞めて体制が変わった")],
+    "payment_failure": [("カードの有効期限が切れていて、支払いが通りませんでした", "カードの期限が切れていて支払いが通らなかった"),
+                        ("請求の手続きに行き違いがあり、契約が止まってしまいました", "請求の行き違いで契約が止まってしまった")],
+    "other": [("社内のニーズが変わりました", "社内のニーズが変わった"),
+              ("プロジェクトが終了しました", "プロジェクトが終わった")],
+}
+
+FRUSTRATED_EN = ["Unacceptable.", "Very disappointing.", "Frankly a waste of money.",
+                 "Not happy at all.", "This was a terrible experience.",
+                 "Unacceptable for what we were paying.", "Really frustrating."]
+FRUSTRATED_SUPPORT_EN = ["Support ignored us for three weeks. Unacceptable.",
+                         "Nobody seemed to care about our problems.",
+                         "The worst support experience we've had with any vendor."]
+FRUSTRATED_OPEN_EN = ["Honestly, this was a frustrating experience.",
+                      "I'm not going to sugarcoat it.", "We gave it more than a fair chance.",
+                      "This has been a headache for months.", ""]
+RESPECT_PREFIX_EN = ["We liked the team, but", "The product has real strengths, but",
+                     "Your people were always kind, but", "We enjoyed working with you, but",
+                     "The dashboards were nice, but"]
+RESPECT_NEG_EN = ["Unfortunately it just didn't work for us.", "Sorry it didn't work out.",
+                  "A shame, really.", "It was a difficult decision.",
+                  "Disappointing, because we had high hopes.", ""]
+POSITIVE_EN = ["Overall a great product and we would gladly come back.",
+               "Thanks for a great experience, we'd love to return when this is fixed.",
+               "We really enjoyed it and will happily recommend you.",
+               "Great people, great product, wrong moment for us."]
+NEUTRAL_OPEN_EN = ["", "", "Just for context:", "To summarise:"]
+NEUTRAL_CLOSE_EN = ["", "That's the main reason.", "The decision was made at group level.",
+                    "No other comments."]
+
+FRUSTRATED_JA = [("正直、かなり不満です。", "正直、かなり不満だ。"), ("本当にがっかりしました。", "本当にがっかりした。"),
+                 ("対応がひどすぎます。", "対応がひどすぎる。"), ("到底受け入れられません。", "ありえない。"),
+                 ("時間とお金の無駄でした。", "時間とお金の無駄だった。")]
+FRUSTRATED_SUPPORT_JA = [("サポートから三週間も返事がありませんでした。ありえません。", "サポートから三週間も返事がなかった。ありえない。"),
+                         ("誰も真剣に対応してくれませんでした。", "誰もまともに対応してくれなかった。")]
+RESPECT_PREFIX_JA = [("チームの皆さんには感謝していますが、", "チームの皆さんには感謝しているが、"),
+                     ("製品自体は気に入っていましたが、", "製品自体は気に入っていたが、"),
+                     ("担当の方はとても親切でしたが、", "担当の人はとても親切だったが、")]
+RESPECT_NEG_JA = [("残念ながら、当社には合いませんでした。", "残念だが、うちには合わなかった。"),
+                  ("苦渋の決断でした。", "苦渋の決断だった。"), ("", "")]
+POSITIVE_JA = [("全体としては素晴らしい製品なので、改善されればぜひ戻りたいです。", "全体的には素晴らしい製品なので、改善されたらまた使いたい。"),
+               ("とても良い経験でした。ありがとうございました。", "とても良い経験だった。ありがとう。"),
+               ("機会があればまたぜひ利用したいと思います。", "機会があればまた使いたいと思う。")]
+NEUTRAL_CLOSE_JA = [("", ""), ("会社の方針による判断です。", "会社の方針による判断だ。"),
+                    ("以上が主な理由です。", "以上が主な理由。"),
+                    ("特にそれ以外の理由はありません。", "特にそれ以外の理由はない。")]
+
+LIKED_EN = ["the dashboards", "the support team in the first months", "ease of use",
+            "the Slack alerts", "scheduled reports", "the onboarding calls", "workflow automation",
+            "clean design", "the price", "our customer success manager"]
+LIKED_JA = ["ダッシュボードの見やすさ", "サポートの丁寧さ", "使いやすさ", "レポートの自動配信",
+            "ワークフローの自動化", "画面のデザイン", "価格", "担当者の対応"]
+
+FIRST = ["jane", "tom", "maria", "kenji", "yuki", "david", "sara", "li", "ahmed", "emma"]
+LAST = ["doe", "smith", "garcia", "tanaka", "suzuki", "brown", "chen", "khan", "muller", "rossi"]
+DOMAINS = ["example.com", "example.org", "corp.example", "mail.example.net"]
+
+
+def _pii(rng: np.random.Generator, ja: bool, polite: bool) -> tuple[str, str]:
+    """A sentence with personal data, and its kind."""
+    kind = ["email", "phone", "url"][int(rng.choice(3, p=[0.45, 0.4, 0.15]))]
+    if kind == "email":
+        val = f"{FIRST[rng.integers(10)]}.{LAST[rng.integers(10)]}@{DOMAINS[rng.integers(4)]}"
+    elif kind == "url":
+        val = f"https://intranet.{DOMAINS[rng.integers(4)]}/reviews/{rng.integers(100, 9999)}"
+    elif ja:
+        d = rng.integers(0, 10, 8)
+        fmt = int(rng.integers(3))
+        if fmt == 0:
+            val = f"03-{''.join(map(str, d[:4]))}-{''.join(map(str, d[4:]))}"
+        elif fmt == 1:
+            val = f"090-{''.join(map(str, d[:4]))}-{''.join(map(str, d[4:]))}"
+        else:
+            val = f"+81 90 {''.join(map(str, d[:4]))} {''.join(map(str, d[4:]))}"
+        kind = "phone_jp"
+    else:
+        area = ["415", "212", "646", "312"][rng.integers(4)]
+        line = f"{rng.integers(100, 200):04d}"
+        val = [f"({area}) 555-{line}", f"+1 {area} 555 {line}", f"{area}-555-{line}"][rng.integers(3)]
+        kind = "phone_us"
+    if ja:
+        forms = {"email": ("詳しくは{v}までご連絡ください。", "詳細は{v}まで。"),
+                 "url": ("社内の検討資料は{v}にあります。", "資料は{v}にある。"),
+                 "phone_jp": ("担当の直通番号は{v}です。", "直通は{v}。")}[kind]
+        return forms[0 if polite else 1].format(v=val), kind
+    forms = {"email": ["You can reach me at {v}.", "Happy to talk more: {v}."],
+             "url": ["Our internal write-up is at {v}.", "Details in {v}."],
+             "phone_us": ["Call me on {v} if you want details.", "My direct line is {v}."]}[kind]
+    return forms[rng.integers(len(forms))].format(v=val), kind
+
+
+def _fill(rng, text: str, comp: str, ja: bool) -> str:
+    return text.format(
+        feature=(FEATURES_JA if ja else FEATURES)[rng.integers(6)],
+        tool=TOOLS[rng.integers(len(TOOLS))], suite=SUITES[rng.integers(len(SUITES))],
+        secs=int(rng.integers(8, 40)), n=int(rng.choice([20, 50, 100])),
+        pct=int(rng.choice([20, 25, 30, 40])), weeks=int(rng.integers(3, 10)),
+        days=int(rng.integers(4, 15)), weeks_word=NUM_WORDS[rng.integers(1, 5)],
+        month=(int(rng.integers(1, 13)) if ja else MONTHS_EN[rng.integers(12)]),
+        n_word=NUM_WORDS[rng.integers(1, 4)], n_small=int(rng.integers(3, 5)),
+        comp=comp or ("他社" if ja else "another vendor"))
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def _verbatim(rng, secondary: str, primary: str, tone: str, sentiment: str, comp: str,
+              ja: bool, extra_comp: str) -> tuple[str, bool]:
+    """Compose one verbatim; returns (text, polite)."""
+    polite = bool(rng.random() < 0.6)
+    p = 0 if polite else 1
+    parts: list[str] = []
+    if ja:
+        opts = CLAUSES_JA[secondary]
+        o = rng.permutation(len(opts))
+        main = _fill(rng, opts[o[0]][p], comp, True) + "。"
+        second = (_fill(rng, opts[o[1]][p], comp, True) + "。"
+                  if len(opts) > 1 and rng.random() < 0.35 else "")
+        if tone == "frustrated":
+            pool = FRUSTRATED_SUPPORT_JA if primary == "service_support" and rng.random() < 0.6 \
+                else FRUSTRATED_JA
+            parts = [main, second, pool[rng.integers(len(pool))][p]]
+            if rng.random() < 0.3:
+                parts = [FRUSTRATED_JA[rng.integers(len(FRUSTRATED_JA))][p], main, second]
+        elif tone == "respectful":
+            pre = RESPECT_PREFIX_JA[rng.integers(len(RESPECT_PREFIX_JA))][p]
+            close = (POSITIVE_JA[rng.integers(len(POSITIVE_JA))][p] if sentiment == "positive"
+                     else RESPECT_NEG_JA[rng.integers(len(RESPECT_NEG_JA))][p])
+            parts = [pre + main, second, close]
+        else:
+            parts = [main, second, NEUTRAL_CLOSE_JA[rng.integers(len(NEUTRAL_CLOSE_JA))][p]]
+        if extra_comp:
+            parts.insert(1, (f"{extra_comp}の方がずっと安かったです。" if polite
+                             else f"{extra_comp}の方がずっと安かった。"))
+        return "".join(x for x in parts if x), polite
+    opts = CLAUSES_EN[secondary]
+    o = rng.permutation(len(opts))
+    main = _fill(rng, opts[o[0]], comp, False)
+    second = _cap(_fill(rng, opts[o[1]], comp, False)) + "." if rng.random() < 0.35 else ""
+    if tone == "frustrated":
+        pool = FRUSTRATED_SUPPORT_EN if primary == "service_support" and rng.random() < 0.6 \
+            else FRUSTRATED_EN
+        parts = [FRUSTRATED_OPEN_EN[rng.integers(len(FRUSTRATED_OPEN_EN))], _cap(main) + ".",
+                 second, pool[rng.integers(len(pool))]]
+    elif tone == "respectful":
+        pre = RESPECT_PREFIX_EN[rng.integers(len(RESPECT_PREFIX_EN))]
+        close = (POSITIVE_EN[rng.integers(len(POSITIVE_EN))] if sentiment == "positive"
+                 else RESPECT_NEG_EN[rng.integers(len(RESPECT_NEG_EN))])
+        parts = [f"{pre} {main}.", second, close]
+    else:
+        opener = NEUTRAL_OPEN_EN[rng.integers(len(NEUTRAL_OPEN_EN))]
+        parts = [(opener + " " + main + ".") if opener else _cap(main) + ".", second,
+                 NEUTRAL_CLOSE_EN[rng.integers(len(NEUTRAL_CLOSE_EN))]]
+    if extra_comp:
+        parts.insert(1, f"{extra_comp} offered us a better price.")
+    return " ".join(x for x in parts if x), polite
+
+
+def _exit_interviews(seed: int, a: dict, end_day: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = _rng(seed, "interviews")
+    n = a["n"]
+    inv_idx = np.flatnonzero(a["cancelled"])
+    m = inv_idx.size
+    seg = a["seg"][inv_idx]
+    invited = a["exit_day"][inv_idx] + rng.integers(0, 8, m)
+    fmt = _choice(rng, FORMAT_MIX[seg])
+    p_done = COMPLETION_BASE + COMPLETION_SEGMENT[seg] + COMPLETION_FORMAT[fmt]
+    done = rng.random(m) < p_done
+    completed = invited + np.floor(rng.exponential(4.0, m)).astype(np.int64)
+    keep = invited <= end_day                                # not yet invited after the data end
+    done &= completed <= end_day
+    inv_idx, seg, invited, fmt, done, completed = (x[keep] for x in
+                                                   (inv_idx, seg, invited, fmt, done, completed))
+    m = inv_idx.size
+    primary = a["primary"][inv_idx]
+    secondary = a["secondary"][inv_idx]
+    comp = a["competitor"][inv_idx]
+    # tone by reason, intended sentiment by tone
+    p_tone = np.tile([0.35, 0.45, 0.20], (m, 1))
+    p_tone[primary == "service_support"] = [0.60, 0.30, 0.10]
+    p_tone[primary == "price_budget"] = [0.30, 0.45, 0.25]
+    p_tone[np.isin(primary, ["company_change", "involuntary"])] = [0.10, 0.20, 0.70]
+    tone_i = _choice(rng, p_tone)
+    tone = np.array(["frustrated", "respectful", "neutral"], dtype=object)[tone_i]
+    positive = (tone_i == 1) & (rng.random(m) < 0.28)
+    sentiment = np.where(tone_i == 0, "negative",
+                         np.where(tone_i == 2, "neutral", np.where(positive, "positive",
+                                                                   "negative"))).astype(object)
+    wr_p = np.where((tone_i == 0)[:, None], [0.05, 0.20, 0.75],
+                    np.where(positive[:, None], [0.55, 0.40, 0.05],
+                             np.where((tone_i == 1)[:, None], [0.20, 0.45, 0.35],
+                                      [0.25, 0.40, 0.35])))
+    would = np.array(["yes", "maybe", "no"], dtype=object)[_choice(rng, wr_p)]
+    lo = np.select([tone_i == 0, positive, tone_i == 1], [0, 7, 3], default=4)
+    hi = np.select([tone_i == 0, positive, tone_i == 1], [4, 10, 7], default=8)
+    score = lo + np.floor(rng.random(m) * (hi - lo + 1)).astype(np.int64)
+    japan = a["region"][inv_idx] == REGIONS.index("Japan")
+    # per-row pieces: blank reason (few), price_budget naming a competitor in the text (few)
+    has_verbatim = done & (rng.random(m) < 0.92)
+    blank_reason = done & has_verbatim & (rng.random(m) < 0.025)
+    price_comp = done & has_verbatim & (primary == "price_budget") & (rng.random(m) < 0.07)
+    pii = has_verbatim & (rng.random(m) < 0.10)
+    lang_blank = has_verbatim & (rng.random(m) < 0.10)
+    vrng = _rng(seed, "verbatims")
+    texts = np.full(m, "", dtype=object)
+    liked = np.full(m, "", dtype=object)
+    pii_kind = np.full(m, "", dtype=object)
+    extra = np.full(m, "", dtype=object)
+    for i in np.flatnonzero(done):
+        ja = bool(japan[i])
+        if vrng.random() < 0.8:
+            pool = LIKED_JA if ja else LIKED_EN
+            liked[i] = pool[vrng.integers(len(pool))]
+        if not has_verbatim[i]:
+            continue
+        if price_comp[i]:
+            extra[i] = COMPETITORS[1 + vrng.integers(3)] if vrng.random() < 0.5 else "Northwind"
+        text, polite = _verbatim(vrng, secondary[i], primary[i], tone[i], sentiment[i],
+                                 comp[i], ja, extra[i])
+        if pii[i]:
+            sent, kind = _pii(vrng, ja, polite)
+            text = text + ("" if ja else " ") + sent
+            pii_kind[i] = kind
+        texts[i] = text
+    show = done & ~blank_reason
+    df = pd.DataFrame({
+        "account_id": a["acct_str"][inv_idx],
+        "invited_at": _iso(invited),
+        "completed_at": _iso(completed, done),
+        "format": np.array(FORMATS, dtype=object)[fmt],
+        "primary_reason": np.where(show, primary, ""),
+        "secondary_reason": np.where(show, secondary, ""),
+        "competitor": np.where(done, comp, ""),
+        "would_return": np.where(done, would, ""),
+        "recommend_score": pd.array(np.where(done, score, 0), dtype="Int64"),
+        "liked": liked,
+        "verbatim": texts,
+        "language": np.where(has_verbatim & ~lang_blank, np.where(japan, "ja", "en"), ""),
+    })
+    df.loc[~done, "recommend_score"] = pd.NA
+    truth = pd.DataFrame({
+        "account_id": a["acct_str"][inv_idx],
+        "invited_at": _iso(invited),
+        "language": np.where(japan, "ja", "en"),
+        "sentiment": sentiment,
+        "tone": tone,
+        "would_return": would,
+        "primary_reason": primary,
+        "secondary_reason": secondary,
+        "blank_primary_reason": blank_reason,
+        "competitor_in_text": np.where(extra != "", extra, a["competitor_canonical"][inv_idx]),
+        "has_pii": pii_kind != "",
+        "pii_kind": pii_kind,
+    })[has_verbatim]
+    order = np.lexsort((df["account_id"].to_numpy(), invited))
+    df = df.iloc[order].reset_index(drop=True)
+    truth = truth.sort_values(["invited_at", "account_id"], kind="stable").reset_index(drop=True)
+    return df, truth
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-01-01",
+             end: str = "2026-09-30", events: bool = True) -> dict[str, int]:
+    """Write the sample company's tables into folder `out`; return {table_name: row_count}.
+
+    Parameters
+    ----------
+    out : str or path-like
+        Folder to write into (created if missing). Existing sample files are overwritten.
+    seed : int, default 7
+        Random seed; the same seed and arguments give byte-identical files.
+    n_accounts : int, default 3000
+        Number of customer accounts (events grow about linearly with it).
+    start, end : str, default "2023-01-01", "2026-09-30"
+        First signup day and the last day covered by the data (nothing happens after `end`).
+    events : bool, default True
+        Write ``events.parquet`` (the large table). With ``False`` every other table is still
+        identical to a run with events, and a stale ``events.parquet`` in `out` is removed.
+
+    Returns
+    -------
+    dict
+        Row count per written table: ``accounts``, ``subscriptions``, ``users``, ``events`` (when
+        written), ``exit_interviews``, ``roadmap``.
+
+    Notes
+    -----
+    Writes ``accounts.csv``, ``subscriptions.parquet``, ``users.parquet``, ``events.parquet``,
+    ``exit_interviews.csv``, ``roadmap.csv`` and the ``truth/`` folder (latent traits, true
+    reasons, intended verbatim sentiment, planted data-quality problems; not part of the data
+    contract). The planted effects and their magnitudes are described in ``docs/sample-data.md``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from churnlab.sample import generate
+    >>> counts = generate(tempfile.mkdtemp(), n_accounts=200, events=False)
+    >>> counts["accounts"]
+    200
+    """
+    out = Path(out)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    n = int(n_accounts)
+    if n < 20:
+        raise ValueError("n_accounts must be at least 20")
+    start_day, end_day = _day(start), _day(end)
+    if end_day <= start_day:
+        raise ValueError("end must be after start")
+    n_months = int(_month_of(np.array([end_day]))[0] - _month_of(np.array([start_day]))[0]) + 1
+    n_grid = 12 * math.ceil((n_months + 2) / 12)
+
+    a = _accounts(seed, n, start_day, end_day)
+    a["acct_str"] = np.array([f"A{i:05d}" for i in range(1, n + 1)], dtype=object)
+    acct_ids = pa.array(a["acct_str"].tolist(), pa.string())
+    _churn(seed, a, start_day, end_day, n_grid)
+    _reasons(seed, a, end_day)
+    _service(a, end_day)
+    _lapses(seed, a)
+    _seats(seed, a, n_grid)
+    counts: dict[str, int] = {}
+    dq_rng = _rng(seed, "data_quality")
+    dq: list[dict] = []
+
+    # subscriptions (+ one negative mrr row)
+    subs = _subscriptions(a, n_grid, acct_ids)
+    bad = int(dq_rng.integers(subs.num_rows))
+    mrr = subs.column("mrr").to_numpy().copy()
+    mrr[bad] = -mrr[bad]
+    subs = subs.set_column(2, "mrr", pa.array(mrr))
+    dq.append(dict(table="subscriptions", problem="negative mrr", rows=1,
+                   key=f"{subs.column('account_id')[bad].as_py()} "
+                       f"{subs.column('month')[bad].as_py().isoformat()}"))
+    _write_parquet(subs, out / "subscriptions.parquet")
+    counts["subscriptions"] = subs.num_rows
+    del subs
+
+    # accounts (+ one churn_date before signup_date)
+    churn_shown = a["churned"]
+    churn_col = _iso(a["churn_intended"], churn_shown)
+    churned_idx = np.flatnonzero(churn_shown)
+    bad_acct = int(churned_idx[dq_rng.integers(churned_idx.size)])
+    churn_col[bad_acct] = _iso(np.array([a["signup"][bad_acct] - 14]))[0]
+    dq.append(dict(table="accounts", problem="churn_date before signup_date", rows=1,
+                   key=a["acct_str"][bad_acct]))
+    accounts = pd.DataFrame({
+        "account_id": a["acct_str"],
+        "signup_date": _iso(a["signup"]),
+        "churn_date": churn_col,
+        "cancel_date": _iso(a["exit_day"], a["cancelled"]),
+        "plan": np.array(PLANS, dtype=object)[a["plan"]],
+        "contract": np.where(a["annual"], "annual", "monthly"),
+        "segment": np.array(SEGMENTS, dtype=object)[a["seg"]],
+        "industry": np.array(INDUSTRIES, dtype=object)[a["industry"]],
+        "region": np.array(REGIONS, dtype=object)[a["region"]],
+        "acquisition_channel": np.array(CHANNELS, dtype=object)[a["channel"]],
+        "employees": a["employees"],
+        "seats": a["seats_now"],
+        "mrr": a["mrr_now"].astype(float),
+        "icp_fit": np.where(a["icp"], "true", "false"),
+    })
+    _write_csv(accounts, out / "accounts.csv")
+    counts["accounts"] = len(accounts)
+
+    # users and events, chunk by chunk of accounts
+    events_path = out / "events.parquet"
+    writer = _RowGroupWriter(events_path, EVENTS_SCHEMA, EVENTS_ROW_GROUP) if events else None
+    if not events and events_path.exists():
+        events_path.unlink()
+    user_parts: list[pa.Table] = []
+    user_offset = 0
+    for ci, c0 in enumerate(range(0, n, CHUNK_ACCOUNTS)):
+        rows = np.arange(c0, min(c0 + CHUNK_ACCOUNTS, n))
+        ws, we, dim = _windows(a, rows, n_grid, end_day)
+        u = _users_chunk(seed, a, rows, n_grid, ws, we, ci)
+        # user ids follow account, then creation time
+        order = np.lexsort((u["j"], u["created"], u["acc"]))
+        rank = np.empty(order.size, np.int64)
+        rank[order] = np.arange(order.size)
+        nu = order.size
+        deact = u["deact"][order]
+        user_parts.append(pa.table({
+            "user_id": _ids("U", user_offset + np.arange(1, nu + 1), 6),
+            "account_id": acct_ids.take(pa.array(rows[u["acc"][order]])),
+            "created_at": pa.array(u["created"][order], pa.timestamp("us", tz="UTC")),
+            "deactivated_at": pa.array(deact, pa.timestamp("us", tz="UTC"), mask=deact < 0),
+            "role": pa.array(["admin", "member", "viewer"]).take(pa.array(u["role"][order])),
+        }, schema=USERS_SCHEMA))
+        if writer is not None:
+            run_ids = user_offset + rank + 1                 # final number of each run
+            writer.write(_events_chunk(seed, a, rows, n_grid, ws, we, dim, u, run_ids, ci,
+                                       acct_ids))
+        user_offset += nu
+    users = pa.concat_tables(user_parts).combine_chunks()
+    _write_parquet(users, out / "users.parquet")
+    counts["users"] = users.num_rows
+    del users, user_parts
+
+    if writer is not None:
+        # ~50 events of an account that does not exist (a test account left in production)
+        k = 50
+        t_rng = _rng(seed, "dq_test_account")
+        tsd = _day("2026-08-03") + t_rng.integers(0, 21, k)
+        ts = np.sort(tsd * US_PER_DAY + t_rng.integers(9 * 3600, 17 * 3600, k) * US_PER_S)
+        et = t_rng.choice([0, 1, 3], size=k, p=[0.5, 0.3, 0.2])
+        writer.write(pa.table({
+            "account_id": pa.array(["TEST-0001"] * k),
+            "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+            "event": pa.array(EVENT_NAMES).take(pa.array(et)),
+            "user_id": pa.nulls(k, pa.string()),
+            "value": pa.array(np.where(et == 3, 1.0, np.nan), from_pandas=True),
+        }, schema=EVENTS_SCHEMA))
+        dq.append(dict(table="events", problem="events of unknown account", rows=k,
+                       key="TEST-0001"))
+        writer.close()
+        counts["events"] = writer.rows
+
+    # exit interviews (+ 2 duplicated rows, 1 recommend_score of 11)
+    interviews, verbatims = _exit_interviews(seed, a, end_day)
+    done_rows = np.flatnonzero(interviews["completed_at"].to_numpy() != "")
+    picks = _rng(seed, "dq_interviews").choice(done_rows, size=3, replace=False)
+    interviews.loc[picks[2], "recommend_score"] = 11
+    dq.append(dict(table="exit_interviews", problem="recommend_score out of range (11)",
+                   rows=1, key=interviews.loc[picks[2], "account_id"]))
+    dup = np.sort(picks[:2])
+    for d in dup:
+        dq.append(dict(table="exit_interviews", problem="duplicated row", rows=1,
+                       key=interviews.loc[d, "account_id"]))
+    order = np.sort(np.concatenate([np.arange(len(interviews)), dup]), kind="stable")
+    interviews = interviews.iloc[order].reset_index(drop=True)
+    _write_csv(interviews, out / "exit_interviews.csv")
+    counts["exit_interviews"] = len(interviews)
+
+    roadmap = pd.DataFrame(ROADMAP, columns=["item", "secondary_reason", "shipped_at"])
+    _write_csv(roadmap, out / "roadmap.csv")
+    counts["roadmap"] = len(roadmap)
+
+    # truth
+    lapse = a["lapse_start"] >= 0
+    lapse_month = np.where(lapse, _month_start(a["signup_mi"] + np.maximum(a["lapse_start"], 0)),
+                           0)
+    finite = a["K"] < NEVER
+    truth = pd.DataFrame({
+        "account_id": a["acct_str"],
+        "usage_trait": np.round(a["usage"], 4),
+        "usage_quartile": a["quartile"],
+        "has_integration": a["has_integration"],
+        "base_hazard": a["hazard_base"],
+        "icp_hazard_mult": a["icp_mult"],
+        "usage_hazard_mult": a["usage_mult"],
+        "early_hazard_mult": a["early_mult"],
+        "annual_factor": np.where(a["annual"], ANNUAL_FACTOR, 1.0),
+        "intended_churn_date": _iso(a["churn_intended"], finite),
+        "intended_cancel_date": _iso(a["exit_day"], finite),
+        "churned": a["churned"],
+        "cancel_requested_active": a["cancelled"] & ~a["churned"],
+        "true_primary_reason": a["primary"],
+        "true_secondary_reason": a["secondary"],
+        "competitor": a["competitor_canonical"],
+        "pre_churn_decline": a["decline"],
+        "lapse": lapse,
+        "lapse_start_month": _iso(lapse_month, lapse),
+        "lapse_months": a["lapse_len"],
+        "initial_seats": a["seats0"],
+        "dq_churn_before_signup": np.arange(n) == bad_acct,
+    })
+    for c in ["has_integration", "churned", "cancel_requested_active", "pre_churn_decline",
+              "lapse", "dq_churn_before_signup"]:
+        truth[c] = np.where(truth[c], "true", "false")
+    _write_csv(truth.assign(base_hazard=truth["base_hazard"].map("{:.4f}".format),
+                            icp_hazard_mult=truth["icp_hazard_mult"].map("{:.2f}".format),
+                            usage_hazard_mult=truth["usage_hazard_mult"].map("{:.2f}".format),
+                            early_hazard_mult=truth["early_hazard_mult"].map("{:.2f}".format),
+                            annual_factor=truth["annual_factor"].map("{:.2f}".format),
+                            usage_trait=truth["usage_trait"].map("{:.4f}".format)),
+               out / "truth" / "accounts.csv")
+    for c in ["blank_primary_reason", "has_pii"]:
+        verbatims[c] = np.where(verbatims[c], "true", "false")
+    _write_csv(verbatims, out / "truth" / "verbatims.csv")
+    _write_csv(pd.DataFrame(dq, columns=["table", "problem", "rows", "key"]),
+               out / "truth" / "data_quality.csv")
+    return {k: counts[k] for k in ["accounts", "subscriptions", "users", "events",
+                                   "exit_interviews", "roadmap"] if k in counts}
+
