@@ -640,9 +640,9 @@ CLAUSES_EN = {
     "too_expensive": ["the per-seat price was more than we could justify",
                       "the renewal quote went up by {pct}%",
                       "it was simply too expensive for a team our size"],
-    "budget_cut": ["our budget was cut for the rest of the year",
-                   "finance froze all new tooling spend",
-                   "we had to cut software costs across the board"],
+    "budget_cut": ["our budget for tools was reduced for the rest of the year",
+                   "finance paused all new tooling spend",
+                   "we had to reduce software costs across the board"],
     "low_roi": ["we could not show enough value for the cost",
                 "leadership didn't see a return on the spend",
                 "the team used it too little to justify the price"],
@@ -691,9 +691,9 @@ CLAUSES_EN = {
     "reorganisation": ["the team that used the product was reorganised",
                        "our analytics group was dissolved in a reorg",
                        "the project owner left and the team was restructured"],
-    "payment_failure": ["our card expired and the payment didn't go through",
-                        "a billing problem on our side cancelled the subscription",
-                        "the payment failed and we didn't notice in time"],
+    "payment_failure": ["the card on file expired and the payment didn't go through",
+                        "a billing mix-up on our side ended the subscription",
+                        "the renewal payment did not go through and we didn't notice in time"],
     "other": ["our needs changed", "we are taking a break from this kind of tool",
               "the project ended"],
 }
@@ -750,6 +750,11 @@ CLAUSES_JA = {
               ("プロジェクトが終了しました", "プロジェクトが終わった")],
 }
 
+# reasons whose plain statement carries no complaint: a neutral-tone verbatim about them is neutral
+FACTUAL_REASONS = ["budget_cut", "stack_consolidation", "in_house_build", "acquisition",
+                   "shutdown", "reorganisation", "payment_failure", "other"]
+ORG_REASONS = ["company_change", "integration_stack", "price_budget"]
+
 FRUSTRATED_EN = ["Unacceptable.", "Very disappointing.", "Frankly a waste of money.",
                  "Not happy at all.", "This was a terrible experience.",
                  "Unacceptable for what we were paying.", "Really frustrating."]
@@ -762,33 +767,37 @@ FRUSTRATED_OPEN_EN = ["Honestly, this was a frustrating experience.",
 RESPECT_PREFIX_EN = ["We liked the team, but", "The product has real strengths, but",
                      "Your people were always kind, but", "We enjoyed working with you, but",
                      "The dashboards were nice, but"]
-RESPECT_NEG_EN = ["Unfortunately it just didn't work for us.", "Sorry it didn't work out.",
-                  "A shame, really.", "It was a difficult decision.",
-                  "Disappointing, because we had high hopes.", ""]
+RESPECT_NEG_EN = ["Unfortunately it just didn't work for us.", "Sadly, that was a deal breaker.",
+                  "A real shame, and disappointing for us.", "Unfortunately that was not acceptable.",
+                  "Disappointing, because we had high hopes.", "Sadly it was not enough for us."]
 POSITIVE_EN = ["Overall a great product and we would gladly come back.",
                "Thanks for a great experience, we'd love to return when this is fixed.",
                "We really enjoyed it and will happily recommend you.",
                "Great people, great product, wrong moment for us."]
 NEUTRAL_OPEN_EN = ["", "", "Just for context:", "To summarise:"]
-NEUTRAL_CLOSE_EN = ["", "That's the main reason.", "The decision was made at group level.",
-                    "No other comments."]
+NEUTRAL_CLOSE_EN = ["", "", "That's the main reason.", "That is all from our side."]
+NEUTRAL_CLOSE_ORG_EN = ["The decision was made at group level.",
+                        "It was a company-wide decision."]
 
-FRUSTRATED_JA = [("正直、かなり不満です。", "正直、かなり不満だ。"), ("本当にがっかりしました。", "本当にがっかりした。"),
-                 ("対応がひどすぎます。", "対応がひどすぎる。"), ("到底受け入れられません。", "ありえない。"),
-                 ("時間とお金の無駄でした。", "時間とお金の無駄だった。")]
+FRUSTRATED_JA = [("正直、かなり不満が残ります。", "正直、不満しかない。"), ("本当にがっかりしました。", "本当にがっかりした。"),
+                 ("対応がひどすぎて困りました。", "対応がひどすぎて困った。"),
+                 ("到底受け入れられず、失望しました。", "ありえない。失望した。"),
+                 ("時間とお金の無駄で、本当に困りました。", "時間とお金の無駄だった。")]
 FRUSTRATED_SUPPORT_JA = [("サポートから三週間も返事がありませんでした。ありえません。", "サポートから三週間も返事がなかった。ありえない。"),
                          ("誰も真剣に対応してくれませんでした。", "誰もまともに対応してくれなかった。")]
 RESPECT_PREFIX_JA = [("チームの皆さんには感謝していますが、", "チームの皆さんには感謝しているが、"),
                      ("製品自体は気に入っていましたが、", "製品自体は気に入っていたが、"),
                      ("担当の方はとても親切でしたが、", "担当の人はとても親切だったが、")]
-RESPECT_NEG_JA = [("残念ながら、当社には合いませんでした。", "残念だが、うちには合わなかった。"),
-                  ("苦渋の決断でした。", "苦渋の決断だった。"), ("", "")]
+RESPECT_NEG_JA = [("当社には合わず、残念です。", "うちには合わなかった。残念だ。"),
+                  ("苦渋の決断でしたが、残念です。", "苦渋の決断だった。残念だ。"),
+                  ("期待していただけに、残念な結果になりました。", "期待していただけに、残念な結果になった。")]
 POSITIVE_JA = [("全体としては素晴らしい製品なので、改善されればぜひ戻りたいです。", "全体的には素晴らしい製品なので、改善されたらまた使いたい。"),
                ("とても良い経験でした。ありがとうございました。", "とても良い経験だった。ありがとう。"),
                ("機会があればまたぜひ利用したいと思います。", "機会があればまた使いたいと思う。")]
-NEUTRAL_CLOSE_JA = [("", ""), ("会社の方針による判断です。", "会社の方針による判断だ。"),
-                    ("以上が主な理由です。", "以上が主な理由。"),
+NEUTRAL_CLOSE_JA = [("", ""), ("以上が主な理由です。", "以上が主な理由。"),
                     ("特にそれ以外の理由はありません。", "特にそれ以外の理由はない。")]
+NEUTRAL_CLOSE_ORG_JA = [("会社の方針による判断です。", "会社の方針による判断だ。"),
+                        ("グループ全体で決まったことです。", "グループ全体で決まったことだ。")]
 
 LIKED_EN = ["the dashboards", "the support team in the first months", "ease of use",
             "the Slack alerts", "scheduled reports", "the onboarding calls", "workflow automation",
@@ -828,7 +837,7 @@ def _pii(rng: np.random.Generator, ja: bool, polite: bool) -> tuple[str, str]:
                  "url": ("社内の検討資料は{v}にあります。", "資料は{v}にある。"),
                  "phone_jp": ("担当の直通番号は{v}です。", "直通は{v}。")}[kind]
         return forms[0 if polite else 1].format(v=val), kind
-    forms = {"email": ["You can reach me at {v}.", "Happy to talk more: {v}."],
+    forms = {"email": ["You can reach me at {v}.", "Contact me at {v}."],
              "url": ["Our internal write-up is at {v}.", "Details in {v}."],
              "phone_us": ["Call me on {v} if you want details.", "My direct line is {v}."]}[kind]
     return forms[rng.integers(len(forms))].format(v=val), kind
@@ -861,7 +870,8 @@ def _verbatim(rng, secondary: str, primary: str, tone: str, sentiment: str, comp
         o = rng.permutation(len(opts))
         main = _fill(rng, opts[o[0]][p], comp, True) + "。"
         second = (_fill(rng, opts[o[1]][p], comp, True) + "。"
-                  if len(opts) > 1 and rng.random() < 0.35 else "")
+                  if len(opts) > 1 and primary != "competitive_loss" and rng.random() < 0.35
+                  else "")
         if tone == "frustrated":
             pool = FRUSTRATED_SUPPORT_JA if primary == "service_support" and rng.random() < 0.6 \
                 else FRUSTRATED_JA
@@ -874,7 +884,8 @@ def _verbatim(rng, secondary: str, primary: str, tone: str, sentiment: str, comp
                      else RESPECT_NEG_JA[rng.integers(len(RESPECT_NEG_JA))][p])
             parts = [pre + main, second, close]
         else:
-            parts = [main, second, NEUTRAL_CLOSE_JA[rng.integers(len(NEUTRAL_CLOSE_JA))][p]]
+            pool = NEUTRAL_CLOSE_JA + (NEUTRAL_CLOSE_ORG_JA if primary in ORG_REASONS else [])
+            parts = [main, second, pool[rng.integers(len(pool))][p]]
         if extra_comp:
             parts.insert(1, (f"{extra_comp}の方がずっと安かったです。" if polite
                              else f"{extra_comp}の方がずっと安かった。"))
@@ -882,7 +893,8 @@ def _verbatim(rng, secondary: str, primary: str, tone: str, sentiment: str, comp
     opts = CLAUSES_EN[secondary]
     o = rng.permutation(len(opts))
     main = _fill(rng, opts[o[0]], comp, False)
-    second = _cap(_fill(rng, opts[o[1]], comp, False)) + "." if rng.random() < 0.35 else ""
+    second = (_cap(_fill(rng, opts[o[1]], comp, False)) + "."
+              if primary != "competitive_loss" and rng.random() < 0.35 else "")
     if tone == "frustrated":
         pool = FRUSTRATED_SUPPORT_EN if primary == "service_support" and rng.random() < 0.6 \
             else FRUSTRATED_EN
@@ -895,8 +907,9 @@ def _verbatim(rng, secondary: str, primary: str, tone: str, sentiment: str, comp
         parts = [f"{pre} {main}.", second, close]
     else:
         opener = NEUTRAL_OPEN_EN[rng.integers(len(NEUTRAL_OPEN_EN))]
+        pool = NEUTRAL_CLOSE_EN + (NEUTRAL_CLOSE_ORG_EN if primary in ORG_REASONS else [])
         parts = [(opener + " " + main + ".") if opener else _cap(main) + ".", second,
-                 NEUTRAL_CLOSE_EN[rng.integers(len(NEUTRAL_CLOSE_EN))]]
+                 pool[rng.integers(len(pool))]]
     if extra_comp:
         parts.insert(1, f"{extra_comp} offered us a better price.")
     return " ".join(x for x in parts if x), polite
@@ -929,9 +942,10 @@ def _exit_interviews(seed: int, a: dict, end_day: int) -> tuple[pd.DataFrame, pd
     tone_i = _choice(rng, p_tone)
     tone = np.array(["frustrated", "respectful", "neutral"], dtype=object)[tone_i]
     positive = (tone_i == 1) & (rng.random(m) < 0.28)
+    factual = np.isin(secondary, FACTUAL_REASONS)
     sentiment = np.where(tone_i == 0, "negative",
-                         np.where(tone_i == 2, "neutral", np.where(positive, "positive",
-                                                                   "negative"))).astype(object)
+                         np.where(tone_i == 2, np.where(factual, "neutral", "negative"),
+                                  np.where(positive, "positive", "negative"))).astype(object)
     wr_p = np.where((tone_i == 0)[:, None], [0.05, 0.20, 0.75],
                     np.where(positive[:, None], [0.55, 0.40, 0.05],
                              np.where((tone_i == 1)[:, None], [0.20, 0.45, 0.35],
