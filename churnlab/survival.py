@@ -39,10 +39,11 @@ from .periods import GRAINS, Period, label_of, period_start
 from .stats import format_p, pct
 
 __all__ = [
-    "MONTH_DAYS", "HORIZONS", "analysis_date", "lifetimes", "mark_era", "aggregate_lifetimes",
+    "MONTH_DAYS", "HORIZONS", "analysis_date", "lifetimes", "mark_era", "censor_at",
+    "aggregate_lifetimes",
     "fit_km", "survival_curves", "at_risk_table", "survival_summary", "logrank", "pairwise_logrank",
     "difference_sentences", "retention_matrix", "revenue_retention_matrix", "fit_cox",
-    "hazard_ratios", "ph_check", "ph_violations", "describe_ph", "cohort_metrics",
+    "hazard_ratios", "ph_check", "ph_violations", "describe_ph", "mature_cohorts", "cohort_metrics",
 ]
 
 #: Days in one month of lifetime: an average Gregorian month.
@@ -152,6 +153,29 @@ def mark_era(data: pd.DataFrame, *, at, before: str = "before", after: str = "af
     """
     out = data.copy()
     out[name] = np.where(pd.to_datetime(out[date_col]) >= pd.Timestamp(at), after, before)
+    return out
+
+
+def censor_at(data: pd.DataFrame, months: float, *, duration_col: str = "duration",
+              event_col: str = "event") -> pd.DataFrame:
+    """Follow every lifetime for at most ``months``: later churn becomes censored at ``months``.
+
+    A log-rank test on the result compares groups over their first ``months`` only, which is
+    the sharper test for an effect that acts early in the lifetime (onboarding, first renewal).
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"duration": [2.0, 9.0, 4.0], "event": [True, True, False]})
+    >>> censor_at(lt, 6)
+       duration  event
+    0       2.0   True
+    1       6.0  False
+    2       4.0  False
+    """
+    out = data.copy()
+    late = out[duration_col] > months
+    out[event_col] = out[event_col].astype(bool) & ~late
+    out[duration_col] = out[duration_col].where(~late, float(months))
     return out
 
 
@@ -338,7 +362,7 @@ def _at_risk_at(kmf, times: np.ndarray) -> np.ndarray:
 
 def survival_summary(fitters: Mapping, *, times: Iterable[float] = HORIZONS,
                      horizon: float = 24, alpha: float = 0.05,
-                     extrapolate: bool = False) -> pd.DataFrame:
+                     extrapolate: bool = False, resolution: float = 1 / MONTH_DAYS) -> pd.DataFrame:
     """Median lifetime, survival at fixed months and restricted mean lifetime per group.
 
     Parameters
@@ -353,6 +377,10 @@ def survival_summary(fitters: Mapping, *, times: Iterable[float] = HORIZONS,
     extrapolate : bool
         Hold each curve at its last value beyond its longest observed lifetime (as R's
         ``print.survfit(rmean="common")`` does) instead of reporting ``NaN``.
+    resolution : float
+        The precision durations are recorded to (one day, in months, by default): no churn can fall
+        between the longest observed lifetime and that plus ``resolution``, so a horizon in that gap
+        is still determined (12 months = 365.25 days is known from 365 days of follow-up).
 
     Returns
     -------
@@ -390,14 +418,14 @@ def survival_summary(fitters: Mapping, *, times: Iterable[float] = HORIZONS,
         ci = kmf.confidence_interval_survival_function_
         for t in times:
             name = f"survival_{_fmt_t(t)}m"
-            if t > follow and not extrapolate and sf.iloc[-1] > 0:
+            if t >= follow + resolution and not extrapolate and sf.iloc[-1] > 0:
                 row.update({name: np.nan, f"{name}_lo": np.nan, f"{name}_hi": np.nan})
                 continue
             i = sf.index.searchsorted(t, side="right") - 1
             row.update({name: float(sf.iloc[i]), f"{name}_lo": float(ci.iloc[i, 0]),
                         f"{name}_hi": float(ci.iloc[i, 1])})
         name = f"rmst_{_fmt_t(horizon)}m"
-        if horizon > follow and not extrapolate and sf.iloc[-1] > 0:
+        if horizon >= follow + resolution and not extrapolate and sf.iloc[-1] > 0:
             row.update({name: np.nan, f"{name}_lo": np.nan, f"{name}_hi": np.nan})
         else:
             mean = restricted_mean_survival_time(kmf, t=horizon)
@@ -429,6 +457,23 @@ def _rmst_se(kmf, tau: float) -> float:
         return 0.0
     a = _area(x, s, [tau])[0] - _area(x, s, t[use])
     return float(np.sqrt(np.sum(a * a * d[use] / (n[use] * (n[use] - d[use])))))
+
+
+def mature_cohorts(data: pd.DataFrame, *, months: float = 12, last: int = 4,
+                   cohort_col: str = "cohort", follow_col: str = "follow_up") -> list:
+    """The latest ``last`` cohorts in which every account has been followed for ``months``.
+
+    These are the cohorts whose ``months``-month survival is fully observed, so it can be compared
+    from one review to the next.
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"cohort": ["2025Q1", "2025Q2", "2025Q3"], "follow_up": [14.0, 12.5, 11.0]})
+    >>> mature_cohorts(lt, months=12, last=4)
+    ['2025Q1', '2025Q2']
+    """
+    f = data.groupby(cohort_col, observed=True)[follow_col].min()
+    return sorted(f.index[f >= months - 1e-9].tolist())[-last:]
 
 
 def cohort_metrics(summary: pd.DataFrame, *, cohorts: Iterable[str], cohort_col: str = "cohort",
@@ -549,8 +594,8 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     s_at = dict(zip(summ[by], summ[f"survival_{_fmt_t(at)}m"]))
     n = int(overall["groups"])
     verdict = "differs" if overall["p"] < alpha else "does not clearly differ"
-    out = [f"Survival {verdict} across the {n} groups of {by} "
-           f"(log-rank chi-square = {overall['test_statistic']:.1f} on {int(overall['df'])} df, "
+    out = [f"Survival {verdict} across {by} ({n} groups; "
+           f"log-rank chi-square = {overall['test_statistic']:.1f} on {int(overall['df'])} df, "
            f"{format_p(overall['p'])})."]
     wanted = None if pairs is None else {frozenset(p) for p in pairs}
     for r in pw.itertuples(index=False):
@@ -760,7 +805,7 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
         ref = refs.get(col) if level else None
         hr = float(r["exp(coef)"])
         if level:
-            reading = f"{col} {level} churns {_times(hr)} than {col} {ref}"
+            reading = f"{col} {level} churns {_times(hr)} {col} {ref}"
         else:
             reading = f"each extra unit of {col} multiplies the churn rate by {hr:.3g}"
         rows.append({"covariate": name, "column": col, "level": level or None, "reference": ref,
@@ -890,8 +935,8 @@ def _sort_key(v):
 
 def _times(hr: float) -> str:
     if hr >= 1:
-        return f"{hr:.2g}x as fast" if hr < 10 else f"{hr:.0f}x as fast"
-    return f"{1 / hr:.2g}x more slowly"
+        return f"{hr:.2g}x as fast as" if hr < 10 else f"{hr:.0f}x as fast as"
+    return f"{1 / hr:.2g}x more slowly than"
 
 
 def _join(items) -> str:

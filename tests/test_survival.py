@@ -290,7 +290,7 @@ def test_difference_sentences_say_who_retains_better():
                        "duration": list(np.linspace(0.5, 5, 40)) + [12.0] * 40,
                        "event": [True] * 40 + [False] * 40})
     out = sv.difference_sentences(lt, by="era", at=6, noun="cohorts signed up")
-    assert out[0].startswith("Survival differs across the 2 groups of era")
+    assert out[0].startswith("Survival differs across era (2 groups; log-rank chi-square")
     assert out[1].startswith("cohorts signed up after retain better at 6 months than cohorts signed up before")
     assert "p < 0.001" in out[1]
     same = lt.assign(era=["x", "y"] * 40)
@@ -389,3 +389,70 @@ def test_plots_draw_from_tidy_output():
     cph = sv.fit_cox(load_rossi(), covariates=["fin", "prio"], duration_col="week", event_col="arrest")
     ps.plot_hazard_ratios(sv.hazard_ratios(cph))
     plt.close("all")
+
+
+# ------------------------------------------------------------------------------------------
+# the sample company's planted effects (docs/sample-data.md)
+# ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sample_lifetimes(sample_dir):
+    from churnlab.sources import load
+
+    ds = load(sample_dir)
+    lt = sv.lifetimes(ds.accounts, as_of="2026Q3", by=["segment", "contract", "icp_fit", "plan"])
+    return sv.mark_era(lt, at="2025-01-01", before="before", after="after")
+
+
+def test_sample_onboarding_redesign_lowers_early_churn(sample_lifetimes):
+    early = sv.censor_at(sample_lifetimes, 3)
+    s = sv.survival_summary(sv.fit_km(early, by="era"), times=[3]).set_index("era")
+    assert s.loc["after", "survival_3m"] > s.loc["before", "survival_3m"]
+    assert sv.logrank(early, by="era").loc[0, "p"] < 0.001
+    text = sv.difference_sentences(early, by="era", at=3, noun="accounts signed up")
+    assert text[1].startswith("accounts signed up after retain better at 3 months")
+
+
+def test_sample_segments_ordered_smb_mid_market_enterprise(sample_lifetimes):
+    agg = sv.aggregate_lifetimes(sample_lifetimes, by="segment")
+    s = sv.survival_summary(sv.fit_km(agg, by="segment", weight_col="weight")).set_index("segment")
+    assert s.loc["SMB", "survival_12m"] < s.loc["Mid-Market", "survival_12m"] < s.loc["Enterprise", "survival_12m"]
+    assert s.loc["SMB", "rmst_24m"] < s.loc["Mid-Market", "rmst_24m"] < s.loc["Enterprise", "rmst_24m"]
+    assert sv.logrank(agg, by="segment", weight_col="weight").loc[0, "p"] < 1e-6
+    assert (sv.pairwise_logrank(agg, by="segment", weight_col="weight")["p_adj"] < 0.05).all()
+
+
+def test_sample_annual_contracts_step_down_at_renewals(sample_lifetimes):
+    fits = sv.fit_km(sample_lifetimes, by="contract")
+    s = sv.survival_summary(fits, times=[11.5, 12.5, 23.5, 24.5]).set_index("contract")
+    annual, monthly = s.loc["annual"], s.loc["monthly"]
+    assert annual["survival_11.5m"] > 0.99                                   # flat in year one
+    assert annual["survival_11.5m"] - annual["survival_12.5m"] > 0.05        # step at 12 months
+    assert annual["survival_12.5m"] - annual["survival_23.5m"] < 0.01        # flat in year two
+    assert annual["survival_23.5m"] - annual["survival_24.5m"] > 0.03        # step at 24 months
+    assert monthly["survival_11.5m"] < 0.9                                   # monthly leave any time
+    churned = sample_lifetimes[(sample_lifetimes["contract"] == "annual") & sample_lifetimes["event"]]
+    years = churned["duration"] / 12
+    assert (np.abs(years - years.round()) < 0.1).mean() > 0.95
+
+
+def test_sample_cox_drivers_and_stratification(sample_lifetimes):
+    ref = {"segment": "Enterprise", "contract": "annual"}
+    cox = sv.fit_cox(sample_lifetimes, covariates=["segment", "contract", "icp_fit"], reference=ref)
+    check = sv.ph_check(cox)
+    assert "contract" in sv.ph_violations(check)                 # renewal steps break PH
+    assert "contract" in sv.describe_ph(check)
+    strat = sv.fit_cox(sample_lifetimes, covariates=["segment", "icp_fit"], strata=["contract"],
+                       reference={"segment": "Enterprise"})
+    hr = sv.hazard_ratios(strat).set_index("covariate")["hazard_ratio"]
+    assert hr["segment=SMB"] > hr["segment=Mid-Market"] > 1
+    assert hr["icp_fit=False"] > 1
+    assert sv.ph_violations(sv.ph_check(strat)) == []
+
+
+def test_sample_metrics_for_mature_cohorts(sample_lifetimes):
+    cohorts = sv.mature_cohorts(sample_lifetimes, months=12, last=4)
+    assert cohorts == ["2024Q4", "2025Q1", "2025Q2", "2025Q3"]
+    summary = sv.survival_summary(sv.fit_km(sample_lifetimes, by="cohort"), times=[12])
+    m = sv.cohort_metrics(summary, cohorts=cohorts)
+    assert all(v is not None and 0.5 < v < 1 for v in m["survival_12m"].values())

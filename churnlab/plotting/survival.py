@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib import transforms
 
+from ._style import SEGMENT_COLORS
+
 __all__ = ["plot_km", "plot_km_grid", "add_at_risk_table", "plot_cohort_trend",
            "plot_retention_heatmap", "plot_hazard_ratios"]
 
@@ -36,6 +38,8 @@ def _colors(levels, palette=None):
     levels = list(levels)
     if isinstance(palette, dict):
         return {k: palette.get(k, "grey") for k in levels}
+    if palette is None and levels and set(levels) <= set(SEGMENT_COLORS):
+        return {k: SEGMENT_COLORS[k] for k in levels}
     if palette is None:
         palette = "tab10" if len(levels) <= 10 else "viridis"
     cmap = plt.get_cmap(palette)
@@ -47,7 +51,7 @@ def _colors(levels, palette=None):
 def plot_km(curves: pd.DataFrame, *, hue=None, at_risk: pd.DataFrame | None = None,
             ci: bool = True, ax=None, palette=None, max_time: float | None = None,
             xlabel: str = "Months since signup", ylabel: str = "Share still active",
-            title: str | None = None, legend: bool = True):
+            title: str | None = None, legend: bool = True, ylim=(0, 1.02)):
     """Kaplan-Meier curves with confidence bands, and the at-risk table under the axis.
 
     Parameters
@@ -61,6 +65,8 @@ def plot_km(curves: pd.DataFrame, *, hue=None, at_risk: pd.DataFrame | None = No
         under the x axis at its times (only when there are at most 8 curves).
     ci : bool
         Draw the pointwise confidence bands.
+    ylim : tuple
+        y range; zoom in (e.g. ``(0.7, 1.01)``) when the curves stay high.
 
     Returns
     -------
@@ -86,7 +92,7 @@ def plot_km(curves: pd.DataFrame, *, hue=None, at_risk: pd.DataFrame | None = No
         if ci:
             ax.fill_between(t, part["survival_lo"], part["survival_hi"], step="post",
                             color=colors[level], alpha=0.15, lw=0)
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(*ylim)
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
