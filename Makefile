@@ -8,7 +8,7 @@ OUT ?=
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample review validate test test-unit test-notebooks strip benchmark clean
+.PHONY: help install sample review validate test test-unit test-notebooks refresh-notebooks strip benchmark clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test-unit: sample ## Unit and known-answer tests, with the package's doctests
 
 test-notebooks: sample ## Run every notebook on the sample under nbval (lax; NBVAL_CHECK_OUTPUT cells compared)
 	$(BIN)/pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/
+
+refresh-notebooks: sample ## Re-execute the notebooks on the sample and store only NBVAL_CHECK_OUTPUT outputs
+	$(BIN)/python scripts/refresh_notebooks.py $(NOTEBOOKS)
 
 strip: $(BIN)/.installed ## Strip notebook outputs except cells marked NBVAL_CHECK_OUTPUT
 	$(BIN)/python scripts/strip_notebooks.py $(NOTEBOOKS)

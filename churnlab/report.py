@@ -32,23 +32,28 @@ def default_notebook_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def save_metrics(out_dir, section: str, values: dict) -> Path | None:
+def metrics_path(out_dir, section: str) -> Path:
+    """Where :func:`save_metrics` writes ``section`` inside the report folder ``out_dir``."""
+    return Path(out_dir) / _METRICS_DIR / f"{section}.json"
+
+
+def save_metrics(out_dir, section: str, values: dict) -> None:
     """Save a notebook's headline figures; ``churnlab review`` merges them into ``metrics.json``.
 
-    Does nothing (returns ``None``) when ``out_dir`` is empty, so notebooks run interactively or under
-    nbval write no files. numpy and pandas scalars are converted to plain JSON values.
+    Does nothing when ``out_dir`` is empty, so notebooks run interactively or under nbval write no
+    files. numpy and pandas scalars are converted to plain JSON values. Returns ``None`` so that a
+    notebook cell ending with it shows nothing.
 
     Examples
     --------
-    >>> save_metrics("", "attrition", {"logo_attrition_rate": 0.031}) is None
-    True
+    >>> save_metrics("", "attrition", {"logo_attrition_rate": 0.031})
     """
     if not out_dir:
         return None
-    path = Path(out_dir) / _METRICS_DIR / f"{section}.json"
+    path = metrics_path(out_dir, section)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_plain(values), indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-    return path
+    return None
 
 
 def _plain(v):
@@ -158,7 +163,8 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
             pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(nb_dir),
                                 progress_bar=progress, report_mode=False)
         except pm.PapermillExecutionError as e:
-            error = f"cell {e.exec_count}: {e.ename}: {_first_line(e.evalue)}"
+            # the execution count is the In [n] prompt of the executed notebook kept in notebooks/
+            error = f"cell In [{e.exec_count}]: {e.ename}: {_first_line(e.evalue)}"
         except Exception as e:  # kernel died, notebook missing, ...
             error = f"{type(e).__name__}: {_first_line(str(e))}"
         secs = time.perf_counter() - t0
@@ -354,6 +360,10 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     st = frame.style.format(fmt, na_rep="–", escape="html").hide(axis="index")
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
                               {"selector": "td", "props": "padding: 4px 10px;"}])
+    text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+                 or pd.api.types.is_bool_dtype(frame[c])]
+    if text_cols:
+        st = st.set_properties(subset=text_cols, **{"text-align": "left"})
     if caption:
         st = st.set_caption(caption)
     return st

@@ -71,8 +71,10 @@ class DataValidationError(ValueError):
 
 
 def _short(v):
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
         return ""
+    if isinstance(v, pd.Timestamp):
+        v = v.date() if v == v.normalize() else v.floor("s")
     s = str(v)
     return s if len(s) <= 60 else s[:57] + "..."
 

@@ -396,13 +396,18 @@ def _load_events(data_dir, cfg, accounts, raw_ids, log):
     con.raw_sql(f"CREATE OR REPLACE VIEW events_src AS SELECT {', '.join(sel)}, {raw_ts}, "
                 f"{line_expr} AS _line FROM {src}")
 
-    stats = con.raw_sql("""
-        SELECT count(*) AS n,
-               count(*) FILTER (WHERE ts IS NULL AND ts_raw IS NOT NULL) AS bad_ts,
-               count(*) FILTER (WHERE account_id IS NULL OR ts_raw IS NULL OR event IS NULL) AS missing,
-               max(ts) AS ts_max
-        FROM events_src""").fetchone()
-    n, bad_ts, missing_n, ts_max = stats
+    valid = "e.account_id IS NOT NULL AND e.ts IS NOT NULL AND e.event IS NOT NULL"
+    checks = {  # exclusion reason -> condition; one pass over the events counts them all
+        "missing account_id / ts / event": "e.account_id IS NULL OR e.ts_raw IS NULL OR e.event IS NULL",
+        "unknown account_id": f"{valid} AND r.account_id IS NULL",
+        "account excluded from accounts": f"{valid} AND r.account_id IS NOT NULL AND a.account_id IS NULL",
+    }
+    joined = ("events_src e LEFT JOIN raw_account_ids r ON e.account_id = r.account_id "
+              "LEFT JOIN (SELECT account_id FROM accounts) a ON e.account_id = a.account_id")
+    counts = ", ".join(f"count(*) FILTER (WHERE {c})" for c in checks.values())
+    n, bad_ts, ts_max, *excl = con.raw_sql(
+        f"SELECT count(*), count(*) FILTER (WHERE e.ts IS NULL AND e.ts_raw IS NOT NULL), max(e.ts), "
+        f"{counts} FROM {joined}").fetchone()
     log.read("events", path.name, int(n))
     if bad_ts:
         ex = con.raw_sql("SELECT _line, account_id, CAST(ts_raw AS VARCHAR) AS ts FROM events_src "
@@ -411,24 +416,13 @@ def _load_events(data_dir, cfg, accounts, raw_ids, log):
         raise DataValidationError("events", "ts", "cannot be read as a timestamp (expected ISO 8601, "
                                   "UTC unless an offset is given)", file=path.name, rows=int(bad_ts),
                                   examples=ex)
-    if missing_n:
-        ex = con.raw_sql("SELECT _line, account_id, CAST(ts_raw AS VARCHAR) AS ts, event FROM events_src "
-                         "WHERE account_id IS NULL OR ts_raw IS NULL OR event IS NULL "
-                         "ORDER BY _line LIMIT 5").df()
-        ex.attrs["line_word"] = line_word
-        log.exclude("events", path.name, "missing account_id / ts / event", int(missing_n), ex)
-    valid = "account_id IS NOT NULL AND ts IS NOT NULL AND event IS NOT NULL"
-    for reason, cond in (
-        ("unknown account_id", "account_id NOT IN (SELECT account_id FROM raw_account_ids)"),
-        ("account excluded from accounts", "account_id IN (SELECT account_id FROM raw_account_ids) "
-                                           "AND account_id NOT IN (SELECT account_id FROM accounts)"),
-    ):
-        k = con.raw_sql(f"SELECT count(*) FROM events_src WHERE {valid} AND {cond}").fetchone()[0]
+    for (reason, cond), k in zip(checks.items(), excl):
         if k:
-            ex = con.raw_sql(f"SELECT _line, account_id, ts, event FROM events_src WHERE {valid} AND {cond} "
-                             "ORDER BY _line LIMIT 5").df()
+            ex = con.raw_sql(f"SELECT e._line, e.account_id, COALESCE(CAST(date_trunc('second', e.ts) AS VARCHAR), CAST(e.ts_raw AS VARCHAR)) AS ts, e.event "
+                             f"FROM {joined} WHERE {cond} ORDER BY e._line LIMIT 5").df()
             ex.attrs["line_word"] = line_word
             log.exclude("events", path.name, reason, int(k), ex)
+    valid = "account_id IS NOT NULL AND ts IS NOT NULL AND event IS NOT NULL"
     con.raw_sql(f"CREATE OR REPLACE VIEW events AS SELECT account_id, ts, event, user_id, value "
                 f"FROM events_src WHERE {valid} AND account_id IN (SELECT account_id FROM accounts)")
     log.used("events", int(n) - log.excluded_count("events"))
@@ -449,17 +443,17 @@ def coverage(dataset: Dataset) -> pd.DataFrame:
     for table, col in date_col.items():
         df = getattr(dataset, table)
         if df is None:
-            out.append({"table": table, "rows": None, "first": None, "last": None, "present": False})
+            out.append({"table": table, "rows": None, "first": None, "last": None, "present": "no"})
             continue
         s = df[col] if col in df else pd.Series(dtype="datetime64[ns]")
-        out.append({"table": table, "rows": len(df), "first": s.min(), "last": s.max(), "present": True})
+        out.append({"table": table, "rows": len(df), "first": s.min(), "last": s.max(), "present": "yes"})
     if dataset.events is not None:
         t = dataset.events
         r = t.aggregate(n=t.count(), first=t.ts.min(), last=t.ts.max()).execute().iloc[0]
         out.append({"table": "events", "rows": int(r["n"]), "first": r["first"], "last": r["last"],
-                    "present": True})
+                    "present": "yes"})
     else:
-        out.append({"table": "events", "rows": None, "first": None, "last": None, "present": False})
+        out.append({"table": "events", "rows": None, "first": None, "last": None, "present": "no"})
     df = pd.DataFrame(out)
     for c in ("first", "last"):
         df[c] = pd.to_datetime(df[c]).dt.date

@@ -202,7 +202,7 @@ def test_events_column_mapping(folder):
 def test_coverage_table(folder):
     write(folder, "events.csv", EVENTS)
     cov = coverage(load(folder)).set_index("table")
-    assert cov.loc["events", "rows"] == 3 and not cov.loc["users", "present"]
+    assert cov.loc["events", "rows"] == 3 and cov.loc["users", "present"] == "no"
 
 
 def test_sample_loads_and_every_row_is_accounted_for(sample):

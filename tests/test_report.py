@@ -1,0 +1,105 @@
+"""The review runner: papermill execution, HTML publishing, index and metrics."""
+import json
+import textwrap
+
+import nbformat
+import pandas as pd
+import pytest
+
+from churnlab import cli, report
+
+
+def _nb(path, *cells):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell(
+        'quarter = ""  # quarter\ndata_dir = ""  # data\nconfig = ""  # config\nout_dir = ""  # out')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# A report"), params] + \
+        [nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in cells]
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture
+def data(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "accounts.csv").write_text("account_id,signup_date,churn_date\nA1,2025-01-01,\nA2,2025-02-01,2025-08-15\n"
+                                    "A3,2025-03-01,2025-12-31\n")
+    return d
+
+
+@pytest.fixture
+def notebooks(tmp_path):
+    nbd = tmp_path / "nbs"
+    nbd.mkdir()
+    _nb(nbd / "10-attrition.ipynb",
+        """
+        import sys
+        from churnlab import report
+        print("quarter", quarter)
+        print("secret warning", file=sys.stderr)
+        report.save_metrics(out_dir, "attrition", {"logo_attrition_rate": 0.25, "logo_start": 4,
+                                                   "logo_churned": 1, "logo_new_excluded": 0})
+        """)
+    _nb(nbd / "30-churn-reasons.ipynb", "x = 1", "raise ValueError('no interviews <b>here</b>')")
+    return nbd
+
+
+def test_review_runs_every_notebook_and_reports_failures(data, notebooks, tmp_path):
+    out = tmp_path / "rep"
+    res = report.run_review(data, out, notebook_dir=notebooks, progress=False, echo=lambda *a: None)
+    assert res.quarter == "2025Q4"  # data ends 2025-12-31: the latest complete quarter
+    by = {n.name: n for n in res.notebooks}
+    assert by["10-attrition"].ok and not by["30-churn-reasons"].ok
+    assert "ValueError" in by["30-churn-reasons"].error and "cell In [4]" in by["30-churn-reasons"].error
+    # executed notebooks are kept, HTML written for both (the failed one with a notice, no traceback)
+    assert (out / "notebooks" / "10-attrition.ipynb").exists()
+    ok_html = (out / "10-attrition.html").read_text()
+    assert "quarter 2025Q4" in ok_html and "secret warning" not in ok_html and "save_metrics" not in ok_html
+    bad_html = (out / "30-churn-reasons.html").read_text()
+    assert "could not be completed" in bad_html and "Traceback" not in bad_html
+    assert "<b>here</b>" not in bad_html and "&lt;b&gt;here&lt;/b&gt;" in bad_html
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["quarter"] == "2025Q4" and metrics["logo_attrition_rate"] == 0.25
+    assert metrics["rows"]["accounts"] == {"file": "accounts.csv", "read": 3, "used": 3, "excluded": 0,
+                                           "exclusions": {}}
+    index = (out / "index.html").read_text()
+    assert "25.0%" in index and "failed" in index and "href='10-attrition.html'" in index
+
+
+def test_cli_review_exits_non_zero_naming_notebook_and_cell(data, notebooks, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(report, "default_notebook_dir", lambda: notebooks)
+    code = cli.main(["review", "--data", str(data), "--out", str(tmp_path / "r"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "30-churn-reasons: cell In [4]: ValueError" in err
+
+
+def test_cli_validate_and_fatal_errors(data, capsys):
+    assert cli.main(["validate", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "accounts" in out and "No rows excluded" in out
+    (data / "accounts.csv").write_text("account_id,signup\nA1,2025-01-01\n")
+    assert cli.main(["validate", "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "required column 'signup_date' missing" in err
+
+
+def test_save_metrics_converts_numpy_and_skips_without_out_dir(tmp_path):
+    import numpy as np
+
+    assert report.save_metrics("", "x", {"a": 1}) is None
+    report.save_metrics(tmp_path, "x", {"a": np.float64(0.5), "b": np.int64(3), "c": float("nan"),
+                                        "d": {"e": pd.Timestamp("2026-01-01")}})
+    p = report.metrics_path(tmp_path, "x")
+    assert json.loads(p.read_text()) == {"a": 0.5, "b": 3, "c": None, "d": {"e": "2026-01-01T00:00:00"}}
+
+
+def test_headline_cards_only_show_what_was_measured():
+    cards = dict((k, v) for v, k in report.headline_cards({"logo_attrition_rate": 0.031}))
+    assert cards == {"logo attrition in the quarter": "3.1%"}
+
+
+def test_styled_escapes_customer_text():
+    html = report.styled(pd.DataFrame({"verbatim": ["<script>alert(1)</script>"]})).to_html()
+    assert "<script>" not in html and "&lt;script&gt;" in html
