@@ -1462,3 +1462,21 @@ def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, change
         "winback_accounts": 0 if winback is None else int(len(winback)),
         "winback_mrr": 0.0 if winback is None else float(winback["mrr"].sum()),
     }
+
+
+def sentences_html(sentences, *, bullets: bool = False) -> str:
+    """Sentences as HTML paragraphs (or a bulleted list), every character escaped.
+
+    Sentences carry taxonomy labels and competitor names typed by customers, so they are escaped
+    before they reach a report.
+
+    Examples
+    --------
+    >>> sentences_html(["Lost to <Acme> & co."])
+    '<p>Lost to &lt;Acme&gt; &amp; co.</p>'
+    """
+    import html
+    items = [sentences] if isinstance(sentences, str) else list(sentences)
+    if bullets:
+        return "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in items) + "</ul>"
+    return "".join(f"<p>{html.escape(s)}</p>" for s in items)
