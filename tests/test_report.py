@@ -103,3 +103,13 @@ def test_headline_cards_only_show_what_was_measured():
 def test_styled_escapes_customer_text():
     html = report.styled(pd.DataFrame({"verbatim": ["<script>alert(1)</script>"]})).to_html()
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_cli_help_and_sample(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--help"])
+    assert e.value.code == 0 and "review" in capsys.readouterr().out
+    assert cli.main(["sample", "--accounts", "60", "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "accounts" in out and "events" in out and (tmp_path / "s" / "accounts.csv").exists()
+    assert cli.main(["validate", "--data", str(tmp_path / "s")]) == 0
