@@ -392,8 +392,8 @@ def _raise_unmapped(out, col, values, taxonomy, file):
     raise DataValidationError(
         "exit_interviews", col,
         f"with a value that is neither in the reason taxonomy nor in the data config's mapping: {shown}. "
-        f"Map each value to a taxonomy code under the data config's reasons mapping ({col}), "
-        f"e.g. \"{values[0]}\": {next(iter(taxonomy['primary']))}",
+        f"Map each value to a reason code under the data config's reasons mapping ({col}); "
+        f"primary codes: {', '.join(taxonomy['primary'])}",
         file=file, rows=int(mask.sum()), examples=_example_cols(out[mask]))
 
 
