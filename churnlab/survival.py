@@ -43,7 +43,7 @@ __all__ = [
     "aggregate_lifetimes",
     "fit_km", "survival_curves", "at_risk_table", "survival_summary", "logrank", "pairwise_logrank",
     "difference_sentences", "retention_matrix", "revenue_retention_matrix", "fit_cox",
-    "hazard_ratios", "ph_check", "ph_violations", "describe_ph", "mature_cohorts", "cohort_metrics",
+    "hazard_ratios", "ph_check", "ph_violations", "describe_ph", "mature_cohorts", "readable_summary", "cohort_metrics",
 ]
 
 #: Days in one month of lifetime: an average Gregorian month.
@@ -474,6 +474,47 @@ def mature_cohorts(data: pd.DataFrame, *, months: float = 12, last: int = 4,
     """
     f = data.groupby(cohort_col, observed=True)[follow_col].min()
     return sorted(f.index[f >= months - 1e-9].tolist())[-last:]
+
+
+def readable_summary(summary: pd.DataFrame, *, times: Iterable[float] | None = None,
+                     horizon: float | None = None) -> pd.DataFrame:
+    """A :func:`survival_summary` as text for readers: intervals in brackets, percentages,
+    "not reached" for a median more than half the group has not reached, blank when unknown.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"cohort": ["2025Q1"], "accounts": [100], "churned": [20],
+    ...                   "median": [np.inf], "median_lo": [20.0], "median_hi": [np.inf],
+    ...                   "survival_12m": [0.8], "survival_12m_lo": [0.7], "survival_12m_hi": [0.87],
+    ...                   "rmst_24m": [19.5], "rmst_24m_lo": [18.9], "rmst_24m_hi": [20.1]})
+    >>> readable_summary(s).iloc[0, 3:].tolist()
+    ['not reached (20.0 to not reached)', '80.0% (70.0 to 87.0%)', '19.5 (18.9 to 20.1)']
+    """
+    def months(v):
+        return "" if not np.isfinite(v) and not v == np.inf else \
+            ("not reached" if v == np.inf else f"{v:.1f}")
+
+    surv = [c for c in summary.columns if re.fullmatch(r"survival_[\d.]+m", c)]
+    rmst = [c for c in summary.columns if re.fullmatch(r"rmst_[\d.]+m", c)]
+    if times is not None:
+        surv = [f"survival_{_fmt_t(t)}m" for t in times]
+    if horizon is not None:
+        rmst = [f"rmst_{_fmt_t(horizon)}m"]
+    groups = [c for c in summary.columns if c not in {"accounts", "churned", "follow_up"}
+              and not re.match(r"(median|survival_|rmst_)", c)]
+    out = summary[groups + ["accounts", "churned"]].copy()
+    out["median lifetime, months"] = [
+        "" if np.isnan(m) else months(m) + ("" if np.isnan(lo) else f" ({months(lo)} to {months(hi)})")
+        for m, lo, hi in zip(summary["median"], summary["median_lo"], summary["median_hi"])]
+    for c in surv:
+        out[f"still active at {c[9:-1]} months"] = [
+            "" if not np.isfinite(v) else f"{100 * v:.1f}% ({100 * lo:.1f} to {100 * hi:.1f}%)"
+            for v, lo, hi in zip(summary[c], summary[f"{c}_lo"], summary[f"{c}_hi"])]
+    for c in rmst:
+        out[f"mean months of the first {c[5:-1]}"] = [
+            "" if not np.isfinite(v) else f"{v:.1f} ({lo:.1f} to {hi:.1f})"
+            for v, lo, hi in zip(summary[c], summary[f"{c}_lo"], summary[f"{c}_hi"])]
+    return out
 
 
 def cohort_metrics(summary: pd.DataFrame, *, cohorts: Iterable[str], cohort_col: str = "cohort",

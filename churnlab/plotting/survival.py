@@ -124,13 +124,15 @@ def add_at_risk_table(ax, at_risk: pd.DataFrame, *, hue=None, colors=None, fonts
     trans = transforms.blended_transform_factory(ax.transData, ax.transAxes)
     lo, hi = ax.get_xlim()
     top = -0.2
-    ax.text(-0.01, top, "At risk", transform=ax.transAxes, ha="right", va="top",
+    long = max((len(str(v)) for v in levels), default=0) > 14
+    ax.text(-0.05, top, "At risk", transform=ax.transAxes, ha="right", va="top",
             fontsize=fontsize, fontweight="bold")
     for i, level in enumerate(levels):
         y = top - 0.075 * (i + 1)
         part = at_risk[keys == level]
-        ax.text(-0.01, y, str(level), transform=ax.transAxes, ha="right", va="top",
-                fontsize=fontsize, color=colors.get(level, "black"))
+        # long names are left to the legend: the row is marked by its colour only
+        ax.text(-0.05, y, "\u25ac\u25ac" if long else str(level), transform=ax.transAxes,
+                ha="right", va="top", fontsize=fontsize, color=colors.get(level, "black"))
         for t, n in zip(part["time"], part["at_risk"]):
             if lo - 1e-9 <= t <= hi + 1e-9:
                 ax.text(t, y, f"{int(round(n)):,}", transform=trans, ha="center", va="top",
@@ -237,7 +239,7 @@ def plot_cohort_trend(summary: pd.DataFrame, *, value: str = "survival_12m", x: 
 
 def plot_retention_heatmap(matrix: pd.DataFrame, *, value: str = "retained",
                            cohort_col: str = "cohort", ax=None, annot: bool = True,
-                           cmap: str = "YlGnBu", vmin: float = 0.0, vmax: float | None = None,
+                           cmap: str = "YlGnBu", vmin: float | None = None, vmax: float | None = None,
                            title: str | None = None, max_months: int | None = None):
     """The classic retention triangle: cohorts down, months since signup across, % retained.
 
@@ -245,8 +247,9 @@ def plot_retention_heatmap(matrix: pd.DataFrame, *, value: str = "retained",
     ----------
     matrix : DataFrame
         :func:`churnlab.survival.retention_matrix` or ``revenue_retention_matrix`` output.
-    vmax : float, optional
-        Colour scale top; default 1 (100%), or the largest value when revenue retention exceeds it.
+    vmin, vmax : float, optional
+        Colour scale; default from the lowest value (rounded down to 10%) to 100%, or to the largest
+        value when revenue retention exceeds it.
 
     Returns
     -------
@@ -261,7 +264,10 @@ def plot_retention_heatmap(matrix: pd.DataFrame, *, value: str = "retained",
     grid = data.pivot(index=cohort_col, columns="months", values=value)
     if ax is None:
         _, ax = plt.subplots(figsize=(max(6, 0.45 * grid.shape[1] + 2), max(3, 0.32 * grid.shape[0] + 1.5)))
-    top = vmax if vmax is not None else max(1.0, float(np.nanmax(grid.to_numpy())) if grid.size else 1.0)
+    values = grid.to_numpy(dtype=float)
+    top = vmax if vmax is not None else max(1.0, float(np.nanmax(values)) if grid.size else 1.0)
+    vmin = vmin if vmin is not None else (np.floor(10 * float(np.nanmin(values))) / 10 if grid.size else 0.0)
+    vmin = min(vmin, top - 0.1)
     im = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap=cmap, vmin=vmin, vmax=top)
     ax.set_xticks(range(grid.shape[1]))
     ax.set_xticklabels(grid.columns, fontsize=8)
@@ -269,6 +275,7 @@ def plot_retention_heatmap(matrix: pd.DataFrame, *, value: str = "retained",
     ax.set_yticklabels(grid.index, fontsize=8)
     ax.set_xlabel("Months since signup")
     ax.set_ylabel("Signup cohort")
+    ax.grid(False)
     if annot and grid.size <= 900:
         vals = grid.to_numpy(dtype=float)
         for (i, j), v in np.ndenumerate(vals):
@@ -308,12 +315,18 @@ def plot_hazard_ratios(hr: pd.DataFrame, *, ax=None, title: str | None = None):
               for c, r in zip(d["covariate"], d.get("reference", [None] * len(d)))]
     y = np.arange(len(d))
     col = np.where(d["hazard_ratio"] >= 1, "#c0392b", "#2471a3")
-    ax.errorbar(d["hazard_ratio"], y, xerr=[d["hazard_ratio"] - d["hazard_ratio_lo"],
-                                            d["hazard_ratio_hi"] - d["hazard_ratio"]],
+    x = d["hazard_ratio"].to_numpy(dtype=float)
+    ax.errorbar(x, y, xerr=[x - d["hazard_ratio_lo"].to_numpy(dtype=float),
+                            d["hazard_ratio_hi"].to_numpy(dtype=float) - x],
                 fmt="none", ecolor="grey", capsize=3)
     ax.scatter(d["hazard_ratio"], y, c=col, zorder=3)
     ax.axvline(1, color="black", lw=0.8, ls="--")
     ax.set_xscale("log")
+    lo = float(np.nanmin(d["hazard_ratio_lo"])) if len(d) else 0.5
+    hi = float(np.nanmax(d["hazard_ratio_hi"])) if len(d) else 2.0
+    ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 10, 20) if lo / 1.3 <= t <= hi * 1.3]
+    ax.set_xticks(ticks or [1])
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=9)
