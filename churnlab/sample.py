@@ -279,7 +279,6 @@ def _churn(seed: int, a: dict, start_day: int, end_day: int, n_grid: int) -> Non
     icp_mult = np.where(a["icp"], ICP_MULT[True], ICP_MULT[False])
     usage_mult = USAGE_MULT[a["quartile"] - 1]
     early = np.where(a["signup"] >= redesign, EARLY_MULT * REDESIGN_MULT, EARLY_MULT)
-    m = np.arange(n_grid)
     h = (BASE_HAZARD[a["seg"]] * icp_mult * usage_mult)[:, None] * np.ones(n_grid)
     h[:, :EARLY_MONTHS] *= early[:, None]
     h = np.minimum(h, 0.95)
@@ -298,7 +297,6 @@ def _churn(seed: int, a: dict, start_day: int, end_day: int, n_grid: int) -> Non
     churn[finite] = _add_months(a["signup"][finite], K[finite])
     a.update(K=K, churn_intended=churn, hazard_base=BASE_HAZARD[a["seg"]], icp_mult=icp_mult,
              usage_mult=usage_mult, early_mult=early)
-    del m
 
 
 def _reasons(seed: int, a: dict, end_day: int) -> None:
@@ -561,7 +559,8 @@ def _events_chunk(seed: int, a: dict, rows: np.ndarray, n_grid: int, ws, we, dim
     weekend = ((day + 3) % 7) >= 5                                     # 1970-01-01 was a Thursday
     redraw = weekend & (rng.random(ne) < 0.8)
     day = np.where(redraw, w0 + np.floor(rng.random(ne) * nd).astype(np.int64), day)
-    hour = np.clip(rng.normal(13.5, 2.6, ne), 0.0, 23.99) - REGION_UTC_OFFSET[a["region"][rows[la]]]
+    local_hour = np.clip(rng.normal(13.5, 2.6, ne), 0.0, 23.99)
+    hour = local_hour - REGION_UTC_OFFSET[a["region"][rows[la]]]
     ts = day * US_PER_DAY + (hour * 3600 * US_PER_S).astype(np.int64)
     lo_ts, hi_ts = w0 * US_PER_DAY, w1 * US_PER_DAY - US_PER_S
     ts = np.clip(ts, lo_ts, hi_ts)
