@@ -302,3 +302,14 @@ def test_sample_integration_gap_rise_is_detected(sample_frame):
                          compare="yoy", span=4, n_quarters=8).set_index("reason")
     assert c.loc["integration_gap", "significant"] and c.loc["integration_gap", "direction"] == "rose"
     assert "Integration gap rose" in R.changes_sentence(c.reset_index(), what="secondary reason")
+
+
+def test_other_company_labels_map_through_the_data_config():
+    from pathlib import Path
+    from churnlab.sources import load
+    ex = Path(__file__).resolve().parent.parent / "examples" / "other-company"
+    ds = load(ex, ex / "config.yaml")
+    codes = set(ds.exit_interviews["primary_reason"].dropna())
+    assert codes <= set(TAX["primary"]) and "product_gap" in codes
+    f = R.prepare_interviews(ds.exit_interviews, ds.accounts)
+    assert R.summary_metrics(f, taxonomy=ds.taxonomy, quarter="2026Q3")["participation_rate"] > 0
