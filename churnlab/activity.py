@@ -129,3 +129,158 @@ def last_activity(events, *, qualified_events=DEFAULT_QUALIFIED_EVENTS, end=None
     for c in ("first_ts", "last_ts"):
         df[c] = pd.to_datetime(df[c])
     return df.sort_values(by).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- period transitions
+
+_STEP = {"week": {"days": 7}, "month": {"months": 1}, "quarter": {"months": 3}}
+
+
+def _step(grain: str):
+    import ibis
+
+    return ibis.interval(**_STEP[grain])
+
+
+def _offset(grain: str, n: int = 1):
+    return pd.Timedelta(days=7 * n) if grain == "week" else pd.DateOffset(months=n * (1 if grain == "month" else 3))
+
+
+def active_periods_expr(events, *, grain: str = "month", qualified_events=DEFAULT_QUALIFIED_EVENTS,
+                        min_count: int = 1, level: str = "account", start=None, end=None):
+    """Ibis expression of the periods in which each account (or user) meets the activity rule.
+
+    One row per key and period with ``n_events >= min_count``: ``account_id, [user_id,]
+    period_start, n_events``. Nothing is executed.
+    """
+    expr = qualified_activity_expr(events, grain=grain, qualified_events=qualified_events, level=level,
+                                   start=start, end=end)
+    return expr.filter(expr.n_events >= int(min_count))
+
+
+def activity_transitions(events, *, grain: str = "month", qualified_events=DEFAULT_QUALIFIED_EVENTS,
+                         min_count: int = 1, level: str = "user", start, end, reactivation_gap_days: int = 90,
+                         groups: pd.DataFrame | None = None, by=None) -> pd.DataFrame:
+    """Period-to-period flows of active accounts (or users), counted in the engine.
+
+    An account or user is *active in a period* when it has at least ``min_count`` qualified events
+    in it. For each period ``t`` in ``[start, end)``, the base is those active in the period before
+    ``t``; of them, ``retained`` are active again in ``t``. Those active in ``t`` but not in the
+    period before are ``reactivated`` when their previous active period ended at most
+    ``reactivation_gap_days`` before ``t`` starts, and ``new`` otherwise (first activity, or back
+    after a longer absence).
+
+    Parameters
+    ----------
+    events : ibis.Table
+        Canonical events.
+    grain : {"week", "month", "quarter"}
+    qualified_events, min_count
+        The activity rule.
+    level : {"user", "account"}
+    start, end : date-like
+        Periods starting in ``[start, end)`` are reported; events from one period and one gap
+        earlier are read so that the first reported period has its base and its reactivations.
+    reactivation_gap_days : int
+        Longest absence after which a return still counts as a reactivation.
+    groups : DataFrame, optional
+        ``account_id`` plus the columns named in ``by`` (one row per account), joined in the engine.
+    by : str or list of str, optional
+        Group columns: columns of ``groups``, or ``"account_id"`` for one row per account.
+
+    Returns
+    -------
+    DataFrame
+        One row per period (and group): ``period_start, [by...], start_count, retained, churned,
+        new, reactivated, end_count``, where ``end_count = start_count - churned + new +
+        reactivated``. Only aggregated counts leave the engine.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> ev = ibis.memtable(pd.DataFrame({
+    ...     "account_id": ["a"] * 4, "user_id": ["u1", "u1", "u2", "u3"], "event": ["workflow_run"] * 4,
+    ...     "ts": pd.to_datetime(["2026-01-05", "2026-02-03", "2026-01-09", "2026-02-10"])}))
+    >>> activity_transitions(ev, grain="month", start="2026-02-01", end="2026-03-01")[
+    ...     ["start_count", "retained", "churned", "new", "reactivated", "end_count"]].to_dict("records")
+    [{'start_count': 2, 'retained': 1, 'churned': 1, 'new': 1, 'reactivated': 0, 'end_count': 2}]
+    """
+    import ibis
+
+    if level not in ("user", "account"):
+        raise ValueError("level must be 'user' or 'account'")
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    by = [by] if isinstance(by, str) else list(by or [])
+    keys = ["account_id"] if level == "account" else ["account_id", "user_id"]
+    read_from = start - _offset(grain, 2) - pd.Timedelta(days=int(reactivation_gap_days))
+    a = active_periods_expr(events, grain=grain, qualified_events=qualified_events, min_count=min_count,
+                            level=level, start=read_from, end=end)
+    w = ibis.window(group_by=keys, order_by=a.period_start)
+    a = a.mutate(prev=a.period_start.lag().over(w))
+    prev_start = (a.period_start - _step(grain)).cast("date")
+    prev_end = (a.prev + _step(grain)).cast("date")
+    gap = a.period_start.delta(prev_end, unit="day")
+    a = a.mutate(is_ret=(a.prev == prev_start).fill_null(False),
+                 is_react=(a.prev.notnull() & (a.prev < prev_start) & (gap <= int(reactivation_gap_days))).fill_null(False))
+    a = a.filter(a.period_start >= ibis.literal((start - _offset(grain)).date()))
+    group_cols = [c for c in by if c != "account_id"]
+    if group_cols:
+        if groups is None:
+            raise ValueError("groups (a frame of account columns) is needed to group by " + ", ".join(group_cols))
+        g = groups[["account_id", *group_cols]].drop_duplicates("account_id").copy()
+        g["account_id"] = g["account_id"].astype(str)
+        for c in group_cols:
+            g[c] = g[c].astype(object).where(g[c].notna(), "(missing)").astype(str)
+        a = a.inner_join(ibis.memtable(g), "account_id")
+    agg = a.group_by(["period_start", *by]).aggregate(
+        active=a.count(), retained=a.is_ret.cast("int64").sum(), reactivated=a.is_react.cast("int64").sum())
+    df = agg.execute()
+    df["period_start"] = pd.to_datetime(df["period_start"])
+    for c in ("active", "retained", "reactivated"):
+        df[c] = df[c].astype("int64")
+    df["new"] = df["active"] - df["retained"] - df["reactivated"]
+    base = df[["period_start", *by, "active"]].rename(columns={"active": "start_count"})
+    base["period_start"] = base["period_start"] + _offset(grain)
+    out = df.rename(columns={"active": "end_count"}).merge(base, on=["period_start", *by], how="outer")
+    for c in ("end_count", "retained", "reactivated", "new", "start_count"):
+        out[c] = out[c].fillna(0).astype("int64")
+    out = out[(out.period_start >= start) & (out.period_start < end)]
+    out["churned"] = out["start_count"] - out["retained"]
+    cols = ["period_start", *by, "start_count", "retained", "churned", "new", "reactivated", "end_count"]
+    return out[cols].sort_values(["period_start", *by]).reset_index(drop=True)
+
+
+def activity_spells(events, *, qualified_events=DEFAULT_QUALIFIED_EVENTS, inactivity_days: int = 60,
+                    end=None, by: str = "account_id") -> pd.DataFrame:
+    """Spells of continuous use per ``by``, computed in the engine, for data without churn dates.
+
+    Days with a qualified event are chained; a silence of more than ``inactivity_days`` days ends a
+    spell. Returns ``by, spell, first_day, last_day, active_days`` (``last_day`` is the last day with a
+    qualified event; whether the last spell is over depends on the data end, see
+    :func:`churnlab.attrition.infer_churn`).
+
+    Examples
+    --------
+    >>> import ibis
+    >>> ev = ibis.memtable(pd.DataFrame({"account_id": ["a"] * 3, "event": ["workflow_run"] * 3,
+    ...     "ts": pd.to_datetime(["2026-01-01", "2026-01-20", "2026-06-01"])}))
+    >>> activity_spells(ev, inactivity_days=60)[["spell", "first_day", "last_day"]].astype(str).values.tolist()
+    [['0', '2026-01-01', '2026-01-20'], ['1', '2026-06-01', '2026-06-01']]
+    """
+    import ibis
+
+    t = _window(events, None, end)
+    t = t.filter(t.event.isin(list(qualified_events)))
+    d = t.select(t[by], day=t.ts.cast("date")).distinct()
+    w = ibis.window(group_by=by, order_by=d.day)
+    d = d.mutate(prev=d.day.lag().over(w))
+    d = d.mutate(brk=ibis.ifelse(d.prev.isnull() | (d.day.delta(d.prev, unit="day") > int(inactivity_days)), 1, 0))
+    cw = ibis.cumulative_window(group_by=by, order_by=d.day)
+    d = d.mutate(spell=d.brk.sum().over(cw) - 1)
+    df = d.group_by([by, "spell"]).aggregate(first_day=d.day.min(), last_day=d.day.max(),
+                                             active_days=d.count()).execute()
+    for c in ("first_day", "last_day"):
+        df[c] = pd.to_datetime(df[c])
+    df["spell"] = df["spell"].astype("int64")
+    df["active_days"] = df["active_days"].astype("int64")
+    return df.sort_values([by, "spell"]).reset_index(drop=True)
