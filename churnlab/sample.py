@@ -94,14 +94,14 @@ SECONDARY = {
 # Primary-reason mix (other than product_gap/integration_gap) by segment.
 REASON_MIX = np.array([
     # pg    price  onb   serv  comp  stack chg   invol other
-    [0.10, 0.30, 0.14, 0.08, 0.08, 0.03, 0.08, 0.16, 0.03],   # SMB
+    [0.08, 0.36, 0.12, 0.08, 0.08, 0.02, 0.08, 0.16, 0.02],   # SMB
     [0.20, 0.18, 0.10, 0.12, 0.14, 0.09, 0.08, 0.06, 0.03],   # Mid-Market
     [0.26, 0.12, 0.06, 0.12, 0.16, 0.14, 0.10, 0.02, 0.02],   # Enterprise
 ])
 # Planted trend: P(product_gap / integration_gap) by segment, flat to 2024-12-31, then rising
 # linearly to its 2026Q3 level.
-INTEGRATION_GAP_FROM = np.array([0.05, 0.14, 0.16])
-INTEGRATION_GAP_TO = np.array([0.12, 0.45, 0.52])
+INTEGRATION_GAP_FROM = np.array([0.04, 0.10, 0.12])
+INTEGRATION_GAP_TO = np.array([0.28, 0.60, 0.65])
 TREND_START, TREND_END = "2025-01-01", "2026-09-30"
 # Planted competitor jump: from 2026-04-01 competitive losses are 3x as likely and mostly to
 # Northwind.

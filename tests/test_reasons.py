@@ -294,9 +294,6 @@ def test_sample_smb_leaves_for_price_more_than_enterprise(sample_frame):
     assert r.significant and "SMB" in r.sentence and "Price / budget" in r.sentence
 
 
-@pytest.mark.xfail(reason="the sample has about 40 responders a quarter; its planted integration-gap rise "
-                          "gives p of about 0.05-0.06 before adjustment, not enough to stand out among 23 "
-                          "secondary reasons", strict=False)
 def test_sample_integration_gap_rise_is_detected(sample_frame):
     c = R.reason_changes(sample_frame, taxonomy=TAX, quarter="2026Q3", level="secondary",
                          compare="yoy", span=4, n_quarters=8).set_index("reason")
