@@ -24,6 +24,8 @@ TITLES = {
     "30-churn-reasons": "Churn reasons: why do they leave?",
     "40-exit-sentiment": "Exit sentiment: how do they feel?",
 }
+#: Tables each notebook needs besides accounts; without them the review skips it and says why.
+NEEDS = {"30-churn-reasons": ("exit_interviews",), "40-exit-sentiment": ("exit_interviews",)}
 _METRICS_DIR = "metrics"
 
 
@@ -81,6 +83,7 @@ class NotebookResult:
     seconds: float
     error: str = ""
     html: str = ""
+    skipped: str = ""  # why the notebook was not run (a table it needs is absent)
 
 
 @dataclass
@@ -156,6 +159,12 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     echo(f"churnlab review {q}: {len(names)} notebooks, data {data_dir}, reports in {out}")
     for i, name in enumerate(names, 1):
         src, dst = nb_dir / f"{name}.ipynb", out / "notebooks" / f"{name}.ipynb"
+        absent = [t for t in NEEDS.get(name, ()) if not dataset.has(t)]
+        if absent:
+            why = f"needs the {', '.join(absent)} table, which {data_dir.name} does not have"
+            echo(f"[{i}/{len(names)}] {name} skipped: {why}")
+            result.notebooks.append(NotebookResult(name, True, 0.0, skipped=why))
+            continue
         echo(f"[{i}/{len(names)}] {name} ...")
         t0 = time.perf_counter()
         error = ""
@@ -221,7 +230,7 @@ h1 { font-size: 28px; margin: 0 0 4px; } .sub { color: #52606d; margin: 0 0 28px
 table { border-collapse: collapse; width: 100%; background: #fff; border-radius: 8px; overflow: hidden;
         box-shadow: 0 1px 3px rgba(0,0,0,.08); margin-top: 8px; }
 th, td { text-align: left; padding: 10px 14px; border-bottom: 1px solid #e4e7eb; font-size: 14px; }
-th { background: #eef2f7; } .ok { color: #1b7f3b; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
+th { background: #eef2f7; } .ok { color: #1b7f3b; font-weight: 600; } .skip { color: #7b8794; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
 h2 { margin-top: 36px; font-size: 19px; } a { color: #1d4ed8; } .err { color: #b42318; font-size: 13px; }
 .foot { color: #7b8794; font-size: 12px; margin-top: 40px; }
 """
@@ -309,8 +318,12 @@ def write_index(result: ReviewResult, dataset=None) -> Path:
     for n in result.notebooks:
         title = e(TITLES.get(n.name, n.name))
         link = f"<a href='{e(n.html)}'>{title}</a>" if n.html else title
-        status = "<span class='ok'>ready</span>" if n.ok else \
-            f"<span class='bad'>failed</span><div class='err'>{e(n.error)}</div>"
+        if n.skipped:
+            status = f"<span class='skip'>not run</span><div class='err'>{e(n.skipped)}</div>"
+        elif n.ok:
+            status = "<span class='ok'>ready</span>"
+        else:
+            status = f"<span class='bad'>failed</span><div class='err'>{e(n.error)}</div>"
         rows.append(f"<tr><td>{link}</td><td>{status}</td></tr>")
     cards = "".join(f"<div class='card'><div class='v'>{e(v)}</div><div class='k'>{e(k)}</div></div>"
                     for v, k in headline_cards(result.metrics))

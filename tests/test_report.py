@@ -42,22 +42,24 @@ def notebooks(tmp_path):
         report.save_metrics(out_dir, "attrition", {"logo_attrition_rate": 0.25, "logo_start": 4,
                                                    "logo_churned": 1, "logo_new_excluded": 0})
         """)
-    _nb(nbd / "30-churn-reasons.ipynb", "x = 1", "raise ValueError('no interviews <b>here</b>')")
+    _nb(nbd / "20-survival.ipynb", "x = 1", "raise ValueError('no lifetimes <b>here</b>')")
+    _nb(nbd / "30-churn-reasons.ipynb", "print('reasons')")
     return nbd
 
 
 def test_review_runs_every_notebook_and_reports_failures(data, notebooks, tmp_path):
     out = tmp_path / "rep"
-    res = report.run_review(data, out, notebook_dir=notebooks, progress=False, echo=lambda *a: None)
+    res = report.run_review(data, out, notebook_dir=notebooks, progress=False, echo=lambda *a: None,
+                            notebooks=["10-attrition", "20-survival"])
     assert res.quarter == "2025Q4"  # data ends 2025-12-31: the latest complete quarter
     by = {n.name: n for n in res.notebooks}
-    assert by["10-attrition"].ok and not by["30-churn-reasons"].ok
-    assert "ValueError" in by["30-churn-reasons"].error and "cell In [4]" in by["30-churn-reasons"].error
+    assert by["10-attrition"].ok and not by["20-survival"].ok
+    assert "ValueError" in by["20-survival"].error and "cell In [4]" in by["20-survival"].error
     # executed notebooks are kept, HTML written for both (the failed one with a notice, no traceback)
     assert (out / "notebooks" / "10-attrition.ipynb").exists()
     ok_html = (out / "10-attrition.html").read_text()
     assert "quarter 2025Q4" in ok_html and "secret warning" not in ok_html and "save_metrics" not in ok_html
-    bad_html = (out / "30-churn-reasons.html").read_text()
+    bad_html = (out / "20-survival.html").read_text()
     assert "could not be completed" in bad_html and "Traceback" not in bad_html
     assert "<b>here</b>" not in bad_html and "&lt;b&gt;here&lt;/b&gt;" in bad_html
     metrics = json.loads((out / "metrics.json").read_text())
@@ -72,7 +74,7 @@ def test_cli_review_exits_non_zero_naming_notebook_and_cell(data, notebooks, tmp
     monkeypatch.setattr(report, "default_notebook_dir", lambda: notebooks)
     code = cli.main(["review", "--data", str(data), "--out", str(tmp_path / "r"), "--quiet"])
     err = capsys.readouterr().err
-    assert code == 1 and "30-churn-reasons: cell In [4]: ValueError" in err
+    assert code == 1 and "20-survival: cell In [4]: ValueError" in err
 
 
 def test_cli_validate_and_fatal_errors(data, capsys):
@@ -113,3 +115,13 @@ def test_cli_help_and_sample(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "accounts" in out and "events" in out and (tmp_path / "s" / "accounts.csv").exists()
     assert cli.main(["validate", "--data", str(tmp_path / "s")]) == 0
+
+
+def test_review_skips_notebooks_whose_tables_are_absent(data, notebooks, tmp_path):
+    out = tmp_path / "rep"
+    res = report.run_review(data, out, notebook_dir=notebooks, progress=False, echo=lambda *a: None,
+                            notebooks=["30-churn-reasons"])
+    n = res.notebooks[0]
+    assert res.ok and n.skipped == "needs the exit_interviews table, which data does not have"
+    assert not (out / "30-churn-reasons.html").exists()
+    assert "not run" in (out / "index.html").read_text()
