@@ -272,8 +272,11 @@ def spell_attrition(spells: pd.DataFrame, *, grain: str = "month", start=None, e
     first_pos = np.full(n_ids, -1)
     first_pos[codes[::-1]] = np.arange(len(codes))[::-1]
     # end of the previous spell of the same customer (max of earlier ends)
-    prev_end = en_s.groupby(codes).transform(lambda x: x.shift().cummax()) if len(s) else en_s
-    prev_end = pd.to_datetime(prev_end).to_numpy("datetime64[ns]")
+    # end of the previous spell of the same customer (spells are sorted by customer and start)
+    prev_end = en_s.to_numpy("datetime64[ns]").copy()
+    prev_end = np.concatenate([[np.datetime64("NaT", "ns")], prev_end[:-1]]) if len(s) else prev_end
+    same = np.concatenate([[False], codes[1:] == codes[:-1]]) if len(s) else np.zeros(0, bool)
+    prev_end[~same] = np.datetime64("NaT", "ns")
     gap_ok = ~np.isnat(prev_end)
     if reactivation_gap_days is None:
         gap_ok[:] = False
@@ -910,7 +913,7 @@ def describe_cohort_effect(effects: pd.DataFrame, *, by: str = "usage_band", fea
     Heaviest users of workflow runs (top quartile) lost 2.0% of accounts against 5.0% in the middle and 10.0% in the bottom quartile; the top quartile's odds of churning are 0.39 times the middle's (95% CI 0.20-0.70, p = 0.002), a significant difference.
     """
     e = effects.set_index(by)
-    top, mid, bot = (e.loc[b] for b in USAGE_BANDS)
+    bot, mid, top = (e.loc[b] for b in USAGE_BANDS)
     sig = "a significant difference" if top["p_value"] < alpha else "not a significant difference"
     return (f"Heaviest users of {feature} (top quartile) lost {pct(top['attrition_rate'])} of accounts against "
             f"{pct(mid['attrition_rate'])} in the middle and {pct(bot['attrition_rate'])} in the bottom quartile; "
@@ -1042,3 +1045,60 @@ def describe_lift(lift: pd.DataFrame, *, threshold: float = 0.3, alpha: float = 
             f"next quarter {r['lift']:.1f} times as often ({pct(r['flagged_rate'])} vs {pct(r['others_rate'])}; "
             f"95% CI {r['lift_lo']:.1f}-{r['lift_hi']:.1f}, {format_p(r['p_value'])}; "
             f"{int(r['flagged']):,} such accounts){word}.")
+
+
+def segment_summary(outcomes: pd.DataFrame, *, columns, alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`segment_test` for several account columns, with the plain sentence of each.
+
+    Returns one row per column: ``by, levels, n, churned, chi2, chi2_df, chi2_p, lr_p, highest,
+    highest_rate, lowest, lowest_rate, differs, sentence``; columns absent from ``outcomes`` are skipped.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"plan": ["a"] * 100 + ["b"] * 100, "churned": [1] * 10 + [0] * 90 + [1] * 30 + [0] * 70})
+    >>> segment_summary(o, columns=["plan", "region"])[["by", "differs"]].values.tolist()
+    [['plan', True]]
+    """
+    rows = []
+    for c in ([columns] if isinstance(columns, str) else list(columns)):
+        if c not in outcomes:
+            continue
+        t = segment_test(outcomes, by=c)
+        t["differs"] = bool(np.isfinite(t["chi2_p"].iloc[0]) and t["chi2_p"].iloc[0] < alpha)
+        t["sentence"] = describe_segment_test(t, alpha=alpha)
+        rows.append(t)
+    cols = ["by", "levels", "n", "churned", "chi2", "chi2_df", "chi2_p", "lr_p", "highest", "highest_rate",
+            "lowest", "lowest_rate", "differs", "sentence"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+def describe_definitions(*, basis_sentence: str, qualified_events, min_count: int, reactivation_gap_days: int,
+                         inactivity_days: int, grain_note: bool = True) -> str:
+    """The definitions and parameters in force, as Markdown for the top of the report.
+
+    Examples
+    --------
+    >>> print(describe_definitions(basis_sentence="Churn is counted at the end of service (churn_date).",
+    ...       qualified_events=["workflow_run"], min_count=1, reactivation_gap_days=90,
+    ...       inactivity_days=60).splitlines()[0])
+    - **Attrition** for a period = (active at start − of those, still active at the end) ÷ active at start. Customers acquired during the period are excluded from both counts; retention = 1 − attrition.
+    """
+    ev = ", ".join(f"`{e}`" for e in qualified_events)
+    lines = [
+        "- **Attrition** for a period = (active at start − of those, still active at the end) ÷ active at start. "
+        "Customers acquired during the period are excluded from both counts; retention = 1 − attrition.",
+        f"- **Logos** (accounts) are active while their contract runs. {basis_sentence}",
+        f"- **Qualified activity**: at least {int(min_count)} of {ev} in the period (a login alone is not "
+        "activity). A user is in a quarter's base when active in the quarter before, and retained when active "
+        "again in the quarter.",
+        "- A customer who lapses and comes back inside the period is **retained**. One who comes back within "
+        f"{int(reactivation_gap_days)} days of leaving is **reactivated**, not new; both are shown.",
+        f"- Event-only data: when no churn dates are recorded, churn is inferred after {int(inactivity_days)} days "
+        "without qualified activity.",
+        "- **Revenue**: gross MRR churn = (churned + contraction MRR) ÷ starting MRR; net MRR churn also "
+        "subtracts expansion. Starting MRR is the month before the period; ending MRR its last month.",
+    ]
+    if grain_note:
+        lines.append("- Weekly, monthly and quarterly rates are labelled by their period; converting a rate c "
+                     "over n periods uses 1 − (1 − c)^n.")
+    return "\n".join(lines)

@@ -5,7 +5,9 @@ import pandas as pd
 
 from ._style import SEGMENT_COLORS, new_ax, percent_axis
 
-__all__ = ["plot_attrition_trend", "plot_attrition_by_group"]
+__all__ = ["plot_attrition_trend", "plot_attrition_by_group", "plot_reconciliation", "plot_revenue_attrition"]
+
+_PALETTE = ["#4c78a8", "#e4572e", "#54a24b", "#b279a2", "#f58518", "#72b7b2"]
 
 
 def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "attrition_rate",
@@ -21,9 +23,9 @@ def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "att
     """
     ax = new_ax(ax, figsize=(10, 4.2))
     groups = [(None, data)] if hue is None else list(data.groupby(hue, sort=True))
-    for name, d in groups:
+    for i, (name, d) in enumerate(groups):
         d = d.sort_values("period_start")
-        color = SEGMENT_COLORS.get(name) if name is not None else "#4c78a8"
+        color = SEGMENT_COLORS.get(name, _PALETTE[i % len(_PALETTE)]) if name is not None else "#4c78a8"
         pos = range(len(d))
         ax.plot(list(pos), d[y].to_numpy(), marker="o", ms=3, lw=1.8, color=color,
                 label=None if name is None else str(name))
@@ -55,6 +57,8 @@ def plot_attrition_by_group(data: pd.DataFrame, *, group: str, y: str = "attriti
     d = data.sort_values(y)
     ax = new_ax(ax, figsize=(8, 0.45 * len(d) + 1.2))
     colors = [SEGMENT_COLORS.get(str(g), "#4c78a8") for g in d[group]]
+    d = d.assign(**{y: d[y].astype(float), f"{y}_lo": d.get(f"{y}_lo", d[y]).astype(float),
+                    f"{y}_hi": d.get(f"{y}_hi", d[y]).astype(float)})
     ax.barh(d[group].astype(str), d[y], color=colors, alpha=0.85)
     if f"{y}_lo" in d:
         ax.errorbar(d[y], d[group].astype(str), xerr=[d[y] - d[f"{y}_lo"], d[f"{y}_hi"] - d[y]],
@@ -65,6 +69,75 @@ def plot_attrition_by_group(data: pd.DataFrame, *, group: str, y: str = "attriti
     percent_axis(ax, axis="x", decimals=0)
     ax.set_xlabel("attrition rate (95% interval)")
     ax.set_ylabel("")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_reconciliation(data: pd.DataFrame, *, period: str | None = None, ax=None, title: str | None = None):
+    """Waterfall of one period's reconciliation (:func:`churnlab.attrition.reconciliation`).
+
+    Bases (start, retained, end) are full bars; churned and the excluded flows float between them.
+    ``period`` defaults to the last period in ``data``.
+
+    Examples
+    --------
+    >>> plot_reconciliation(reconciliation(logo_attrition(accounts, grain="quarter")))  # doctest: +SKIP
+    """
+    period = period or data["period"].iloc[-1]
+    d = data[data["period"] == period].sort_values("order")
+    d = d[(d["sign"] == 0) | (d["count"] > 0)]
+    ax = new_ax(ax, figsize=(9, 3.8))
+    level = 0
+    colors = {0: "#4c78a8", -1: "#e4572e", 1: "#54a24b"}
+    for i, r in enumerate(d.itertuples(index=False)):
+        if r.sign == 0:
+            bottom, height, level = 0, r.count, r.count
+        elif r.sign < 0:
+            bottom, height = level - r.count, r.count
+            level -= r.count
+        else:
+            bottom, height = level, r.count
+            level += r.count
+        ax.bar(i, height, bottom=bottom, color=colors[int(r.sign)], alpha=0.85 if r.sign == 0 else 0.75)
+        sign = {0: "", -1: "\u2212", 1: "+"}[int(r.sign)]
+        ax.text(i, bottom + height, f"{sign}{int(r.count):,}", ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(range(len(d)))
+    ax.set_xticklabels([s.replace(" (", "\n(") for s in d["step"]], fontsize=9)
+    ax.set_ylabel(str(d["measure"].iloc[0]) if len(d) else "")
+    ax.set_title(title or f"Reconciliation, {period}")
+    ax.margins(y=0.12)
+    return ax
+
+
+def plot_revenue_attrition(data: pd.DataFrame, *, ax=None, title: str | None = None, highlight=None):
+    """Gross and net MRR churn and seat contraction per period (:func:`churnlab.attrition.revenue_long`).
+
+    Examples
+    --------
+    >>> plot_revenue_attrition(revenue_long(mrr_movements(subscriptions, grain="quarter", ...)))  # doctest: +SKIP
+    """
+    ax = new_ax(ax, figsize=(10, 4.2))
+    styles = {"gross MRR churn": ("#e4572e", "-"), "net MRR churn": ("#4c78a8", "-"),
+              "seats removed (partial churn)": ("#b279a2", "--")}
+    labels = None
+    for name, d in data.groupby("measure", sort=False):
+        d = d.sort_values("period_start")
+        labels = d["period"].astype(str).tolist()
+        color, ls = styles.get(name, ("#333", "-"))
+        ax.plot(range(len(d)), d["rate"].to_numpy(dtype=float), marker="o", ms=3, lw=1.8, color=color, ls=ls,
+                label=name)
+    labels = labels or []
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=45, ha="right")
+    for h in ([highlight] if isinstance(highlight, str) else list(highlight or [])):
+        if h in labels:
+            i = labels.index(h)
+            ax.axvspan(i - 0.5, i + 0.5, color="#f2c94c", alpha=0.3, lw=0)
+    ax.axhline(0, color="#999", lw=0.8)
+    percent_axis(ax, decimals=1)
+    ax.set_ylabel("share of starting MRR / seats")
+    ax.legend(frameon=False)
     if title:
         ax.set_title(title)
     return ax
