@@ -1,6 +1,8 @@
 """Charts of attrition (tidy output of :mod:`churnlab.attrition`)."""
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 
 from ._style import SEGMENT_COLORS, new_ax, percent_axis
@@ -103,7 +105,7 @@ def plot_reconciliation(data: pd.DataFrame, *, period: str | None = None, ax=Non
         sign = {0: "", -1: "\u2212", 1: "+"}[int(r.sign)]
         ax.text(i, bottom + height, f"{sign}{int(r.count):,}", ha="center", va="bottom", fontsize=9)
     ax.set_xticks(range(len(d)))
-    ax.set_xticklabels([s.replace(" (", "\n(") for s in d["step"]], fontsize=9)
+    ax.set_xticklabels([textwrap.fill(s, 14) for s in d["step"]], fontsize=9)
     ax.set_ylabel(str(d["measure"].iloc[0]) if len(d) else "")
     ax.set_title(title or f"Reconciliation, {period}")
     ax.margins(y=0.12)
