@@ -380,3 +380,33 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     if caption:
         st = st.set_caption(caption)
     return st
+
+
+def available(dataset, *tables: str, columns=(), what: str = "This section") -> bool:
+    """Whether a notebook section can run; if not, show readers a short note saying why.
+
+    ``tables`` are optional tables the section needs; ``columns`` are account columns it needs.
+    Use it to guard a section: ``if report.available(ds, "events", what="User attrition"): ...``.
+
+    Examples
+    --------
+    >>> class D:  # a dataset without events
+    ...     accounts = pd.DataFrame({"account_id": ["a"]})
+    ...     def has(self, t): return False
+    >>> available(D(), "events", what="User attrition")
+    *User attrition is not shown: it needs the events table, which this data does not have.*
+    False
+    """
+    missing = [f"the {t} table" for t in tables if not dataset.has(t)]
+    missing += [f"the account column '{c}'" for c in columns if c not in dataset.accounts.columns]
+    if not missing:
+        return True
+    note = f"*{what} is not shown: it needs {' and '.join(missing)}, which this data does not have.*"
+    from IPython import get_ipython
+    from IPython.display import Markdown, display
+
+    if get_ipython() is not None:
+        display(Markdown(note))
+    else:
+        print(note)
+    return False
