@@ -227,10 +227,11 @@ def _is_factual(text: str, lang: str, themes: dict) -> bool:
 
 _D = r"[0-9０-９]"
 _SEP = r"[\s\-‐－―−ー.・()（）]{0,3}"
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+\s?[@＠]\s?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_URL_RE = re.compile(r"(?:(?:https?|ftp)://|www\.)[^\s<>\"'、。「」（）()]+"
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'\-]+\s?[@＠]\s?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]"
+_URL_RE = re.compile(rf"(?:(?:https?|ftp)://|www\.){_URL_CHARS}+"
                      r"|\b[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.(?:com|org|net|io|co|jp|example|dev|app|ai)"
-                     r"(?:\.[a-z]{2})?/[^\s<>\"'、。「」（）()]*", re.I)
+                     rf"(?:\.[a-z]{{2}})?/{_URL_CHARS}*", re.I)
 # a run of digit groups that looks like a telephone number: optional +country code, at least 9
 # digits in 2+ groups (or 10+ digits written together), or a 3-4 local number with a separator
 _PHONE_RE = re.compile(
@@ -396,29 +397,44 @@ class _Terms:
             return len(self.en_re.findall(text)) if self.en_re is not None else 0
         return self.count_ja(text)
 
-    def count_ja(self, text: str, tokens=None) -> int:
+    def _ja_spans(self, text: str) -> list[tuple[int, int, int]]:
+        """Non-overlapping matches ``(start, end, term index)``, longest terms first."""
+        toks = _ja_tokens(text)
+        norm = unicodedata.normalize("NFKC", text).lower()
+        starts, ends, pos = [], [], 0
+        for surface, _, _ in toks:
+            i = norm.find(surface.lower(), pos)
+            i = pos if i < 0 else i
+            starts.append(i)
+            ends.append(i + len(surface))
+            pos = ends[-1]
+        lem = [l for _, _, l in toks]
+        taken: list[tuple[int, int, int]] = []
+        order = sorted(range(len(self.ja_seqs)), key=lambda j: (-len(self.ja_plain[j]), j))
+        for j in order:
+            seq, plain = self.ja_seqs[j], self.ja_plain[j]
+            k = len(seq)
+            spans = [(starts[i], ends[i + k - 1]) for i in range(len(lem) - k + 1)
+                     if k and tuple(lem[i:i + k]) == seq]
+            if not spans and plain:
+                i = norm.find(plain)
+                while i >= 0:
+                    spans.append((i, i + len(plain)))
+                    i = norm.find(plain, i + len(plain))
+            for a, b in spans:
+                if all(b <= x or a >= y for x, y, _ in taken):
+                    taken.append((a, b, j))
+        return taken
+
+    def count_ja(self, text: str) -> int:
         if not self.ja_seqs:
             return 0
-        lem = [l for _, _, l in (tokens if tokens is not None else _ja_tokens(text))]
-        norm = unicodedata.normalize("NFKC", text).lower()
-        n = 0
-        for seq, plain in zip(self.ja_seqs, self.ja_plain):
-            k = len(seq)
-            hits = sum(1 for i in range(len(lem) - k + 1) if tuple(lem[i:i + k]) == seq) if k else 0
-            n += hits if hits else norm.count(plain)
-        return n
+        return len(self._ja_spans(text))
 
     def terms_found(self, text: str, lang: str) -> list[str]:
         if lang == "en":
             return [m.lower() for m in self.en_re.findall(text)] if self.en_re is not None else []
-        lem = [l for _, _, l in _ja_tokens(text)]
-        norm = unicodedata.normalize("NFKC", text).lower()
-        found = []
-        for seq, plain in zip(self.ja_seqs, self.ja_plain):
-            k = len(seq)
-            if any(tuple(lem[i:i + k]) == seq for i in range(len(lem) - k + 1)) or plain in norm:
-                found.append(plain)
-        return found
+        return [self.ja_plain[j] for _, _, j in sorted(self._ja_spans(text))]
 
 
 @lru_cache(maxsize=4096)
