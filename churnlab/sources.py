@@ -213,15 +213,20 @@ def _read_csv_with_lines(path: Path) -> pd.DataFrame:
 
 def _parse(df, col, kind, table, path, date_format):
     s = df[col]
-    present = s.notna() & (s.astype(str).str.strip() != "") if s.dtype == object else s.notna()
+    if kind == "str" or s.dtype == object or pd.api.types.is_string_dtype(s):
+        # text is trimmed in Arrow (vectorised), and blank text counts as missing
+        text = s.astype("string[pyarrow]").str.strip() if not pd.api.types.is_datetime64_any_dtype(s) else None
+        present = text.notna() & (text != "") if text is not None else s.notna()
+        present = present.fillna(False).astype(bool)
+    else:
+        text, present = None, s.notna()
     if kind == "str":
-        out = s.where(present).astype("string")
-        return out.str.strip().astype(object).where(present, None)
+        return text.astype(object).where(present, None)
     if kind in ("date", "timestamp"):
         if pd.api.types.is_datetime64_any_dtype(s):
             out = s.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
         else:
-            txt = s.where(present).astype("string").str.strip()
+            txt = text.where(present)
             fmt = date_format or "ISO8601"
             out = pd.to_datetime(txt, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
             bad = present & out.isna()
@@ -234,7 +239,7 @@ def _parse(df, col, kind, table, path, date_format):
         out = out.astype("datetime64[ns]")
         return out.dt.normalize() if kind == "date" else out
     if kind in ("float", "int"):
-        out = pd.to_numeric(s.where(present), errors="coerce")
+        out = pd.to_numeric((text.astype(object) if text is not None else s).where(present), errors="coerce")
         bad = present & out.isna()
         if bad.any():
             raise DataValidationError(table, col, "are not numbers", file=path.name, rows=int(bad.sum()),
@@ -243,7 +248,7 @@ def _parse(df, col, kind, table, path, date_format):
     if kind == "bool":
         if pd.api.types.is_bool_dtype(s):
             return s.astype("boolean")
-        low = s.where(present).astype("string").str.strip().str.lower()
+        low = text.where(present).str.lower()
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[low.isin(_TRUE).fillna(False).astype(bool)] = True
         out[low.isin(_FALSE).fillna(False).astype(bool)] = False
@@ -396,36 +401,57 @@ def _load_events(data_dir, cfg, accounts, raw_ids, log):
     con.raw_sql(f"CREATE OR REPLACE VIEW events_src AS SELECT {', '.join(sel)}, {raw_ts}, "
                 f"{line_expr} AS _line FROM {src}")
 
-    valid = "e.account_id IS NOT NULL AND e.ts IS NOT NULL AND e.event IS NOT NULL"
-    checks = {  # exclusion reason -> condition; one pass over the events counts them all
-        "missing account_id / ts / event": "e.account_id IS NULL OR e.ts_raw IS NULL OR e.event IS NULL",
-        "unknown account_id": f"{valid} AND r.account_id IS NULL",
-        "account excluded from accounts": f"{valid} AND r.account_id IS NOT NULL AND a.account_id IS NULL",
-    }
-    joined = ("events_src e LEFT JOIN raw_account_ids r ON e.account_id = r.account_id "
-              "LEFT JOIN (SELECT account_id FROM accounts) a ON e.account_id = a.account_id")
-    counts = ", ".join(f"count(*) FILTER (WHERE {c})" for c in checks.values())
-    n, bad_ts, ts_max, *excl = con.raw_sql(
-        f"SELECT count(*), count(*) FILTER (WHERE e.ts IS NULL AND e.ts_raw IS NOT NULL), max(e.ts), "
-        f"{counts} FROM {joined}").fetchone()
-    log.read("events", path.name, int(n))
-    if bad_ts:
-        ex = con.raw_sql("SELECT _line, account_id, CAST(ts_raw AS VARCHAR) AS ts FROM events_src "
-                         "WHERE ts IS NULL AND ts_raw IS NOT NULL ORDER BY _line LIMIT 5").df()
+    # One pass over the events, grouped by account: joining the (small) per-account result to the
+    # account lists is far cheaper than joining every event row.
+    con.raw_sql("""
+        CREATE OR REPLACE TEMP TABLE _events_by_account AS
+        SELECT account_id, count(*) AS n,
+               count(*) FILTER (WHERE ts IS NULL AND ts_raw IS NOT NULL) AS bad_ts,
+               count(*) FILTER (WHERE account_id IS NULL OR ts_raw IS NULL OR event IS NULL) AS missing,
+               max(ts) AS ts_max
+        FROM events_src GROUP BY account_id""")
+    con.raw_sql("""
+        CREATE OR REPLACE TEMP TABLE _events_by_account_status AS
+        SELECT g.*, CASE WHEN g.account_id IS NULL THEN 'none'
+                         WHEN r.account_id IS NULL THEN 'unknown account_id'
+                         WHEN a.account_id IS NULL THEN 'account excluded from accounts'
+                         ELSE 'ok' END AS status
+        FROM _events_by_account g
+        LEFT JOIN raw_account_ids r ON g.account_id = r.account_id
+        LEFT JOIN (SELECT account_id FROM accounts) a ON g.account_id = a.account_id""")
+    n, bad_ts, missing, ts_max = con.raw_sql(
+        "SELECT sum(n), sum(bad_ts), sum(missing), max(ts_max) FROM _events_by_account").fetchone()
+    n, bad_ts, missing = int(n or 0), int(bad_ts or 0), int(missing or 0)
+    log.read("events", path.name, n)
+    ts_text = "COALESCE(CAST(date_trunc('second', ts) AS VARCHAR), CAST(ts_raw AS VARCHAR)) AS ts"
+
+    def examples(where):
+        ex = con.raw_sql(f"SELECT _line, account_id, {ts_text}, event FROM events_src WHERE {where} "
+                         "ORDER BY _line LIMIT 5").df()
         ex.attrs["line_word"] = line_word
+        return ex
+
+    if bad_ts:
         raise DataValidationError("events", "ts", "cannot be read as a timestamp (expected ISO 8601, "
-                                  "UTC unless an offset is given)", file=path.name, rows=int(bad_ts),
-                                  examples=ex)
-    for (reason, cond), k in zip(checks.items(), excl):
+                                  "UTC unless an offset is given)", file=path.name, rows=bad_ts,
+                                  examples=examples("ts IS NULL AND ts_raw IS NOT NULL"))
+    if missing:
+        log.exclude("events", path.name, "missing account_id / ts / event", missing,
+                    examples("account_id IS NULL OR ts_raw IS NULL OR event IS NULL"))
+    for reason in ("unknown account_id", "account excluded from accounts"):
+        k = con.raw_sql(f"SELECT sum(n - missing) FROM _events_by_account_status "
+                        f"WHERE status = {_lit(reason)}").fetchone()[0]
         if k:
-            ex = con.raw_sql(f"SELECT e._line, e.account_id, COALESCE(CAST(date_trunc('second', e.ts) AS VARCHAR), CAST(e.ts_raw AS VARCHAR)) AS ts, e.event "
-                             f"FROM {joined} WHERE {cond} ORDER BY e._line LIMIT 5").df()
-            ex.attrs["line_word"] = line_word
-            log.exclude("events", path.name, reason, int(k), ex)
+            ids = [r[0] for r in con.raw_sql(f"SELECT account_id FROM _events_by_account_status WHERE "
+                                             f"status = {_lit(reason)} ORDER BY account_id LIMIT 5").fetchall()]
+            where = (f"account_id IN ({', '.join(map(_lit, ids))}) AND ts_raw IS NOT NULL AND event IS NOT NULL")
+            log.exclude("events", path.name, reason, int(k), examples(where))
     valid = "account_id IS NOT NULL AND ts IS NOT NULL AND event IS NOT NULL"
+    excluded_ids = ("SELECT account_id FROM _events_by_account_status "
+                    "WHERE status IN ('unknown account_id', 'account excluded from accounts')")
     con.raw_sql(f"CREATE OR REPLACE VIEW events AS SELECT account_id, ts, event, user_id, value "
-                f"FROM events_src WHERE {valid} AND account_id IN (SELECT account_id FROM accounts)")
-    log.used("events", int(n) - log.excluded_count("events"))
+                f"FROM events_src WHERE {valid} AND account_id NOT IN ({excluded_ids})")
+    log.used("events", n - log.excluded_count("events"))
     log.line_words["events"] = line_word
     return con, con.table("events"), (pd.Timestamp(ts_max) if ts_max is not None else None)
 
