@@ -60,6 +60,9 @@ def register_cjk_font() -> str | None:
                     _CJK_FAMILY = fam
                     break
     if _CJK_FAMILY:
+        import logging
+        # the Japanese font has no bold face; matplotlib uses the regular one, which is fine
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
         # matplotlib falls back glyph by glyph across the entries of font.family
         fams = matplotlib.rcParams["font.family"]
         fams = [fams] if isinstance(fams, str) else list(fams)
