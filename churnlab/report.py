@@ -24,8 +24,26 @@ TITLES = {
     "30-churn-reasons": "Churn reasons: why do they leave?",
     "40-exit-sentiment": "Exit sentiment: how do they feel?",
 }
-#: Tables each notebook needs besides accounts; without them the review skips it and says why.
-NEEDS = {"30-churn-reasons": ("exit_interviews",), "40-exit-sentiment": ("exit_interviews",)}
+#: What each notebook needs besides accounts: a table, or "table.column" with some non-empty values.
+#: Without it the review skips the notebook and the index says why.
+NEEDS = {"30-churn-reasons": ("exit_interviews",),
+         "40-exit-sentiment": ("exit_interviews", "exit_interviews.verbatim")}
+
+
+def missing_needs(dataset, name: str) -> list[str]:
+    """What of :data:`NEEDS` notebook ``name`` lacks in ``dataset``, in words (empty: it can run)."""
+    out = []
+    for need in NEEDS.get(name, ()):
+        table, _, column = need.partition(".")
+        frame = getattr(dataset, table, None)
+        if frame is None:
+            if f"the {table} table" not in out:
+                out.append(f"the {table} table")
+        elif column and (column not in frame or not frame[column].notna().any()):
+            out.append(f"a {column} column in {table}")
+    return out
+
+
 _METRICS_DIR = "metrics"
 
 
@@ -159,9 +177,9 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     echo(f"churnlab review {q}: {len(names)} notebooks, data {data_dir}, reports in {out}")
     for i, name in enumerate(names, 1):
         src, dst = nb_dir / f"{name}.ipynb", out / "notebooks" / f"{name}.ipynb"
-        absent = [t for t in NEEDS.get(name, ()) if not dataset.has(t)]
+        absent = missing_needs(dataset, name)
         if absent:
-            why = f"needs the {', '.join(absent)} table, which {data_dir.name} does not have"
+            why = f"needs {' and '.join(absent)}, which {data_dir.name} does not have"
             echo(f"[{i}/{len(names)}] {name} skipped: {why}")
             result.notebooks.append(NotebookResult(name, True, 0.0, skipped=why))
             continue

@@ -123,5 +123,9 @@ def test_review_skips_notebooks_whose_tables_are_absent(data, notebooks, tmp_pat
                             notebooks=["30-churn-reasons"])
     n = res.notebooks[0]
     assert res.ok and n.skipped == "needs the exit_interviews table, which data does not have"
+    (data / "exit_interviews.csv").write_text("account_id,invited_at\nA2,2025-08-16\n")
+    res = report.run_review(data, tmp_path / "rep2", notebook_dir=notebooks, progress=False,
+                            echo=lambda *a: None, notebooks=["40-exit-sentiment"])
+    assert res.notebooks[0].skipped == "needs a verbatim column in exit_interviews, which data does not have"
     assert not (out / "30-churn-reasons.html").exists()
     assert "not run" in (out / "index.html").read_text()
