@@ -321,10 +321,7 @@ def spell_attrition(spells: pd.DataFrame, *, grain: str = "month", start=None, e
             lv = glevels.to_frame(index=False)
             lv.columns = by
             agg = pd.concat([lv, agg], axis=1)
-        agg.insert(0, "period_end", p.end)
-        agg.insert(0, "period_start", p.start)
-        agg.insert(0, "period", p.label)
-        frames.append(agg)
+        frames.append(_stamp_period(agg, p))
     order = ATTRITION_COLUMNS[:3] + by + ATTRITION_COLUMNS[3:]
     if not frames:
         return pd.DataFrame(columns=order)
@@ -383,6 +380,14 @@ def logo_attrition(accounts: pd.DataFrame, *, grain: str = "month", start=None, 
     spells = account_spells(accounts, signup_col=signup_col, churn_col=churn_col, id_col=customer_col)
     return spell_attrition(spells, grain=grain, start=start, end=end, by=by,
                            reactivation_gap_days=reactivation_gap_days, id_col=customer_col)
+
+
+def _stamp_period(frame: pd.DataFrame, p) -> pd.DataFrame:
+    """Put a period's ``period, period_start, period_end`` (exclusive) in front of ``frame``."""
+    frame.insert(0, "period_end", p.end)
+    frame.insert(0, "period_start", p.start)
+    frame.insert(0, "period", p.label)
+    return frame
 
 
 def convert_rate(rate, *, periods: float):
@@ -613,10 +618,7 @@ def mrr_movements(subscriptions: pd.DataFrame, *, grain: str = "month", start, e
         for c in by:
             f[c] = j[c].to_numpy()
         agg = f.groupby(by, dropna=False).sum(numeric_only=True).reset_index() if by else f.sum().to_frame().T
-        agg.insert(0, "period_end", p.end)
-        agg.insert(0, "period_start", p.start)
-        agg.insert(0, "period", p.label)
-        frames.append(agg)
+        frames.append(_stamp_period(agg, p))
     order = MRR_COLUMNS[:3] + by + MRR_COLUMNS[3:]
     if not frames:
         return pd.DataFrame(columns=order)
