@@ -372,8 +372,11 @@ Figures: metrics.json in this folder.</p>
     return path
 
 
-def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), caption: str | None = None):
+def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), pvalues=(),
+           caption: str | None = None):
     """A pandas Styler for reports: hidden index, percentages, thousands separators, escaped text.
+
+    ``pvalues`` columns read ``< 0.001`` below that and three decimals otherwise.
 
     Customer text in ``frame`` is HTML-escaped when rendered.
 
@@ -382,12 +385,16 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     >>> html_ = styled(pd.DataFrame({"rate": [0.125], "n": [1200]}), percent=["rate"], counts=["n"]).to_html()
     >>> "12.5%" in html_ and "1,200" in html_
     True
+    >>> "&lt; 0.001" in styled(pd.DataFrame({"p": [1e-6]}), pvalues=["p"]).to_html()
+    True
     """
     fmt = {}
     fmt.update({c: "{:.1%}" for c in percent if c in frame})
     fmt.update({c: "{:,.0f}" for c in counts if c in frame})
     fmt.update({c: "${:,.0f}" for c in money if c in frame})
     fmt.update({c: "{:.2f}" for c in decimals if c in frame})
+    # callable output is not escaped by the Styler, hence the entity
+    fmt.update({c: (lambda p: "&lt; 0.001" if p < 0.001 else f"{p:.3f}") for c in pvalues if c in frame})
     st = frame.style.format(fmt, na_rep="–", escape="html").hide(axis="index")
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
                               {"selector": "td", "props": "padding: 4px 10px;"}])

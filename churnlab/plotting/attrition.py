@@ -49,7 +49,7 @@ def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "att
     if title:
         ax.set_title(title)
     if hue is not None:
-        ax.legend(title=hue, frameon=False)
+        ax.legend(title=hue, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
 
@@ -139,7 +139,7 @@ def plot_revenue_attrition(data: pd.DataFrame, *, ax=None, title: str | None = N
     ax.axhline(0, color="#999", lw=0.8)
     percent_axis(ax, decimals=1)
     ax.set_ylabel("share of starting MRR / seats")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     if title:
         ax.set_title(title)
     return ax
