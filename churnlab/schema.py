@@ -59,15 +59,7 @@ class DataValidationError(ValueError):
             head = f"{where}: {self.rows:,} row{'s' if self.rows != 1 else ''} {self.problem}."
         else:
             head = f"{where}: {self.problem}."
-        lines = [head]
-        if self.examples is not None and len(self.examples):
-            word = self.examples.attrs.get("line_word", "line")
-            for _, row in self.examples.iterrows():
-                cells = ", ".join(f"{c}={_short(v)!r}" for c, v in row.items() if c != LINE_COL)
-                prefix = (f"{word} {int(row[LINE_COL])}: "
-                          if LINE_COL in row.index and pd.notna(row[LINE_COL]) else "")
-                lines.append(f"  {prefix}{cells}")
-        return "\n".join(lines)
+        return "\n".join([head] + [f"  {line}" for line in example_lines(self.examples, quote=True)])
 
 
 def _short(v):
@@ -129,7 +121,6 @@ class ExclusionLog:
         self._read, self._used, self._files = {}, {}, {}
         self._excl: list[dict] = []
         self._find: list[dict] = []
-        self.line_words: dict[str, str] = {}
 
     def read(self, table, file, n):
         self._read[table], self._files[table] = int(n), file
@@ -171,13 +162,19 @@ class ExclusionLog:
         return pd.DataFrame(self._find, columns=["table", "file", "severity", "problem", "rows", "examples"])
 
 
-def _examples_text(examples: pd.DataFrame | None, limit: int = 5) -> str:
+def example_lines(examples: pd.DataFrame | None, *, limit: int = 5, quote: bool = False) -> list[str]:
+    """Example rows as ``line 12: account_id=A1, signup_date=...`` (``row`` for Parquet sources)."""
     if examples is None or not len(examples):
-        return ""
+        return []
     word = examples.attrs.get("line_word", "line")
-    parts = []
+    out = []
     for _, row in examples.head(limit).iterrows():
-        cells = ", ".join(f"{c}={_short(v)}" for c, v in row.items() if c != LINE_COL)
-        parts.append(f"{word} {int(row[LINE_COL])}: {cells}" if LINE_COL in row.index and pd.notna(row[LINE_COL])
-                     else cells)
-    return "; ".join(parts)
+        cells = ", ".join(f"{c}={_short(v)!r}" if quote else f"{c}={_short(v)}"
+                          for c, v in row.items() if c != LINE_COL)
+        has_line = LINE_COL in row.index and pd.notna(row[LINE_COL])
+        out.append(f"{word} {int(row[LINE_COL])}: {cells}" if has_line else cells)
+    return out
+
+
+def _examples_text(examples: pd.DataFrame | None) -> str:
+    return "; ".join(example_lines(examples))

@@ -452,7 +452,6 @@ def _load_events(data_dir, cfg, accounts, raw_ids, log):
     con.raw_sql(f"CREATE OR REPLACE VIEW events AS SELECT account_id, ts, event, user_id, value "
                 f"FROM events_src WHERE {valid} AND account_id NOT IN ({excluded_ids})")
     log.used("events", n - log.excluded_count("events"))
-    log.line_words["events"] = line_word
     return con, con.table("events"), (pd.Timestamp(ts_max) if ts_max is not None else None)
 
 

@@ -1,12 +1,8 @@
 """The house style of churnlab's charts."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg") if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline") else None
-
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
 
 __all__ = ["set_theme", "percent_axis"]
 
@@ -18,17 +14,16 @@ def set_theme(*, cjk: bool = True) -> None:
     """Apply churnlab's chart style (seaborn whitegrid, readable sizes) for the session.
 
     With ``cjk=True`` a Japanese-capable font is added to the font fallback list when one is found,
-    so Japanese labels render as glyphs rather than boxes.
+    so Japanese labels render as glyphs rather than boxes (seaborn's theme resets the font list, so
+    the font is registered again here).
     """
     sns.set_theme(style="whitegrid", context="notebook", rc={
         "figure.figsize": (9, 4.5), "figure.dpi": 100, "savefig.dpi": 100, "axes.titleweight": "bold",
         "axes.titlesize": 13, "axes.spines.top": False, "axes.spines.right": False})
     if cjk:
-        try:
-            from .sentiment import register_cjk_font  # ships or finds the CJK font
-            register_cjk_font()
-        except Exception:
-            pass
+        from .sentiment import register_cjk_font
+
+        register_cjk_font()
 
 
 def percent_axis(ax, axis: str = "y", decimals: int = 0):
