@@ -81,3 +81,21 @@ def pct(x: float, digits: int = 1) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
     return f"{100 * x:.{digits}f}%"
+
+
+#: The one label of a blank categorical value (a segment, plan, region ... left empty in the export),
+#: used by every analysis, table and chart, so blank rows stay in every group comparison and test.
+BLANK_LABEL = "Not recorded"
+
+
+def fill_blank(values) -> pd.Series:
+    """A categorical column with blanks (missing or whitespace-only text) as :data:`BLANK_LABEL`.
+
+    Examples
+    --------
+    >>> fill_blank(pd.Series(["SMB", None, " ", float("nan")])).tolist()
+    ['SMB', 'Not recorded', 'Not recorded', 'Not recorded']
+    """
+    s = pd.Series(values).astype(object)
+    blank = s.isna() | s.map(lambda v: isinstance(v, str) and not v.strip())
+    return s.where(~blank, BLANK_LABEL)
