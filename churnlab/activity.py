@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 
 from .periods import GRAINS
+from .stats import fill_blank
 
-#: Value-creating events of the sample company; pass your own list for your data.
-DEFAULT_QUALIFIED_EVENTS = ("report_created", "dashboard_shared", "workflow_run", "integration_synced",
-                            "export_created")
+#: ``qualified_events=None`` means every event counts; reviews pass the company's own list, resolved
+#: by :func:`churnlab.settings.resolve` from the data config or the data.
 
 _TRUNC = {"week": "W", "month": "M", "quarter": "Q"}
 
@@ -31,7 +31,7 @@ def _window(events, start, end):
     return t
 
 
-def qualified_activity_expr(events, *, grain: str = "month", qualified_events=DEFAULT_QUALIFIED_EVENTS,
+def qualified_activity_expr(events, *, grain: str = "month", qualified_events=None,
                             level: str = "account", start=None, end=None):
     """The Ibis expression behind :func:`qualified_activity` (for other backends or further SQL)."""
     if grain not in GRAINS:
@@ -40,14 +40,15 @@ def qualified_activity_expr(events, *, grain: str = "month", qualified_events=DE
     if level not in ("account", "user"):
         raise ValueError("level must be 'account' or 'user'")
     t = _window(events, start, end)
-    t = t.filter(t.event.isin(list(qualified_events)))
+    if qualified_events is not None:
+        t = t.filter(t.event.isin(list(qualified_events)))
     if level == "user":
         t = t.filter(t.user_id.notnull())
     t = t.mutate(period_start=t.ts.truncate(_TRUNC[grain]).cast("date"))
     return t.group_by([*keys, "period_start"]).aggregate(n_events=t.count())
 
 
-def qualified_activity(events, *, grain: str = "month", qualified_events=DEFAULT_QUALIFIED_EVENTS,
+def qualified_activity(events, *, grain: str = "month", qualified_events=None,
                        min_count: int = 1, level: str = "account", start=None, end=None) -> pd.DataFrame:
     """Qualified events per account (or user) and period, computed in the engine.
 
@@ -77,9 +78,10 @@ def qualified_activity(events, *, grain: str = "month", qualified_events=DEFAULT
     >>> import ibis
     >>> ev = ibis.memtable(pd.DataFrame({
     ...     "account_id": ["a", "a", "a", "b"], "user_id": ["u1", "u1", "u2", "u3"],
-    ...     "event": ["login", "report_created", "workflow_run", "report_created"],
+    ...     "event": ["login", "invoice_sent", "project_created", "invoice_sent"],
     ...     "ts": pd.to_datetime(["2026-01-05", "2026-01-06", "2026-02-01", "2026-01-09"])}))
-    >>> qualified_activity(ev, grain="month", min_count=1).sort_values(["account_id", "period_start"])
+    >>> qualified_activity(ev, grain="month", qualified_events=["invoice_sent", "project_created"],
+    ...                    min_count=1).sort_values(["account_id", "period_start"])
       account_id period_start  n_events  active
     0          a   2026-01-01         1    True
     1          a   2026-02-01         1    True
@@ -117,14 +119,15 @@ def event_counts(events, *, event, start=None, end=None, by: str = "account_id")
     return df.sort_values(by).reset_index(drop=True)
 
 
-def last_activity(events, *, qualified_events=DEFAULT_QUALIFIED_EVENTS, end=None,
+def last_activity(events, *, qualified_events=None, end=None,
                   by: str = "account_id") -> pd.DataFrame:
     """Day of the first and last qualified event per ``by`` before ``end``: ``by, first_ts, last_ts, n``.
 
     Used to infer churn from inactivity when the data has no churn dates.
     """
     t = _window(events, None, end)
-    t = t.filter(t.event.isin(list(qualified_events)))
+    if qualified_events is not None:
+        t = t.filter(t.event.isin(list(qualified_events)))
     df = t.group_by(by).aggregate(first_ts=t.ts.min(), last_ts=t.ts.max(), n=t.count()).execute()
     for c in ("first_ts", "last_ts"):
         df[c] = pd.to_datetime(df[c])
@@ -146,7 +149,7 @@ def _offset(grain: str, n: int = 1):
     return pd.Timedelta(days=7 * n) if grain == "week" else pd.DateOffset(months=n * (1 if grain == "month" else 3))
 
 
-def active_periods_expr(events, *, grain: str = "month", qualified_events=DEFAULT_QUALIFIED_EVENTS,
+def active_periods_expr(events, *, grain: str = "month", qualified_events=None,
                         min_count: int = 1, level: str = "account", start=None, end=None):
     """Ibis expression of the periods in which each account (or user) meets the activity rule.
 
@@ -158,7 +161,7 @@ def active_periods_expr(events, *, grain: str = "month", qualified_events=DEFAUL
     return expr.filter(expr.n_events >= int(min_count))
 
 
-def activity_transitions(events, *, grain: str = "month", qualified_events=DEFAULT_QUALIFIED_EVENTS,
+def activity_transitions(events, *, grain: str = "month", qualified_events=None,
                          min_count: int = 1, level: str = "user", start, end, reactivation_gap_days: int = 90,
                          groups: pd.DataFrame | None = None, by=None) -> pd.DataFrame:
     """Period-to-period flows of active accounts (or users), counted in the engine.
@@ -230,7 +233,7 @@ def activity_transitions(events, *, grain: str = "month", qualified_events=DEFAU
         g = groups[["account_id", *group_cols]].drop_duplicates("account_id").copy()
         g["account_id"] = g["account_id"].astype(str)
         for c in group_cols:
-            g[c] = g[c].astype(object).where(g[c].notna(), "(missing)").astype(str)
+            g[c] = fill_blank(g[c]).astype(str)
         a = a.inner_join(ibis.memtable(g), "account_id")
     agg = a.group_by(["period_start", *by]).aggregate(
         active=a.count(), retained=a.is_ret.cast("int64").sum(), reactivated=a.is_react.cast("int64").sum())
@@ -250,7 +253,7 @@ def activity_transitions(events, *, grain: str = "month", qualified_events=DEFAU
     return out[cols].sort_values(["period_start", *by]).reset_index(drop=True)
 
 
-def activity_spells(events, *, qualified_events=DEFAULT_QUALIFIED_EVENTS, inactivity_days: int = 60,
+def activity_spells(events, *, qualified_events=None, inactivity_days: int = 60,
                     end=None, by: str = "account_id") -> pd.DataFrame:
     """Spells of continuous use per ``by``, computed in the engine, for data without churn dates.
 
@@ -270,7 +273,8 @@ def activity_spells(events, *, qualified_events=DEFAULT_QUALIFIED_EVENTS, inacti
     import ibis
 
     t = _window(events, None, end)
-    t = t.filter(t.event.isin(list(qualified_events)))
+    if qualified_events is not None:
+        t = t.filter(t.event.isin(list(qualified_events)))
     d = t.select(t[by], day=t.ts.cast("date")).distinct()
     w = ibis.window(group_by=by, order_by=d.day)
     d = d.mutate(prev=d.day.lag().over(w))

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .periods import Period, periods_between
-from .stats import add_wilson, format_p, pct
+from .stats import BLANK_LABEL, add_wilson, fill_blank, format_p, pct
 
 #: Columns of :func:`logo_attrition` (``by`` columns follow ``period_end``).
 ATTRITION_COLUMNS = ["period", "period_start", "period_end", "start_count", "churned", "retained",
@@ -199,14 +199,43 @@ def logo_spells(accounts: pd.DataFrame, *, events=None, churn_col: str = "churn_
         return account_spells(accounts, signup_col=signup_col, churn_col="churn_date", id_col=id_col)
     if events is None:
         return account_spells(accounts, signup_col=signup_col, churn_col=churn_col, id_col=id_col)
-    from .activity import DEFAULT_QUALIFIED_EVENTS, activity_spells
+    from .activity import activity_spells
 
-    act = activity_spells(events, qualified_events=qualified_events or DEFAULT_QUALIFIED_EVENTS,
+    act = activity_spells(events, qualified_events=qualified_events,
                           inactivity_days=inactivity_days, by=id_col)
     acc = accounts.copy()
     acc[id_col] = acc[id_col].astype(str)
     return inferred_spells(acc, act, inactivity_days=inactivity_days, data_end=data_end, signup_col=signup_col,
                            id_col=id_col)
+
+
+def accounts_with_churn(accounts: pd.DataFrame, spells: pd.DataFrame, *, churn_col: str = "churn_date",
+                        id_col: str = "account_id") -> pd.DataFrame:
+    """Accounts carrying the churn definition every analysis shares.
+
+    When ``spells`` (from :func:`logo_spells`) are inferred from inactivity, ``churn_col`` is set to the
+    end of each account's last spell (empty while it is still open), so survival, reasons and the
+    rest count the same churn as attrition. Otherwise the accounts are returned as they are, with an
+    empty ``churn_col`` added when the data has none.
+
+    Examples
+    --------
+    >>> acc = pd.DataFrame({"account_id": ["a", "b"], "signup_date": pd.to_datetime(["2026-01-01"] * 2)})
+    >>> sp = pd.DataFrame({"account_id": ["a", "b"], "spell_start": pd.to_datetime(["2026-01-01"] * 2),
+    ...                    "spell_end": pd.to_datetime(["2026-03-01", None]),
+    ...                    "basis": "inferred (60 days without qualified activity)"})
+    >>> accounts_with_churn(acc, sp)["churn_date"].astype(str).tolist()
+    ['2026-03-01', 'NaT']
+    """
+    basis = str(spells["basis"].iloc[0]) if len(spells) and "basis" in spells else "contract"
+    if basis.startswith("inferred"):
+        out = infer_churn(accounts.assign(**{id_col: accounts[id_col].astype(str)}), spells,
+                          churn_col=churn_col, id_col=id_col)
+        out[churn_col] = pd.to_datetime(out[churn_col])
+        return out
+    if churn_col not in accounts:
+        return accounts.assign(**{churn_col: pd.NaT})
+    return accounts
 
 
 def describe_basis(spells: pd.DataFrame, *, churn_col: str = "churn_date") -> str:
@@ -285,7 +314,7 @@ def spell_attrition(spells: pd.DataFrame, *, grain: str = "month", start=None, e
     by = [by] if isinstance(by, str) else list(by or [])
     if by:
         gframe = s.loc[first_pos, by].astype(object)
-        gframe = gframe.where(gframe.notna(), "(missing)")
+        gframe = gframe.apply(fill_blank)
         gcodes, glevels = pd.factorize(pd.MultiIndex.from_frame(gframe), sort=True)
     else:
         gcodes, glevels = np.zeros(n_ids, dtype=int), None
@@ -495,11 +524,11 @@ def activity_attrition(events, *, level: str = "user", grain: str = "quarter", s
     >>> out[["period", "start_count", "churned", "new", "attrition_rate"]].values.tolist()
     [['2026Q2', 2, 1, 1, 0.5]]
     """
-    from .activity import DEFAULT_QUALIFIED_EVENTS, activity_transitions
+    from .activity import activity_transitions
     from .periods import label_of
 
     by = [by] if isinstance(by, str) else list(by or [])
-    t = activity_transitions(events, grain=grain, qualified_events=qualified_events or DEFAULT_QUALIFIED_EVENTS,
+    t = activity_transitions(events, grain=grain, qualified_events=qualified_events,
                              min_count=min_count, level=level, start=start, end=end,
                              reactivation_gap_days=reactivation_gap_days, groups=groups, by=by)
     # every whole period in range, also those without any activity
@@ -581,7 +610,7 @@ def mrr_movements(subscriptions: pd.DataFrame, *, grain: str = "month", start, e
             raise ValueError("accounts is needed to break revenue down by " + ", ".join(by))
         g = accounts[[id_col, *by]].drop_duplicates(id_col).copy()
         for c in by:
-            g[c] = g[c].astype(object).where(g[c].notna(), "(missing)")
+            g[c] = fill_blank(g[c])
         sub = sub.merge(g, on=id_col, how="left")
     frames = []
     for p in periods_between(start, end, grain):
@@ -697,13 +726,41 @@ def size_band(accounts: pd.DataFrame, *, col: str = "employees", bins=(0, 50, 20
     """
     out = accounts.copy()
     out[name] = pd.cut(pd.to_numeric(out[col], errors="coerce"), bins=list(bins), labels=list(labels))
-    out[name] = out[name].astype(object).where(out[name].notna(), "(missing)")
+    out[name] = out[name].astype(object).where(out[name].notna(), BLANK_LABEL)
     return out
+
+
+#: Group comparisons keep at most this many levels of a column (the largest); smaller levels, and
+#: every level with fewer than :data:`MIN_LEVEL_SIZE` customers, are pooled as "Other".
+MAX_LEVELS = 12
+MIN_LEVEL_SIZE = 20
+OTHER_LABEL = "Other (smaller groups)"
+
+
+def group_levels(values, *, max_levels: int = MAX_LEVELS, min_size: int = MIN_LEVEL_SIZE) -> pd.Series:
+    """Levels of a categorical column ready for a test: blanks as :data:`BLANK_LABEL`, rare levels pooled.
+
+    A column with thousands of levels (a city) would give tests with no power and models that cannot
+    be fitted; the largest ``max_levels`` levels with at least ``min_size`` rows are kept and the rest
+    pooled as :data:`OTHER_LABEL` (when the pool itself is empty it does not appear).
+
+    Examples
+    --------
+    >>> s = pd.Series(["a"] * 30 + ["b"] * 25 + ["c"] * 3 + [None] * 22)
+    >>> group_levels(s).value_counts().to_dict()
+    {'a': 30, 'b': 25, 'Not recorded': 22, 'Other (smaller groups)': 3}
+    """
+    s = fill_blank(values).astype(str)
+    sizes = s.value_counts()
+    keep = sizes[sizes >= min_size].head(max_levels).index
+    if len(keep) == len(sizes):
+        return s
+    return s.where(s.isin(keep), OTHER_LABEL)
 
 
 def _clean_levels(data, by):
     d = data.copy()
-    d[by] = d[by].astype(object).where(d[by].notna(), "(missing)").astype(str)
+    d[by] = group_levels(d[by]).to_numpy()
     return d
 
 
@@ -937,10 +994,10 @@ def account_user_attrition(events, *, quarters, qualified_events=None, min_count
     --------
     >>> account_user_attrition(ds.events, quarters=["2026Q2"])      # doctest: +SKIP
     """
-    from .activity import DEFAULT_QUALIFIED_EVENTS, activity_transitions
+    from .activity import activity_transitions
 
     qs = sorted((q if isinstance(q, Period) else Period.quarter(q) for q in quarters), key=lambda p: p.start)
-    t = activity_transitions(events, grain="quarter", qualified_events=qualified_events or DEFAULT_QUALIFIED_EVENTS,
+    t = activity_transitions(events, grain="quarter", qualified_events=qualified_events,
                              min_count=min_count, level="user", start=qs[0].start, end=qs[-1].end,
                              reactivation_gap_days=reactivation_gap_days, by="account_id")
     labels = {q.start: q.label for q in qs}

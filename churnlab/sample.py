@@ -1021,6 +1021,27 @@ def _exit_interviews(seed: int, a: dict, end_day: int) -> tuple[pd.DataFrame, pd
 # Entry point
 # --------------------------------------------------------------------------------------------
 
+#: The sample company's data config, written beside its tables as ``churnlab.yaml`` (the review picks
+#: it up from the data folder): its value-creating events, breakdowns, the dated change it made, its
+#: currency. Another company states its own in its config; nothing here is built into the analyses.
+SAMPLE_CONFIG = """\
+# Data config of the churnlab sample company (written by `churnlab sample`).
+activity:
+  events: [report_created, dashboard_shared, workflow_run, integration_synced, export_created]
+  min_count: 1
+analysis:
+  segment_col: segment
+  segment_cols: [size_band, segment, plan, industry, region, acquisition_channel, contract, icp_fit]
+  drivers: [segment, contract, icp_fit, acquisition_channel, region, plan]
+  feature_event: workflow_run
+  changes:
+    - {date: 2025-01-01, label: the onboarding redesign}
+  currency: USD
+  language: en
+  inactivity_days: 60
+"""
+
+
 def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-01-01",
              end: str = "2026-09-30", events: bool = True) -> dict[str, int]:
     """Write the sample company's tables into folder `out`; return {table_name: row_count}.
@@ -1240,6 +1261,7 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
     _write_csv(verbatims, out / "truth" / "verbatims.csv")
     _write_csv(pd.DataFrame(dq, columns=["table", "problem", "rows", "key"]),
                out / "truth" / "data_quality.csv")
+    (out / "churnlab.yaml").write_text(SAMPLE_CONFIG, encoding="utf-8")
     return {k: counts[k] for k in ["accounts", "subscriptions", "users", "events",
                                    "exit_interviews", "roadmap"] if k in counts}
 

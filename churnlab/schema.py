@@ -88,8 +88,7 @@ TABLES = {
                  "plan": "str", "contract": "str", "segment": "str", "industry": "str", "region": "str",
                  "acquisition_channel": "str", "employees": "float", "seats": "float", "mrr": "float",
                  "icp_fit": "bool"},
-        required=("account_id", "signup_date"), key=("account_id",),
-        allowed={"contract": {"monthly", "annual"}}),
+        required=("account_id", "signup_date"), key=("account_id",)),
     "subscriptions": TableSpec(
         columns={"account_id": "str", "month": "date", "mrr": "float", "seats": "float"},
         required=("account_id", "month", "mrr"), key=("account_id", "month")),
@@ -133,8 +132,8 @@ class ExclusionLog:
         self._find.append({"table": table, "file": file, "severity": "excluded", "problem": reason,
                            "rows": int(n), "examples": _examples_text(examples)})
 
-    def fix(self, table, file, problem, n, examples=None):
-        self._find.append({"table": table, "file": file, "severity": "value removed", "problem": problem,
+    def fix(self, table, file, problem, n, examples=None, *, severity: str = "value removed"):
+        self._find.append({"table": table, "file": file, "severity": severity, "problem": problem,
                            "rows": int(n), "examples": _examples_text(examples)})
 
     def excluded_count(self, table) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, config_for
 from .schema import LINE_COL, DataValidationError, TABLES, ExclusionLog
 
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -87,7 +87,7 @@ def load(data_dir, config=None) -> Dataset:
     """
     from . import reasons as _reasons
 
-    cfg = config if isinstance(config, Config) else load_config(config)
+    cfg = config_for(data_dir, config)
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise ConfigError(f"data folder {data_dir} does not exist")
@@ -125,7 +125,7 @@ def load(data_dir, config=None) -> Dataset:
 
     con, events, ev_end = _load_events(data_dir, cfg, accounts, raw_account_ids, log)
 
-    ends = [accounts["signup_date"].max(), accounts["churn_date"].max()]
+    ends = [accounts[c].max() for c in ("signup_date", "churn_date") if c in accounts]
     if small["subscriptions"] is not None and len(small["subscriptions"]):
         ends.append(small["subscriptions"]["month"].max() + pd.offsets.MonthEnd(0))
     if ev_end is not None:
@@ -274,16 +274,35 @@ def _exclude(df, mask, table, path, reason, log: ExclusionLog, extra_cols=()):
 
 
 def _check_accounts(df, path, log):
-    bad = df["churn_date"].notna() & (df["churn_date"] < df["signup_date"])
-    df = _exclude(df, bad, "accounts", path, "churn_date before signup_date", log,
-                  extra_cols=("signup_date", "churn_date"))
+    if "churn_date" in df:
+        bad = df["churn_date"].notna() & (df["churn_date"] < df["signup_date"])
+        df = _exclude(df, bad, "accounts", path, "churn_date before signup_date", log,
+                      extra_cols=("signup_date", "churn_date"))
     if "mrr" in df:
         df = _exclude(df, df["mrr"] < 0, "accounts", path, "negative mrr", log, extra_cols=("mrr",))
     if "cancel_date" in df:
         bad = df["cancel_date"].notna() & (df["cancel_date"] < df["signup_date"])
         df = _exclude(df, bad, "accounts", path, "cancel_date before signup_date", log,
                       extra_cols=("signup_date", "cancel_date"))
+    if "contract" in df:
+        df = _normalise_contracts(df, path, log)
     log.used("accounts", len(df))
+    return df
+
+
+def _normalise_contracts(df, path, log):
+    """Contract terms to normalised labels and ``contract_months``; unknown labels kept, with a finding."""
+    from .contracts import normalise_contracts
+
+    df = df.copy()
+    labels, months, unknown = normalise_contracts(df["contract"])
+    if unknown.any():
+        vals = sorted(df.loc[unknown, "contract"].astype(str).unique())
+        log.fix("accounts", path.name, "contract terms not recognised, kept as labels without a term length: "
+                + ", ".join(map(repr, vals[:10])) + " (map them in tables.accounts.values.contract)",
+                int(unknown.sum()), df.loc[unknown, [LINE_COL, "account_id", "contract"]], severity="kept")
+    df["contract"] = labels
+    df["contract_months"] = months
     return df
 
 
@@ -355,7 +374,7 @@ def _lit(text: str) -> str:
 def _load_events(data_dir, cfg, accounts, raw_ids, log):
     con = connect()
     acc_cols = [c for c in ("account_id", "signup_date", "churn_date", "cancel_date", "segment", "plan",
-                            "contract", "industry", "region", "acquisition_channel", "seats", "mrr")
+                            "contract", "contract_months", "industry", "region", "acquisition_channel", "seats", "mrr")
                 if c in accounts.columns]
     register_frame(con, "accounts", accounts[acc_cols].astype({"account_id": str}))
     register_frame(con, "raw_account_ids", pd.DataFrame({"account_id": sorted(map(str, raw_ids))}))

@@ -21,23 +21,27 @@ EV = _ev([
 ])
 
 
+#: the value-creating events of this test company (a login is not one)
+Q = ["report_created", "workflow_run", "integration_synced"]
+
+
 def test_qualified_activity_excludes_logins_and_applies_min_count():
-    acc = activity.qualified_activity(EV, grain="month", min_count=2)
+    acc = activity.qualified_activity(EV, grain="month", qualified_events=Q, min_count=2)
     assert acc[["account_id", "n_events", "active"]].values.tolist() == [
         ["a", 2, True], ["a", 1, False], ["b", 1, False]]
-    users = activity.qualified_activity(EV, grain="month", level="user")
+    users = activity.qualified_activity(EV, grain="month", qualified_events=Q, level="user")
     assert users.user_id.tolist() == ["u1", "u2"]              # events without a user are not user activity
 
 
 def test_active_periods_expr_is_lazy_and_filtered():
-    expr = activity.active_periods_expr(EV, grain="month", min_count=2)
+    expr = activity.active_periods_expr(EV, grain="month", qualified_events=Q, min_count=2)
     assert isinstance(expr, ibis.Table)
     assert expr.execute()[["account_id", "n_events"]].values.tolist() == [["a", 2]]
 
 
 def test_transitions_by_account_and_custom_events():
     t = activity.activity_transitions(EV, grain="month", level="user", start="2026-02-01", end="2026-03-01",
-                                      by="account_id")
+                                      qualified_events=Q, by="account_id")
     a = t.set_index("account_id").loc["a"]
     assert (a.start_count, a.retained, a.churned, a.new, a.end_count) == (1, 0, 1, 1, 1)
     # with logins counted as activity, u3 becomes a new active user of b
@@ -47,7 +51,7 @@ def test_transitions_by_account_and_custom_events():
 
 
 def test_weekly_grain_starts_monday():
-    df = activity.qualified_activity(EV, grain="week")
+    df = activity.qualified_activity(EV, grain="week", qualified_events=Q)
     assert (df.period_start.dt.weekday == 0).all()
 
 
@@ -60,5 +64,10 @@ def test_activity_spells_split_on_silence():
 
 def test_event_counts_and_last_activity():
     assert activity.event_counts(EV, event="report_created").n.tolist() == [2]
-    la = activity.last_activity(EV)
+    la = activity.last_activity(EV, qualified_events=Q)
     assert la.set_index("account_id").loc["a", "n"] == 3
+
+
+def test_no_list_means_every_event_counts():
+    acc = activity.qualified_activity(EV, grain="month")
+    assert acc.groupby("account_id").n_events.sum().to_dict() == {"a": 4, "b": 2}

@@ -29,6 +29,10 @@ ACC = _acc([
 Q1 = dict(start="2026-01-01", end="2026-04-01")
 
 
+#: the value-creating events of the test companies here (a login is not one)
+Q = ["workflow_run", "report_created", "export_created"]
+
+
 def _ev(rows):
     df = pd.DataFrame(rows, columns=["account_id", "user_id", "event", "ts"])
     df["ts"] = pd.to_datetime(df["ts"])
@@ -161,7 +165,7 @@ def test_churn_inferred_from_inactivity_and_account_without_events():
               ("b", "u2", "report_created", "2025-12-01"), ("b", "u2", "report_created", "2026-01-20"),
               ("b", "u2", "login", "2026-06-01"),                                 # logins are not activity
               ("c", "u3", "login", "2026-06-01")])                                # c: no qualified event at all
-    sp = A.logo_spells(acc, events=ev, data_end="2026-06-30", inactivity_days=60)
+    sp = A.logo_spells(acc, events=ev, data_end="2026-06-30", inactivity_days=60, qualified_events=Q)
     assert sp.basis.iloc[0].startswith("inferred")
     assert "inferred from inactivity" in A.describe_basis(sp)
     ends = sp.drop_duplicates("account_id", keep="last").set_index("account_id").spell_end
@@ -188,17 +192,18 @@ def test_user_attrition_qualified_activity():
         ("b", "u5", "export_created", "2025-01-02"), ("b", "u5", "export_created", "2026-06-02"),  # back after a year: new
     ])
     r = A.activity_attrition(ev, level="user", grain="quarter", start="2026-04-01", end="2026-07-01",
-                             reactivation_gap_days=120).iloc[0]
+                             qualified_events=Q, reactivation_gap_days=120).iloc[0]
     assert (r.start_count, r.retained, r.churned, r.new, r.reactivated, r.end_count) == (2, 1, 1, 2, 1, 4)
     assert r.attrition_rate == pytest.approx(0.5)
     # min_count=2: nobody has two qualified events in a quarter
     r2 = A.activity_attrition(ev, level="user", grain="quarter", start="2026-04-01", end="2026-07-01",
-                              min_count=2).iloc[0]
+                              qualified_events=Q, min_count=2).iloc[0]
     assert (r2.start_count, r2.end_count) == (0, 0)
-    acc = A.activity_attrition(ev, level="account", grain="quarter", start="2026-04-01", end="2026-07-01").iloc[0]
+    acc = A.activity_attrition(ev, level="account", grain="quarter", start="2026-04-01", end="2026-07-01",
+                               qualified_events=Q).iloc[0]
     assert (acc.start_count, acc.retained, acc.new, acc.reactivated) == (1, 1, 0, 1)
     seg = A.activity_attrition(ev, level="user", grain="quarter", start="2026-04-01", end="2026-07-01",
-                               groups=pd.DataFrame({"account_id": ["a", "b"], "segment": ["SMB", "Enterprise"]}),
+                               qualified_events=Q, groups=pd.DataFrame({"account_id": ["a", "b"], "segment": ["SMB", "Enterprise"]}),
                                by="segment").set_index("segment")
     assert seg.loc["SMB", ["start_count", "churned"]].tolist() == [2, 1]
 
@@ -307,7 +312,7 @@ def test_indicator_lift_known_answer():
 
 def test_size_band():
     s = A.size_band(pd.DataFrame({"employees": [1, 50, 51, 1000, 1001, None]}))
-    assert s.size_band.tolist() == ["1-50", "1-50", "51-200", "201-1000", "1000+", "(missing)"]
+    assert s.size_band.tolist() == ["1-50", "1-50", "51-200", "201-1000", "1000+", "Not recorded"]
 
 
 # --------------------------------------------------------------------------- the sample's planted effects
