@@ -288,3 +288,11 @@ def activity_spells(events, *, qualified_events=None, inactivity_days: int = 60,
     df["spell"] = df["spell"].astype("int64")
     df["active_days"] = df["active_days"].astype("int64")
     return df.sort_values([by, "spell"]).reset_index(drop=True)
+
+
+def has_user_ids(events) -> bool:
+    """Whether any event carries a user id (user-level analyses need them), checked in the engine."""
+    if events is None:
+        return False
+    t = events
+    return bool(t.filter(t.user_id.notnull()).limit(1).count().execute())

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .periods import Period, periods_between
+from .periods import Period, periods_between, periods_covering
 from .stats import BLANK_LABEL, add_wilson, fill_blank, format_p, pct
 
 #: Columns of :func:`logo_attrition` (``by`` columns follow ``period_end``).
@@ -263,7 +263,8 @@ def describe_basis(spells: pd.DataFrame, *, churn_col: str = "churn_date") -> st
 
 
 def spell_attrition(spells: pd.DataFrame, *, grain: str = "month", start=None, end=None, by=None,
-                    reactivation_gap_days: int | None = 90, id_col: str = "account_id") -> pd.DataFrame:
+                    reactivation_gap_days: int | None = 90, id_col: str = "account_id",
+                    partial: bool = False) -> pd.DataFrame:
     """Attrition per period from spells of service (``id_col, spell_start, spell_end``).
 
     A customer is active on day *d* when one of its spells has ``spell_start <= d < spell_end``. The
@@ -275,6 +276,10 @@ def spell_attrition(spells: pd.DataFrame, *, grain: str = "month", start=None, e
     ``reactivation_gap_days`` earlier, otherwise *new*; both are excluded from the rate.
     ``left_in_period`` counts those of them gone again by the end, so ``end_count = retained + new +
     reactivated - left_in_period``.
+
+    With ``partial=True`` the periods at the edges of ``[start, end)`` that stick out of it (weeks at a
+    quarter's edges) are kept, clipped to the range and labelled with their length, so every day of
+    the range is in exactly one period; otherwise only whole periods are shown.
 
     Returns the columns of :data:`ATTRITION_COLUMNS` (``by`` columns after ``period_end``).
 
@@ -326,7 +331,7 @@ def spell_attrition(spells: pd.DataFrame, *, grain: str = "month", start=None, e
         last = max([pd.Timestamp(x) for x in (st.max(), en_s.max()) if pd.notna(x)]) if len(st) else start
         end = last + pd.Timedelta(days=1)
     frames = []
-    for p in periods_between(start, end, grain):
+    for p in (periods_covering if partial else periods_between)(start, end, grain):
         ps, pl, pe = (np.datetime64(x, "ns") for x in (p.start, p.last_day, p.end))
         act_s = np.zeros(n_ids, bool)
         act_s[codes[(st <= ps) & (en > ps)]] = True
@@ -440,11 +445,12 @@ def grain_comparison(spells: pd.DataFrame, *, period: Period, reactivation_gap_d
                      id_col: str = "account_id") -> pd.DataFrame:
     """Weekly, monthly and quarterly attrition of one quarter, measured and converted to the quarter.
 
-    Returns one row per grain: ``grain, periods, mean_rate`` (average of the measured rates of the
-    whole periods inside the quarter), ``per_quarter`` (the number of such periods in a quarter:
-    days / 7 for weeks, 3 for months), ``converted_to_quarter = 1 - (1 - mean_rate)^per_quarter``,
-    ``compounded = 1 - prod(1 - rate)`` over the periods, and ``measured_quarter``, the quarterly rate
-    measured directly. They differ because a quarterly base excludes customers acquired during the
+    Returns one row per grain: ``grain, periods`` (the periods covering the quarter: the weeks at
+    its edges are cut to the days inside it, so a churn on the quarter's first or last day counts),
+    ``mean_rate`` (average of the measured rates of the whole periods), ``per_quarter`` (the number of
+    whole periods in a quarter: days / 7 for weeks, 3 for months),
+    ``converted_to_quarter = 1 - (1 - mean_rate)^per_quarter``, ``compounded = 1 - prod(1 - rate)`` over
+    every period covering the quarter, and ``measured_quarter``, the quarterly rate measured directly. They differ because a quarterly base excludes customers acquired during the
     quarter and the conversion assumes a constant rate.
 
     Examples
@@ -462,11 +468,12 @@ def grain_comparison(spells: pd.DataFrame, *, period: Period, reactivation_gap_d
     rows = []
     for grain, n in (("week", days / 7), ("month", 3.0), ("quarter", 1.0)):
         d = spell_attrition(spells, grain=grain, start=period.start, end=period.end,
-                            reactivation_gap_days=reactivation_gap_days, id_col=id_col)
-        r = d["attrition_rate"].astype(float)
-        mean = float(r.mean()) if len(r) else np.nan
+                            reactivation_gap_days=reactivation_gap_days, id_col=id_col, partial=True)
+        r = d["attrition_rate"].astype(float).fillna(0.0)
+        whole = r[~d["period"].astype(str).str.contains("days")]
+        mean = float(whole.mean()) if len(whole) else np.nan
         rows.append({"grain": grain, "periods": len(d), "mean_rate": mean, "per_quarter": n,
-                     "converted_to_quarter": convert_rate(mean, periods=n) if len(r) else np.nan,
+                     "converted_to_quarter": convert_rate(mean, periods=n) if len(whole) else np.nan,
                      "compounded": float(1 - (1 - r).prod()) if len(r) else np.nan,
                      "measured_quarter": measured})
     return pd.DataFrame(rows)
@@ -1129,6 +1136,82 @@ def segment_summary(outcomes: pd.DataFrame, *, columns, alpha: float = 0.05) -> 
     cols = ["by", "levels", "n", "churned", "chi2", "chi2_df", "chi2_p", "lr_p", "highest", "highest_rate",
             "lowest", "lowest_rate", "differs", "sentence"]
     return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+def _money(x, currency: str) -> str:
+    if len(currency) == 3 and currency.isalpha():
+        return f"{x:,.0f} {currency}"
+    return f"{currency}{x:,.0f}"
+
+
+def quarter_sentences(logos, users=None, revenue=None, *, currency: str = "") -> list[str]:
+    """The reviewed quarter in plain sentences: logos, users and revenue.
+
+    ``logos``, ``users`` and ``revenue`` are the quarter's rows of :func:`spell_attrition`,
+    :func:`activity_attrition` and :func:`mrr_movements` (``users`` and ``revenue`` optional). A
+    measure with an empty base says so instead of printing a rate of nothing.
+
+    Examples
+    --------
+    >>> row = pd.Series({"period": "2026Q3", "start_count": 200, "churned": 10, "attrition_rate": 0.05,
+    ...                  "attrition_rate_lo": 0.027, "attrition_rate_hi": 0.09, "new": 12})
+    >>> quarter_sentences(row)[0]
+    '2026Q3: 200 accounts active at the start, 10 lost, logo attrition 5.00% (95% CI 2.70%-9.00%); 12 accounts acquired in the quarter are not counted.'
+    >>> quarter_sentences({**row, "start_count": 0, "churned": 0})[0]
+    '2026Q3: no account was active at the start of the quarter, so there is no logo attrition to measure; 12 accounts acquired in the quarter are not counted.'
+    """
+    out = []
+    new = f"{int(logos['new']):,} accounts acquired in the quarter are not counted."
+    if int(logos["start_count"]) == 0:
+        out.append(f"{logos['period']}: no account was active at the start of the quarter, so there is no "
+                   f"logo attrition to measure; {new}")
+    else:
+        out.append(f"{logos['period']}: {int(logos['start_count']):,} accounts active at the start, "
+                   f"{int(logos['churned']):,} lost, logo attrition {logos['attrition_rate']:.2%} (95% CI "
+                   f"{logos['attrition_rate_lo']:.2%}-{logos['attrition_rate_hi']:.2%}); {new}")
+    if users is not None:
+        if int(users["start_count"]) == 0:
+            out.append("Users: no user had qualified activity in the quarter before, so there is no user "
+                       "attrition to measure.")
+        else:
+            out.append(f"Users: {int(users['start_count']):,} active in the quarter before, "
+                       f"{int(users['churned']):,} not active again, user attrition {users['attrition_rate']:.2%}.")
+    if revenue is not None:
+        if not revenue["start_mrr"] > 0:
+            out.append("Revenue: there was no MRR at the start of the quarter, so there is no revenue attrition "
+                       "to measure.")
+        else:
+            seats = ""
+            if pd.notna(revenue.get("seat_contraction_rate")):
+                seats = (f"; {int(revenue['contraction_accounts']):,} retained accounts removed "
+                         f"{revenue['seats_removed']:,.0f} seats ({revenue['seat_contraction_rate']:.2%})")
+            out.append(f"Revenue: gross MRR churn {revenue['gross_mrr_churn']:.2%}, net MRR churn "
+                       f"{revenue['net_mrr_churn']:.2%} of {_money(revenue['start_mrr'], currency)} starting MRR{seats}.")
+    return out
+
+
+def compare_measures(logos, users=None, active=None) -> str:
+    """One sentence comparing the quarter's user, active-account and logo attrition, from the data.
+
+    Examples
+    --------
+    >>> compare_measures(pd.Series({"attrition_rate": 0.05, "start_count": 100}),
+    ...                  pd.Series({"attrition_rate": 0.25, "start_count": 900}))
+    'User attrition (25.0%) runs above logo attrition (5.0%): people stop using the product inside accounts that stay.'
+    """
+    def ok(r):
+        return r is not None and int(r["start_count"]) > 0 and pd.notna(r["attrition_rate"])
+
+    if not ok(logos) or not ok(users):
+        return "User and logo attrition cannot both be measured for this quarter."
+    u, lg = float(users["attrition_rate"]), float(logos["attrition_rate"])
+    if u > lg * 1.1:
+        return (f"User attrition ({u:.1%}) runs above logo attrition ({lg:.1%}): people stop using the product "
+                "inside accounts that stay.")
+    if u < lg * 0.9:
+        return (f"User attrition ({u:.1%}) runs below logo attrition ({lg:.1%}): the accounts that leave take "
+                "their users with them, while users of staying accounts stay active.")
+    return f"User attrition ({u:.1%}) and logo attrition ({lg:.1%}) run at about the same level."
 
 
 def describe_definitions(*, basis_sentence: str, qualified_events, min_count: int, reactivation_gap_days: int,

@@ -101,6 +101,29 @@ def periods_between(start, end, grain: str) -> list[Period]:
     return out
 
 
+def periods_covering(start, end, grain: str) -> list[Period]:
+    """Every period of ``grain`` that overlaps ``[start, end)``, clipped to it, so that together they
+    cover every day of the range: weeks at a quarter's edges are cut to the days inside the quarter
+    and labelled with their length.
+
+    Examples
+    --------
+    >>> [(p.label, str(p.start.date())) for p in periods_covering("2026-07-01", "2026-10-01", "week")][:2]
+    [('2026-W27 (5 days)', '2026-07-01'), ('2026-W28', '2026-07-06')]
+    >>> periods_covering("2026-07-01", "2026-10-01", "week")[-1].label
+    '2026-W40 (3 days)'
+    """
+    _check_grain(grain)
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    out, p = [], period_of(start, grain)
+    while p.start < end:
+        s, e = max(p.start, start), min(p.end, end)
+        label = p.label if (s, e) == (p.start, p.end) else f"{p.label} ({(e - s).days} days)"
+        out.append(Period(label, s, e, grain))
+        p = period_of(p.end, grain)
+    return out
+
+
 def latest_complete_quarter(last_day_with_data) -> Period:
     """The latest quarter that ends on or before ``last_day_with_data`` (inclusive).
 

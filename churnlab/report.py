@@ -294,6 +294,15 @@ def export_html(notebook, html_path, *, index_link: str | None = None, error: st
     return Path(html_path)
 
 
+def _money(v, currency: str = "") -> str:
+    """An amount with its currency: ``$1,200`` for a sign, ``1,200 CHF`` for a code, ``1,200`` for none."""
+    if v is None or pd.isna(v):
+        return "–"
+    if len(currency) == 3 and currency.isalpha():
+        return f"{v:,.0f} {currency}"
+    return f"{currency}{v:,.0f}"
+
+
 def _fmt_pct(v):
     return "n/a" if v is None else f"{100 * float(v):.1f}%"
 
@@ -373,7 +382,7 @@ Figures: metrics.json in this folder.</p>
 
 
 def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), pvalues=(),
-           caption: str | None = None):
+           caption: str | None = None, currency: str = ""):
     """A pandas Styler for reports: hidden index, percentages, thousands separators, escaped text.
 
     ``pvalues`` columns read ``< 0.001`` below that and three decimals otherwise.
@@ -391,7 +400,7 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     fmt = {}
     fmt.update({c: "{:.1%}" for c in percent if c in frame})
     fmt.update({c: "{:,.0f}" for c in counts if c in frame})
-    fmt.update({c: "${:,.0f}" for c in money if c in frame})
+    fmt.update({c: (lambda v, cur=currency: html.escape(_money(v, cur))) for c in money if c in frame})
     fmt.update({c: "{:.2f}" for c in decimals if c in frame})
     # callable output is not escaped by the Styler, hence the entity
     fmt.update({c: (lambda p: "&lt; 0.001" if p < 0.001 else f"{p:.3f}") for c in pvalues if c in frame})
@@ -434,4 +443,28 @@ def available(dataset, *tables: str, columns=(), what: str = "This section") -> 
         display(Markdown(note))
     else:
         print(note)
+    return False
+
+
+def explain(condition: bool, sentence: str) -> bool:
+    """Guard a notebook section on any condition: when it is false, show readers ``sentence`` (why the
+    section is left out) and return ``False``.
+
+    Examples
+    --------
+    >>> explain(False, "Behavioural cohorts are not shown: the data has no qualified events.")
+    Behavioural cohorts are not shown: the data has no qualified events.
+    False
+    >>> explain(True, "never shown")
+    True
+    """
+    if condition:
+        return True
+    from IPython import get_ipython
+    from IPython.display import HTML, display
+
+    if get_ipython() is not None:
+        display(HTML(f"<p><em>{html.escape(sentence)}</em></p>"))
+    else:
+        print(sentence)
     return False

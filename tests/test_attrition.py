@@ -354,3 +354,18 @@ def test_sample_segments_and_revenue(sample, sample_spells):
     assert mrr.seats_removed > 0 and mrr.reactivated_mrr > 0
     users = A.activity_attrition(sample.events, level="user", grain="quarter", start=q.start, end=q.end).iloc[0]
     assert 0 < users.attrition_rate < 1 and users.end_count == users.start_count - users.churned + users.new + users.reactivated
+
+
+def test_weekly_view_keeps_the_partial_weeks_at_the_quarter_edges():
+    # 2026Q3 starts on a Wednesday and ends on a Wednesday; churn on its last day must count weekly too
+    sp = pd.DataFrame({"account_id": list("abcd"), "spell_start": pd.to_datetime(["2025-01-01"] * 4),
+                       "spell_end": pd.to_datetime(["2026-09-30", None, None, "2026-07-02"])})
+    g = A.grain_comparison(sp, period=Period.quarter("2026Q3"), reactivation_gap_days=None).set_index("grain")
+    assert g.loc["quarter", "measured_quarter"] == pytest.approx(0.5)
+    assert g.loc["week", "periods"] == 14                      # 12 whole weeks + a 5-day and a 3-day edge
+    assert g.loc["week", "compounded"] == pytest.approx(0.5)   # both churns are counted
+    assert g.loc["month", "compounded"] == pytest.approx(0.5)
+    weeks = A.spell_attrition(sp, grain="week", start="2026-07-01", end="2026-10-01", partial=True,
+                              reactivation_gap_days=None)
+    assert weeks.period.iloc[0] == "2026-W27 (5 days)" and weeks.period.iloc[-1] == "2026-W40 (3 days)"
+    assert weeks.churned.iloc[-1] == 1 and weeks.churned.iloc[0] == 1
