@@ -44,8 +44,11 @@ def _cmd_validate(args) -> int:
 def _cmd_review(args) -> int:
     from .report import run_review
 
+    from .report import parse_parameters
+
     res = run_review(args.data, args.out, quarter=args.quarter, config=args.config,
-                     notebooks=args.only or None, progress=not args.quiet)
+                     notebooks=args.only or None, progress=not args.quiet,
+                     parameters=parse_parameters(args.param or (), args.params or ()))
     index = res.out_dir / "index.html"
     if res.ok:
         print(f"\nReview {res.quarter} done. Open {index}")
@@ -82,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="report folder; default reports/<quarter>")
     r.add_argument("--only", nargs="*", help="run only these notebooks (e.g. 10-attrition)")
     r.add_argument("--quiet", action="store_true", help="no per-cell progress bars")
+    r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                   help="set a notebook parameter, e.g. -p min_count=2 -p segment_col=plan (repeatable); "
+                   "checked against the notebooks' parameters")
+    r.add_argument("--params", action="append", metavar="FILE.yaml",
+                   help="a YAML file of notebook parameters (NAME: VALUE); -p wins over it")
     r.set_defaults(func=_cmd_review)
     return p
 

@@ -118,17 +118,151 @@ class ReviewResult:
         return all(n.ok for n in self.notebooks)
 
 
-def resolve_quarter(dataset, quarter: str | None) -> str:
-    """The quarter to review: the given one, or the latest complete quarter in the data."""
-    from .periods import Period, latest_complete_quarter
+def data_range(dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of the data: the earliest signup and the data's end."""
+    first = pd.Timestamp(dataset.accounts["signup_date"].min()).normalize()
+    return first, pd.Timestamp(dataset.data_end).normalize()
 
-    if quarter:
-        return Period.quarter(quarter).label
-    return latest_complete_quarter(dataset.data_end).label
+
+def resolve_quarter(dataset, quarter: str | None) -> str:
+    """The quarter to review: the given one, or the latest complete quarter in the data.
+
+    A quarter that cannot be reviewed on this data (malformed, not yet complete at the data's end, or
+    ending before the first signup) raises :class:`churnlab.config.ConfigError` naming the data's range.
+    """
+    from .config import ConfigError
+    from .periods import Period, latest_complete_quarter, period_of
+
+    first, last = data_range(dataset)
+    earliest = period_of(first, "quarter")
+    latest = latest_complete_quarter(last)
+    span = (f"the data runs from {first.date()} to {last.date()}, so the quarters that can be reviewed are "
+            f"{earliest.label} to {latest.label}")
+    if latest.end <= earliest.start:
+        raise ConfigError(f"the data covers no complete quarter: it runs from {first.date()} to {last.date()}")
+    if not quarter:
+        return latest.label
+    try:
+        q = Period.quarter(quarter)
+    except ValueError:
+        raise ConfigError(f"--quarter {quarter!r} is not a quarter; write it as 2026Q3 (year, Q, 1-4); "
+                          f"{span}") from None
+    if q.last_day > last:
+        raise ConfigError(f"quarter {q.label} is not complete in the data (it ends on {q.last_day.date()}); "
+                          f"{span}")
+    if q.end <= first:
+        raise ConfigError(f"quarter {q.label} ends before the first signup; {span}")
+    return q.label
+
+
+#: Parameters every notebook takes from the review itself (set them with the review's own options).
+REVIEW_PARAMETERS = {"quarter": "--quarter", "data_dir": "--data", "config": "--config", "out_dir": "--out"}
+
+
+def notebook_parameters(notebook_dir=None, names=None) -> dict[str, dict]:
+    """Each notebook's parameters: ``{notebook: {name: default value}}`` from its ``parameters`` cell."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    nb_dir = Path(notebook_dir or default_notebook_dir())
+    out = {}
+    for name in names or [n for n in NOTEBOOKS if (nb_dir / f"{n}.ipynb").exists()]:
+        nb = nbformat.read(str(nb_dir / f"{name}.ipynb"), as_version=4)
+        cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+        params = {}
+        if cell is not None:
+            ns: dict = {}
+            exec(compile(cell.source, f"{name} parameters", "exec"), {}, ns)  # literals only (tested)
+            params = {p.name: ns.get(p.name) for p in PythonTranslator.inspect({"source": cell.source})}
+        out[name] = params
+    return out
+
+
+def check_parameters(given: dict, notebook_dir=None, names=None) -> dict[str, dict]:
+    """Check review parameters (``-p NAME=VALUE``, ``--params FILE``) against the notebooks'.
+
+    Returns ``{notebook: {name: value}}``: each value goes to the notebooks that have that parameter,
+    converted to the type of its default (a comma-separated text becomes a list where the default is
+    a list). An unknown name, or a value of the wrong kind, raises
+    :class:`churnlab.config.ConfigError` listing the valid names.
+    """
+    from .config import ConfigError
+
+    defaults = notebook_parameters(notebook_dir, names)
+    valid = sorted({k for d in defaults.values() for k in d} - set(REVIEW_PARAMETERS))
+    out: dict[str, dict] = {n: {} for n in defaults}
+    for key, value in (given or {}).items():
+        if key in REVIEW_PARAMETERS:
+            raise ConfigError(f"parameter {key!r} is set with the review's own option {REVIEW_PARAMETERS[key]}")
+        if key not in valid:
+            raise ConfigError(f"unknown parameter {key!r}; the notebooks take: {', '.join(valid)}")
+        for nb, d in defaults.items():
+            if key in d:
+                out[nb][key] = _convert_parameter(key, value, d[key])
+    return out
+
+
+def _convert_parameter(key, value, default):
+    from .config import ConfigError
+
+    if isinstance(default, list) and isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"parameter {key!r} must be true or false; got {value!r}")
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return type(default)(value) if isinstance(default, float) or value == int(value) else value
+        raise ConfigError(f"parameter {key!r} must be a number (like {default!r}); got {value!r}")
+    if isinstance(default, list) and not isinstance(value, list):
+        raise ConfigError(f"parameter {key!r} must be a list (like {default!r}); got {value!r}")
+    if isinstance(default, str) and not isinstance(value, str):
+        return str(value)
+    return value
+
+
+def parse_parameters(pairs=(), files=()) -> dict:
+    """``-p NAME=VALUE`` pairs and ``--params FILE.yaml`` files as one mapping (pairs win).
+
+    Values are read as YAML scalars: ``-p min_count=2`` gives the number 2, ``-p segment_col=plan`` text.
+
+    Examples
+    --------
+    >>> parse_parameters(["min_count=2", "qualified_events=[a, b]", "segment_col=plan"])
+    {'min_count': 2, 'qualified_events': ['a', 'b'], 'segment_col': 'plan'}
+    """
+    import yaml
+
+    from .config import ConfigError
+
+    out: dict = {}
+    for f in files or ():
+        path = Path(f)
+        if not path.is_file():
+            raise ConfigError(f"parameters file {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"parameters file {path} is not valid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"parameters file {path} must map parameter names to values")
+        out.update({str(k): v for k, v in data.items()})
+    for pair in pairs or ():
+        key, sep, raw = str(pair).partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"-p {pair!r}: write a parameter as NAME=VALUE, e.g. -p min_count=2")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        out[key.strip()] = value
+    return out
 
 
 def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=None, notebooks=None,
-               notebook_dir=None, progress: bool = True, echo=print) -> ReviewResult:
+               notebook_dir=None, progress: bool = True, echo=print, parameters: dict | None = None
+               ) -> ReviewResult:
     """Run the quarterly review: validate the data, execute each notebook, publish HTML.
 
     Parameters
@@ -145,6 +279,9 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
         Notebook names to run (default all of :data:`NOTEBOOKS` found in ``notebook_dir``).
     notebook_dir : path, optional
         Where the notebooks are (default the checkout's ``notebooks/``).
+    parameters : dict, optional
+        Notebook parameters (``{name: value}``), checked by :func:`check_parameters`; each goes to the
+        notebooks that take it.
 
     Returns
     -------
@@ -160,17 +297,28 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
 
     from .sources import load
 
+    from .config import ConfigError
+
     data_dir = Path(data_dir).resolve()
+    nb_dir = Path(notebook_dir or default_notebook_dir()).resolve()
+    available_names = [n for n in NOTEBOOKS if (nb_dir / f"{n}.ipynb").exists()]
+    unknown = [n for n in (notebooks or []) if n not in available_names]
+    if unknown:
+        raise ConfigError(f"--only {', '.join(unknown)}: no such report; the reports are "
+                          f"{', '.join(available_names)}")
+    names = [n for n in available_names if not notebooks or n in notebooks]
+    per_notebook = check_parameters(parameters or {}, nb_dir, names)
     dataset = load(data_dir, config)            # fatal data problems stop here, before any notebook
     q = resolve_quarter(dataset, quarter)
     out = Path(out_dir or Path("reports") / q).resolve()
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     mdir = out / _METRICS_DIR
+    earlier = _earlier_results(out, q) if notebooks else {}
     if mdir.exists():
         for f in mdir.glob("*.json"):
-            f.unlink()
-    nb_dir = Path(notebook_dir or default_notebook_dir()).resolve()
-    names = list(notebooks or [n for n in NOTEBOOKS if (nb_dir / f"{n}.ipynb").exists()])
+            # a partial run (--only) keeps the other reports' figures of the same quarter
+            if not earlier or f.stem in {_METRICS_SECTIONS.get(n, n) for n in names} or f.name == _STATUS_FILE:
+                f.unlink()
     params = {"quarter": q, "data_dir": str(data_dir), "config": str(Path(config).resolve()) if config else "",
               "out_dir": str(out)}
     result = ReviewResult(out, q)
@@ -187,7 +335,7 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
         t0 = time.perf_counter()
         error = ""
         try:
-            pm.execute_notebook(str(src), str(dst), parameters=params, cwd=str(nb_dir),
+            pm.execute_notebook(str(src), str(dst), parameters={**params, **per_notebook.get(name, {})}, cwd=str(nb_dir),
                                 progress_bar=progress, report_mode=False)
         except pm.PapermillExecutionError as e:
             # the execution count is the In [n] prompt of the executed notebook kept in notebooks/
@@ -204,10 +352,36 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
         result.notebooks.append(NotebookResult(name, not error, secs, error, page))
         echo(f"    {'ok' if not error else 'FAILED ' + error} ({secs:.0f} s)")
 
+    if earlier:
+        ran = {n.name for n in result.notebooks}
+        result.notebooks = sorted([*result.notebooks, *(r for n, r in earlier.items() if n not in ran)],
+                                  key=lambda r: NOTEBOOKS.index(r.name) if r.name in NOTEBOOKS else 99)
+    mdir.mkdir(parents=True, exist_ok=True)
+    (mdir / _STATUS_FILE).write_text(json.dumps({"quarter": q, "notebooks": [vars(n) for n in result.notebooks]},
+                                                indent=2, ensure_ascii=False), encoding="utf-8")
     result.metrics = merge_metrics(out, q, dataset)
     (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, ensure_ascii=False), encoding="utf-8")
     write_index(result, dataset)
     return result
+
+
+#: The metrics section each notebook saves (``save_metrics(out_dir, SECTION, ...)``).
+_METRICS_SECTIONS = {"10-attrition": "attrition", "20-survival": "survival", "30-churn-reasons": "reasons",
+                     "40-exit-sentiment": "exit_sentiment", "00-data-check": "data"}
+#: Per-notebook results of the last run into a report folder, so ``--only`` can merge with them.
+_STATUS_FILE = "_notebooks.json"
+
+
+def _earlier_results(out: Path, quarter: str) -> dict[str, NotebookResult]:
+    """The notebook results of an earlier run of the same quarter into ``out`` (empty when none)."""
+    path = out / _METRICS_DIR / _STATUS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if data.get("quarter") != quarter:
+        return {}
+    return {d["name"]: NotebookResult(**d) for d in data.get("notebooks", []) if isinstance(d, dict)}
 
 
 def _first_line(text) -> str:
@@ -219,7 +393,8 @@ def merge_metrics(out_dir, quarter: str, dataset=None) -> dict:
     """``metrics.json``: the quarter, the row accounting, and every section the notebooks saved."""
     merged: dict = {"quarter": quarter}
     for f in sorted((Path(out_dir) / _METRICS_DIR).glob("*.json")):
-        merged.update(json.loads(f.read_text(encoding="utf-8")))
+        if f.name != _STATUS_FILE:
+            merged.update(json.loads(f.read_text(encoding="utf-8")))
     if dataset is not None:
         merged["rows"] = rows_summary(dataset)
     return merged
