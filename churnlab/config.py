@@ -108,6 +108,9 @@ def load_config(path=None) -> Config:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"data config {path} is not valid YAML: {e}") from None
+    except ValueError as e:  # YAML reads 2025-13-01 as a date and fails on it
+        raise ConfigError(f"data config {path} holds a date that does not exist ({e}); "
+                          "write dates as YYYY-MM-DD") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"data config {path}: expected a mapping at the top level")
     unknown = set(raw) - _TOP_KEYS

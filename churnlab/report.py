@@ -167,6 +167,8 @@ def notebook_parameters(notebook_dir=None, names=None) -> dict[str, dict]:
     nb_dir = Path(notebook_dir or default_notebook_dir())
     out = {}
     for name in names or [n for n in NOTEBOOKS if (nb_dir / f"{n}.ipynb").exists()]:
+        if not (nb_dir / f"{name}.ipynb").exists():
+            continue
         nb = nbformat.read(str(nb_dir / f"{name}.ipynb"), as_version=4)
         cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
         params = {}
@@ -302,11 +304,11 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     data_dir = Path(data_dir).resolve()
     nb_dir = Path(notebook_dir or default_notebook_dir()).resolve()
     available_names = [n for n in NOTEBOOKS if (nb_dir / f"{n}.ipynb").exists()]
-    unknown = [n for n in (notebooks or []) if n not in available_names]
+    unknown = [n for n in (notebooks or []) if n not in NOTEBOOKS and not (nb_dir / f"{n}.ipynb").exists()]
     if unknown:
         raise ConfigError(f"--only {', '.join(unknown)}: no such report; the reports are "
                           f"{', '.join(available_names)}")
-    names = [n for n in available_names if not notebooks or n in notebooks]
+    names = list(notebooks or available_names)
     per_notebook = check_parameters(parameters or {}, nb_dir, names)
     dataset = load(data_dir, config)            # fatal data problems stop here, before any notebook
     q = resolve_quarter(dataset, quarter)

@@ -129,3 +129,55 @@ def test_review_skips_notebooks_whose_tables_are_absent(data, notebooks, tmp_pat
     assert res.notebooks[0].skipped == "needs a verbatim column in exit_interviews, which data does not have"
     assert not (out / "30-churn-reasons.html").exists()
     assert "not run" in (out / "index.html").read_text()
+
+
+def test_quarter_is_checked_against_the_data(data, notebooks, tmp_path):
+    from churnlab.config import ConfigError
+
+    run = dict(notebook_dir=notebooks, progress=False, echo=lambda *a: None, notebooks=["30-churn-reasons"])
+    for q, words in [("2026Q1", "not complete in the data"), ("2024Q3", "ends before the first signup"),
+                     ("2026-Q5", "is not a quarter"), ("Q3", "is not a quarter")]:
+        with pytest.raises(ConfigError) as e:
+            report.run_review(data, tmp_path / "r", quarter=q, **run)
+        assert words in str(e.value) and "2025-01-01 to 2025-12-31" in str(e.value) and "2025Q1 to 2025Q4" in str(e.value)
+    assert report.run_review(data, tmp_path / "r", quarter="2025Q1", **run).quarter == "2025Q1"
+    assert cli.main(["review", "--data", str(data), "--quarter", "2027Q1", "--only", "30-churn-reasons"]) == 2
+
+
+def test_parameters_are_checked_against_the_notebooks(data, notebooks, tmp_path):
+    from churnlab.config import ConfigError
+
+    assert report.parse_parameters(["min_count=2", "events=a, b"]) == {"min_count": 2, "events": "a, b"}
+    with pytest.raises(ConfigError) as e:
+        report.check_parameters({"min_cnt": 2}, notebooks)
+    assert "unknown parameter 'min_cnt'" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        report.check_parameters({"quarter": "2025Q1"}, notebooks)
+    assert "--quarter" in str(e.value)
+    real = report.check_parameters({"min_count": 3, "segment_col": "plan", "qualified_events": "x, y"})
+    assert real["10-attrition"] == {"min_count": 3, "segment_col": "plan", "qualified_events": ["x", "y"]}
+    assert real["20-survival"] == {"segment_col": "plan"}
+    with pytest.raises(ConfigError) as e:
+        report.check_parameters({"min_count": "two"})
+    assert "must be a number" in str(e.value)
+    p = tmp_path / "p.yaml"
+    p.write_text("trend_quarters: 4\nmin_count: 1\n")
+    assert report.parse_parameters(["min_count=5"], [p]) == {"trend_quarters": 4, "min_count": 5}
+
+
+def test_only_merges_with_the_reports_already_in_the_folder(data, notebooks, tmp_path):
+    out = tmp_path / "rep"
+    _nb(notebooks / "00-data-check.ipynb", """
+        from churnlab import report
+        report.save_metrics(out_dir, "data", {"participation_rate": 0.5})""")
+    run = dict(notebook_dir=notebooks, progress=False, echo=lambda *a: None)
+    report.run_review(data, out, notebooks=["10-attrition"], **run)
+    res = report.run_review(data, out, notebooks=["00-data-check"], **run)
+    assert [n.name for n in res.notebooks] == ["00-data-check", "10-attrition"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["logo_attrition_rate"] == 0.25 and metrics["participation_rate"] == 0.5
+    index = (out / "index.html").read_text()
+    assert "10-attrition.html" in index and "00-data-check.html" in index and "25.0%" in index
+    # a full run starts afresh
+    res = report.run_review(data, out, **{**run, "notebook_dir": notebooks})
+    assert "participation_rate" in json.loads((out / "metrics.json").read_text())
