@@ -100,3 +100,17 @@ def test_the_data_folder_config_is_found(tmp_path):
     other.write_text("analysis: {currency: GBP}\n")
     assert config_for(tmp_path, other).analysis == {"currency": "GBP"}
     assert settings.currency_sign("JPY") == "¥" and settings.currency_sign("chf") == "chf"
+
+
+def test_the_readme_configs_are_valid(tmp_path):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "tables:" in b or "analysis:" in b]
+    assert len(blocks) >= 2
+    for i, b in enumerate(blocks):
+        p = tmp_path / f"c{i}.yaml"
+        p.write_text(b)
+        cfg = load_config(p)
+        assert cfg.analysis and cfg.activity_events
