@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from churnlab.config import ConfigError
 from churnlab.schema import LINE_COL, DataValidationError
+from churnlab.stats import BLANK_LABEL, fill_blank
 
 #: The shipped taxonomy.
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
@@ -403,6 +405,8 @@ def _raise_unmapped(out, col, values, taxonomy, file):
 
 #: Account columns carried into the interview frame when present.
 ACCOUNT_COLS = ("churn_date", "segment", "industry", "region", "acquisition_channel", "plan", "mrr")
+#: Group columns whose blanks are labelled :data:`~churnlab.stats.BLANK_LABEL` (never left out of a group).
+_GROUP_COLS = ("segment", "industry", "region", "acquisition_channel", "plan", "format")
 _NONE_WORDS = {"", "none", "n/a", "na", "-", "--", "no", "nobody", "unknown", "なし", "不明"}
 _LEGAL = re.compile(r"(?:\b(?:inc|llc|ltd|limited|corp|corporation|co|company|gmbh|plc|kk|sa|ag|bv|"
                     r"oy|ab|pty|srl)\b\.?\s*)+$")
@@ -526,7 +530,9 @@ def prepare_interviews(interviews: pd.DataFrame, accounts: pd.DataFrame, *,
         ``"2026Q3"``), ``responded`` (bool: ``completed_at`` is set), ``reason`` (the primary reason
         of a responder; ``"no_reason"`` when blank; ``NA`` for non-responders), ``secondary``
         (secondary reason of a responder or ``NA``), ``competitor`` (normalised), ``would_return``
-        (lower case), ``mrr`` (the account's MRR, 0 when unknown).
+        (lower case), ``mrr`` (the account's MRR, 0 when unknown). Blank values of the group
+        columns (``segment, industry, region, acquisition_channel, plan, format``) read
+        :data:`~churnlab.stats.BLANK_LABEL`, so those accounts stay in every group comparison.
 
     Examples
     --------
@@ -563,6 +569,9 @@ def prepare_interviews(interviews: pd.DataFrame, accounts: pd.DataFrame, *,
     out["secondary"] = out["secondary_reason"].astype("string").where(out["responded"], pd.NA)
     out["competitor"] = normalise_competitor(out["competitor"], aliases=competitor_aliases)
     out["would_return"] = out["would_return"].astype("string").str.strip().str.lower()
+    for col in _GROUP_COLS:
+        if col in out.columns and (out[col].isna().any() or out[col].dtype == object):
+            out[col] = fill_blank(out[col]).astype(str).to_numpy()
     out["mrr"] = pd.to_numeric(out["mrr"], errors="coerce").fillna(0.0) if "mrr" in out else 0.0
     return out.sort_values(["churn_date", "account_id"], na_position="last").reset_index(drop=True)
 
