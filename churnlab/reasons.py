@@ -204,6 +204,8 @@ def _is_blank(v) -> bool:
 def _canonical_lookup(taxonomy: dict):
     """key -> (primary, secondary|None) for primary values; key -> [(primary, secondary)] for secondary."""
     prim, sec = {}, {}
+    for k in (NO_REASON, taxonomy["no_reason"]["en"], taxonomy["no_reason"]["ja"]):
+        prim[_key(k)] = (None, None)       # the data's own "no reason given" values
     for p, node in taxonomy["primary"].items():
         for k in (p, node["en"], node["ja"]):
             prim.setdefault(_key(k), (p, None))
@@ -216,23 +218,49 @@ def _canonical_lookup(taxonomy: dict):
     return prim, sec
 
 
-def _target(value: str, taxonomy: dict, *, where: str):
-    """Resolve a mapping target ("primary", "primary/secondary", or a label) to (primary, secondary|None)."""
+def valid_codes(taxonomy: dict) -> str:
+    """The reason codes a value can be mapped to, primary and secondary, for error messages.
+
+    Examples
+    --------
+    >>> tax = {"primary": {"cost": {"secondary": {"high": {}, "budget": {}}}, "other": {"secondary": {"other": {}}}}}
+    >>> valid_codes(tax)
+    "primary codes with their secondary codes: cost (high, budget), other (other); a secondary reason is written 'primary/secondary' (e.g. 'cost/high'); 'no_reason' or an empty value means no reason given"
+    """
+    parts = [f"{p} ({', '.join(node['secondary'])})" for p, node in taxonomy["primary"].items()]
+    p0 = next(iter(taxonomy["primary"]))
+    s0 = next(iter(taxonomy["primary"][p0]["secondary"]))
+    return ("primary codes with their secondary codes: " + ", ".join(parts)
+            + f"; a secondary reason is written 'primary/secondary' (e.g. '{p0}/{s0}'); "
+            f"'{NO_REASON}' or an empty value means no reason given")
+
+
+def _means_no_reason(value) -> bool:
+    """A mapping target that says "no reason given": empty, null, or ``no_reason``."""
+    return _is_blank(value) or _key(value) in (NO_REASON, NO_REASON.replace("_", " "))
+
+
+def _target(value, taxonomy: dict, *, where: str):
+    """Resolve a mapping target ("primary", "primary/secondary", a label, or no reason) to
+    (primary|None, secondary|None); (None, None) means no reason given."""
+    if _means_no_reason(value):
+        return (None, None)
     prim, _ = _canonical_lookup(taxonomy)
     got = prim.get(_key(value))
     if got is None:
-        codes = ", ".join(taxonomy["primary"])
-        raise ValueError(f"{where}: {value!r} is not a reason of the taxonomy "
-                         f"(primary codes: {codes}; a pair is written 'primary/secondary')")
+        raise ConfigError(f"{where}: {str(value)!r} is not a reason of the taxonomy. Valid targets: "
+                          f"{valid_codes(taxonomy)}.")
     return got
 
 
-def _secondary_target(value: str, taxonomy: dict, *, where: str):
+def _secondary_target(value, taxonomy: dict, *, where: str):
+    if _means_no_reason(value):
+        return [(None, None)]
     _, sec = _canonical_lookup(taxonomy)
     got = sec.get(_key(value))
     if not got:
-        raise ValueError(f"{where}: {value!r} is not a secondary reason of the taxonomy "
-                         "(write a secondary code, or a 'primary/secondary' pair)")
+        raise ConfigError(f"{where}: {str(value)!r} is not a secondary reason of the taxonomy. Valid targets: "
+                          f"{valid_codes(taxonomy)}.")
     return got
 
 
@@ -257,7 +285,9 @@ def normalise_reasons(interviews: pd.DataFrame, *, taxonomy: dict, mapping: dict
         ``switched_service``, ``unused``, ``customer_service``, ``too_complex``, ``low_quality``,
         ``other``). A dict ``{"primary_reason": {value: target}, "secondary_reason": {value: target}}``
         from the data config, where a target is a primary code, a ``"primary/secondary"`` pair or a
-        taxonomy label; the dict may add ``"preset": "stripe"`` to start from the Stripe codes.
+        taxonomy label, and ``no_reason`` or an empty value means "no reason given" (a "Don't know"
+        answer: the interview counts as completed without a reason); the dict may add
+        ``"preset": "stripe"`` to start from the Stripe codes.
     file : str, optional
         Source file named in errors.
 
@@ -271,8 +301,9 @@ def normalise_reasons(interviews: pd.DataFrame, *, taxonomy: dict, mapping: dict
     DataValidationError
         Listing the distinct values that cannot be mapped (column ``primary_reason`` or
         ``secondary_reason``), or the rows whose secondary reason does not belong to their primary.
-    ValueError
-        When the mapping itself names a reason that is not in the taxonomy.
+    ConfigError
+        When the mapping itself names a reason that is not in the taxonomy (the message names the
+        config key and lists the valid primary and secondary codes).
 
     Examples
     --------
@@ -327,6 +358,9 @@ def normalise_reasons(interviews: pd.DataFrame, *, taxonomy: dict, mapping: dict
             s_code.append(imp)
             continue
         pairs = cand[v]
+        if pairs == [(None, None)]:          # mapped to "no reason given"
+            s_code.append(imp)
+            continue
         match = [s for (pp, s) in pairs if pp == p]
         if p is None:
             s_code.append(pairs[0][1] if len(pairs) == 1 else None)
@@ -364,21 +398,26 @@ def _user_maps(mapping, taxonomy):
         preset = spec.pop("preset", None) or spec.pop("vocabulary", None)
         unknown = set(spec) - {"primary_reason", "secondary_reason"}
         if unknown:
-            raise ValueError(f"reason mapping: unknown keys {sorted(unknown)}; "
-                             "expected 'primary_reason', 'secondary_reason' and optionally 'preset'")
+            raise ConfigError(f"data config tables.exit_interviews.reasons: unknown keys {sorted(unknown)}; "
+                              "expected 'primary_reason', 'secondary_reason' and optionally 'preset'")
     else:
-        raise ValueError(f"reason mapping must be None, a preset name or a dict, not {type(mapping).__name__}")
+        raise ConfigError("data config tables.exit_interviews.reasons must be a preset name or a mapping, "
+                          f"not {type(mapping).__name__}")
     if preset:
         vocab = taxonomy["vocabularies"].get(str(preset))
         if vocab is None:
-            raise ValueError(f"reason mapping preset {preset!r} is not known; known: "
-                             f"{sorted(taxonomy['vocabularies'])}")
+            raise ConfigError(f"data config tables.exit_interviews.reasons: preset {preset!r} is not known; "
+                              f"known: {sorted(taxonomy['vocabularies'])}")
         for k, v in vocab.items():
             prim[_key(k)] = _target(v, taxonomy, where=f"vocabulary {preset!r}")
+    where = "data config tables.exit_interviews.reasons"
+    for col in ("primary_reason", "secondary_reason"):
+        if spec.get(col) is not None and not isinstance(spec[col], dict):
+            raise ConfigError(f"{where}.{col} must map values to reason codes, not {type(spec[col]).__name__}")
     for k, v in (spec.get("primary_reason") or {}).items():
-        prim[_key(k)] = _target(str(v), taxonomy, where=f"reason mapping primary_reason[{k!r}]")
+        prim[_key(k)] = _target(v, taxonomy, where=f"{where}.primary_reason[{str(k)!r}]")
     for k, v in (spec.get("secondary_reason") or {}).items():
-        sec[_key(k)] = _secondary_target(str(v), taxonomy, where=f"reason mapping secondary_reason[{k!r}]")
+        sec[_key(k)] = _secondary_target(v, taxonomy, where=f"{where}.secondary_reason[{str(k)!r}]")
     return prim, sec
 
 
@@ -394,8 +433,8 @@ def _raise_unmapped(out, col, values, taxonomy, file):
     raise DataValidationError(
         "exit_interviews", col,
         f"with a value that is neither in the reason taxonomy nor in the data config's mapping: {shown}. "
-        f"Map each value to a reason code under the data config's reasons mapping ({col}); "
-        f"primary codes: {', '.join(taxonomy['primary'])}",
+        f"Map each value under the data config's tables.exit_interviews.reasons.{col}; "
+        f"{valid_codes(taxonomy)}",
         file=file, rows=int(mask.sum()), examples=_example_cols(out[mask]))
 
 
@@ -995,6 +1034,14 @@ def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "
     if changes.empty:
         return f"No {what} could be compared."
     trend = "method" in changes and changes["method"].iloc[0] == "trend"
+    if not trend and "n_then" in changes and int(changes["n_then"].iloc[0]) == 0:
+        return (f"There is no earlier data to compare {changes['now'].iloc[0]} with: no {of} in "
+                f"{changes['then'].iloc[0]}, so no change in any {what}'s share can be measured yet.")
+    if not trend and "n_now" in changes and int(changes["n_now"].iloc[0]) == 0:
+        return f"No {of} in {changes['now'].iloc[0]}, so no change in any {what}'s share can be measured."
+    if trend and changes["p_trend"].isna().all():
+        return (f"Too few quarters with answers in {changes['window'].iloc[0]} to test a trend in any "
+                f"{what}'s share (at least three are needed).")
     pcol = "p_trend_adj" if trend else "p_adj"
     now, then = changes["now"].iloc[0], changes["then"].iloc[0]
     span = f" (trend over {changes['window'].iloc[0]})" if trend else ""
@@ -1017,6 +1064,47 @@ def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "
     how = f"trend test over {changes['window'].iloc[0]}, " if trend else ""
     return (f"Between {then} and {now}, {body}{rest} "
             f"({how}p-values adjusted for the {tested} {what}s compared).")
+
+
+def featured_reason(changes: pd.DataFrame) -> str | None:
+    """The reason a report features after the change table, chosen by a fixed rule.
+
+    The rule: the significant change with the largest move (either way); when nothing changed
+    significantly, or there is no earlier data, the reason given by the most responders now
+    (ties: the larger rise, then the code). So the story is about a reason that matters now, never
+    a tiny reason whose share happened to move most.
+
+    Parameters
+    ----------
+    changes : DataFrame
+        :func:`reason_changes` output.
+
+    Returns
+    -------
+    str or None
+        The reason code; ``None`` when nobody gave any reason in the current window.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"reason": ["ux", "integration_gap", "training"], "k_now": [30, 12, 1],
+    ...                   "change": [0.01, 0.15, 0.02], "significant": [False, False, False]})
+    >>> featured_reason(c)
+    'ux'
+    >>> featured_reason(c.assign(significant=[False, True, False]))
+    'integration_gap'
+    """
+    if changes.empty:
+        return None
+    sig = changes[changes["significant"].astype(bool) & changes["change"].notna()]
+    if len(sig):
+        return str(sig.assign(_m=sig["change"].abs()).sort_values(["_m", "reason"], ascending=[False, True])
+                   .iloc[0]["reason"])
+    now = changes[changes["k_now"] > 0]
+    if now.empty:
+        return None
+    order = now.assign(_c=now["change"].fillna(0.0)).sort_values(["k_now", "_c", "reason"],
+                                                                 ascending=[False, False, True])
+    return str(order.iloc[0]["reason"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -1356,7 +1444,13 @@ def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: s
     word = "up" if r["change"] > 0 else "down" if r["change"] < 0 else "unchanged"
     sig = format_p(r["p_adj"]) + ("" if r["significant"] else ", not significant")
     text = (f"{r['label']}: {pct(r['share_now'])} of responding churned accounts in {r['now']} "
-            f"({r['k_now']} of {r['n_now']}), {word} from {pct(r['share_then'])} in {r['then']} ({sig})")
+            f"({r['k_now']} of {r['n_now']})")
+    if r["n_then"] == 0:
+        text += f", with no earlier data to compare with (no responses in {r['then']})"
+    elif pd.notna(r["p_adj"]):
+        text += f", {word} from {pct(r['share_then'])} in {r['then']} ({sig})"
+    else:
+        text += f", {word} from {pct(r['share_then'])} in {r['then']}"
     if by in mine.columns and len(mine):
         vc = mine[by].value_counts()
         if vc.iloc[0] / len(mine) > 0.5:
