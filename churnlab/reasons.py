@@ -16,7 +16,7 @@ import yaml
 
 from churnlab.config import ConfigError
 from churnlab.schema import LINE_COL, DataValidationError
-from churnlab.stats import BLANK_LABEL, fill_blank
+from churnlab.stats import BLANK_LABEL, OTHER_LABEL, fill_blank, group_rare_levels
 
 #: The shipped taxonomy.
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
@@ -651,6 +651,15 @@ def quarters_back(quarter: str, n: int) -> list[str]:
 _LEVEL_COL = {"primary": "reason", "secondary": "secondary", "competitor": "competitor"}
 
 
+def _blank_groups(frame: pd.DataFrame, by) -> pd.DataFrame:
+    """``frame`` with blank values of the group columns (not ``quarter``) as BLANK_LABEL."""
+    cols = [c for c in by if c != "quarter" and c in frame.columns
+            and frame[c].map(_is_blank).any()]
+    if not cols:
+        return frame
+    return frame.assign(**{c: fill_blank(frame[c]).astype(str).to_numpy() for c in cols})
+
+
 def _categories(level, taxonomy):
     if level == "primary":
         return list(taxonomy["primary"]) + [NO_REASON]
@@ -719,7 +728,7 @@ def reason_shares(frame: pd.DataFrame, *, taxonomy: dict, by=None, level: str = 
     if level not in _LEVEL_COL:
         raise ValueError(f"level must be one of {tuple(_LEVEL_COL)}, not {level!r}")
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
-    f = frame[frame["responded"].astype(bool)]
+    f = _blank_groups(frame[frame["responded"].astype(bool)], by)
     if quarter is not None:
         f = f[f["quarter"] == quarter]
     col = _LEVEL_COL[level]
@@ -778,7 +787,7 @@ def participation(frame: pd.DataFrame, *, by=None, quarter: str | None = None,
     """
     from churnlab.stats import add_wilson
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
-    f = frame if quarter is None else frame[frame["quarter"] == quarter]
+    f = _blank_groups(frame if quarter is None else frame[frame["quarter"] == quarter], by)
     resp = f["responded"].astype(bool)
     if by:
         g = resp.groupby([f[b] for b in by], observed=True, dropna=False)
@@ -1113,12 +1122,14 @@ def featured_reason(changes: pd.DataFrame) -> str | None:
 
 def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segment",
                         level: str = "primary", quarter: str | None = None, min_count: int = 5,
-                        alpha: float = 0.05, lang: str = "en") -> pd.DataFrame:
+                        max_groups: int = 10, alpha: float = 0.05, lang: str = "en") -> pd.DataFrame:
     """Chi-square test of independence between reason and a grouping (segment, region ...).
 
     Responders who gave no reason are left out. Reasons given fewer than ``min_count`` times in
-    all are pooled into one column and groups with fewer than ``min_count`` responders are left
-    out, so the test is not driven by near-empty cells. When the test is significant, each group is
+    all are pooled into one column, and groups with fewer than ``min_count`` responders (beyond the
+    ``max_groups - 1`` largest) are pooled as :data:`~churnlab.stats.OTHER_LABEL` (blank groups are
+    :data:`~churnlab.stats.BLANK_LABEL`), so the test is not driven by near-empty cells and no
+    responder is left out of it; a pooled group too small even then is named in the sentence. When the test is significant, each group is
     described by the reason it gives most clearly more often than the others (adjusted
     standardised residual above 2).
 
@@ -1148,20 +1159,28 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     f = frame[frame["responded"].astype(bool)]
     if quarter is not None:
         f = f[f["quarter"] == quarter]
-    f = f[f[col].notna() & (f[col] != NO_REASON) & f[by].notna()]
-    tab = pd.crosstab(f[by].astype(str), f[col].astype(str))
+    f = f[f[col].notna() & (f[col] != NO_REASON)]
+    groups = group_rare_levels(f[by], min_count=min_count, max_levels=max_groups)
+    pooled = f[by].map(lambda v: BLANK_LABEL if _is_blank(v) else str(v)).nunique() - groups.nunique()
+    tab = pd.crosstab(groups.to_numpy(), f[col].astype(str).to_numpy())
+    tab.index.name, tab.columns.name = by, col
     tab = tab.loc[tab.sum(axis=1) >= min_count]
     small = tab.columns[tab.sum(axis=0) < min_count]
     if len(small):
         tab = tab.drop(columns=small).assign(**{"(rarer reasons)": tab[small].sum(axis=1)})
         tab = tab.loc[:, tab.sum(axis=0) > 0]
     word = by.replace("_", " ")
+    left_out = int(pd.crosstab(groups.to_numpy(), f[col].astype(str).to_numpy()).sum(axis=1).lt(min_count).sum()) \
+        if len(f) else 0
+    note = (f" {pooled:,} smaller {word} values are pooled as \"{OTHER_LABEL}\"." if pooled > 1 else "") + \
+        (f" {left_out} {word} group{'s' if left_out != 1 else ''} with fewer than {min_count} answers "
+         f"{'are' if left_out != 1 else 'is'} too small to test." if left_out else "")
     base = {"by": by, "n": int(tab.values.sum()), "groups": int(tab.shape[0]), "reasons": int(tab.shape[1]),
             "chi2": float("nan"), "dof": 0, "p": float("nan"), "cramers_v": float("nan"), "significant": False}
     if tab.shape[0] < 2 or tab.shape[1] < 2:
         base["sentence"] = (f"Too few responses to compare reasons by {word} "
                             f"(groups and reasons with at least {min_count} responses are needed).")
-        return pd.DataFrame([base])
+        return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
     t = Table(tab.values)
     res = t.test_nominal_association()
     n = tab.values.sum()
@@ -1172,7 +1191,7 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     if not base["significant"]:
         base["sentence"] = (f"The data do not show that reasons differ by {word} ({stat}); the differences "
                             "between the bars are within what chance would produce.")
-        return pd.DataFrame([base])
+        return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
     resid = pd.DataFrame(t.standardized_resids, index=tab.index, columns=tab.columns)
     parts = []
     for g in tab.index:
@@ -1192,7 +1211,7 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
         base["sentence"] = f"Reasons differ by {word} ({stat}): {desc}."
     else:
         base["sentence"] = f"Reasons differ by {word} ({stat}), without one reason standing out in any group."
-    return pd.DataFrame([base])
+    return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
 
 
 # --------------------------------------------------------------------------------------------
