@@ -457,8 +457,8 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
     Names are compared on a key that ignores case, width, punctuation, spaces, a web suffix
     (``.com``, ``.io`` ...) and legal suffixes (Inc, Ltd, GmbH, 株式会社 ...); keys that are nearly
     the same (``difflib`` ratio >= ``threshold``, both at least 5 characters) are merged, so
-    ``"North wind"``, ``"northwind.io"`` and ``"Nortwind"`` are one competitor; a name that extends
-    another by whole words (``"Northwind Analytics"`` after ``"Northwind"``) is the same competitor
+    ``"Bright wave"``, ``"brightwave.io"`` and ``"Brigthwave"`` are one competitor; a name that extends
+    another by whole words (``"Brightwave Analytics"`` after ``"Brightwave"``) is the same competitor
     too (both names at least 5 characters). Each group is shown
     under its most frequent spelling. ``aliases`` (``{variant: name}``, from the data config) are
     applied first. Blank values and "none" / "n/a" become ``NA``.
@@ -476,9 +476,9 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
 
     Examples
     --------
-    >>> normalise_competitor(["Northwind", "northwind inc.", "North-Wind", "Nortwind", "NorthWind Analytics",
+    >>> normalise_competitor(["Brightwave", "brightwave inc.", "Bright-Wave", "Brigthwave", "BrightWave Analytics",
     ...                       "Acme", "", "n/a"]).tolist()
-    ['Northwind', 'Northwind', 'Northwind', 'Northwind', 'Northwind', 'Acme', <NA>, <NA>]
+    ['Brightwave', 'Brightwave', 'Brightwave', 'Brightwave', 'Brightwave', 'Acme', <NA>, <NA>]
     """
     import difflib
     import unicodedata
@@ -507,7 +507,7 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
             return a == b
         ta, tb = tokens[a], tokens[b]
         short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-        if short and long_[:len(short)] == short:      # "Northwind" and "Northwind Analytics"
+        if short and long_[:len(short)] == short:      # "Brightwave" and "Brightwave Analytics"
             return True
         return difflib.SequenceMatcher(None, a, b).ratio() >= threshold
 
@@ -576,7 +576,7 @@ def prepare_interviews(interviews: pd.DataFrame, accounts: pd.DataFrame, *,
     Examples
     --------
     >>> acc = pd.DataFrame({"account_id": ["A", "B"], "churn_date": pd.to_datetime(["2026-07-03", "2026-04-30"]),
-    ...                     "segment": ["SMB", "Enterprise"], "mrr": [100.0, 900.0]})
+    ...                     "segment": ["small", "large"], "mrr": [100.0, 900.0]})
     >>> iv = pd.DataFrame({"account_id": ["A", "A", "B"],
     ...                    "invited_at": pd.to_datetime(["2026-07-04", "2026-07-04", "2026-05-01"]),
     ...                    "completed_at": pd.to_datetime([None, "2026-07-09", None]),
@@ -818,7 +818,7 @@ def reweighted_shares(frame: pd.DataFrame, *, taxonomy: dict, by="segment", leve
     Examples
     --------
     >>> tax = load_taxonomy()
-    >>> f = pd.DataFrame({"segment": ["SMB"] * 4 + ["Ent"] * 4, "quarter": "2026Q3",
+    >>> f = pd.DataFrame({"segment": ["small"] * 4 + ["large"] * 4, "quarter": "2026Q3",
     ...                   "responded": [True, True, True, True, True, False, False, False],
     ...                   "reason": ["price_budget"] * 4 + ["product_gap", None, None, None],
     ...                   "secondary": None, "competitor": None, "mrr": 1.0})
@@ -1141,7 +1141,7 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     Examples
     --------
     >>> tax = load_taxonomy()
-    >>> f = pd.DataFrame({"segment": ["SMB"] * 40 + ["Enterprise"] * 40, "responded": True,
+    >>> f = pd.DataFrame({"segment": ["small"] * 40 + ["large"] * 40, "responded": True,
     ...                   "reason": ["price_budget"] * 30 + ["product_gap"] * 10
     ...                             + ["price_budget"] * 8 + ["product_gap"] * 32,
     ...                   "secondary": None, "competitor": None, "mrr": 1.0, "quarter": "2026Q3"})
@@ -1149,8 +1149,8 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     >>> bool(r.significant), int(r.dof)
     (True, 1)
     >>> print(r.sentence)  # doctest: +NORMALIZE_WHITESPACE
-    Reasons differ by segment (χ² = 24.3, 1 df, p < 0.001): Enterprise leave more often for Product gap
-    (80.0% against 25.0% elsewhere); SMB for Price / budget (75.0% against 20.0% elsewhere).
+    Reasons differ by segment (χ² = 24.3, 1 df, p < 0.001): large leave more often for Product gap
+    (80.0% against 25.0% elsewhere); small for Price / budget (75.0% against 20.0% elsewhere).
     """
     import numpy as np
     from statsmodels.stats.contingency_tables import Table
@@ -1237,7 +1237,7 @@ def competitor_reasons(frame: pd.DataFrame, *, taxonomy: dict, quarters=None, la
     Examples
     --------
     >>> tax = load_taxonomy()
-    >>> f = pd.DataFrame({"responded": True, "quarter": "2026Q3", "competitor": ["Northwind"] * 3,
+    >>> f = pd.DataFrame({"responded": True, "quarter": "2026Q3", "competitor": ["Brightwave"] * 3,
     ...                   "secondary": ["better_price", "better_price", None], "mrr": [1.0, 2.0, 3.0]})
     >>> competitor_reasons(f, taxonomy=tax)[["secondary", "k", "n"]].values.tolist()
     [['better_price', 2, 3], ['unspecified', 1, 3]]
@@ -1378,17 +1378,28 @@ def drilldown(frame: pd.DataFrame, *, taxonomy: dict, quarter: str | None = None
 # Words, HTML and metrics for the report
 # --------------------------------------------------------------------------------------------
 
-def money(x, currency: str = "$") -> str:
-    """``money(12345.6) == '$12,346'``; a currency code is written after: ``money(5, 'JPY') == '5 JPY'``."""
+def money(x, currency: str = "") -> str:
+    """An amount with the company's currency (from the data config; none by default).
+
+    A symbol is written before, a code after, no currency gives the bare number.
+
+    Examples
+    --------
+    >>> money(12345.6, "$"), money(5, "JPY"), money(5, "¥"), money(1234.5)
+    ('$12,346', '5 JPY', '¥5', '1,234')
+    """
     import numpy as np
     if x is None or not np.isfinite(x):
         return "n/a"
+    currency = (currency or "").strip()
+    if not currency:
+        return f"{x:,.0f}"
     if len(currency) == 3 and currency.isalpha():
         return f"{x:,.0f} {currency}"
     return f"{currency}{x:,.0f}"
 
 
-def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "$",
+def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "",
                        of: str = "responding churned accounts") -> list[str]:
     """Plain sentences on the most common reasons, from :func:`reason_shares` output (one group).
 
@@ -1398,7 +1409,7 @@ def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "$
     >>> f = pd.DataFrame({"responded": True, "quarter": "2026Q3", "secondary": None, "competitor": None,
     ...                   "reason": ["price_budget"] * 3 + ["product_gap", "no_reason"],
     ...                   "mrr": [100.0, 100.0, 100.0, 700.0, 0.0]})
-    >>> for s in headline_sentences(reason_shares(f, taxonomy=tax), top=2):
+    >>> for s in headline_sentences(reason_shares(f, taxonomy=tax), top=2, currency="$"):
     ...     print(s)
     Price / budget was the most common reason: 3 of 5 responding churned accounts, 60.0% (95% CI 23.1-88.2%), and $300 of MRR lost (30.0%).
     Product gap followed with 1 account, 20.0% (95% CI 3.6-62.4%), and $700 of MRR lost (70.0%).
@@ -1436,7 +1447,7 @@ def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "$
 
 
 def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: str, level: str = "primary",
-                 compare: str = "yoy", span: int = 1, by: str = "segment", currency: str = "$",
+                 compare: str = "yoy", span: int = 1, by: str = "segment", currency: str = "",
                  lang: str = "en") -> str:
     """The QBR sentence for one reason: its share now and before, who they are, what it cost.
 
@@ -1446,9 +1457,9 @@ def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: s
     >>> f = pd.DataFrame({"quarter": ["2025Q3"] * 10 + ["2026Q3"] * 10, "responded": True,
     ...                   "reason": "product_gap", "competitor": None,
     ...                   "secondary": ["integration_gap"] + ["ux"] * 9 + ["integration_gap"] * 4 + ["ux"] * 6,
-    ...                   "segment": ["SMB"] * 10 + ["Enterprise"] * 3 + ["SMB"] * 7, "mrr": 1000.0})
-    >>> reason_story(f, taxonomy=tax, reason="integration_gap", level="secondary", quarter="2026Q3")
-    'Integration gap: 40.0% of responding churned accounts in 2026Q3 (4 of 10), up from 10.0% in 2025Q3 (p = 0.30, not significant); mostly Enterprise (3 of 4); $4,000 of MRR lost (40.0% of the MRR lost with responders).'
+    ...                   "segment": ["small"] * 10 + ["large"] * 3 + ["small"] * 7, "mrr": 1000.0})
+    >>> reason_story(f, taxonomy=tax, reason="integration_gap", level="secondary", quarter="2026Q3", currency="$")
+    'Integration gap: 40.0% of responding churned accounts in 2026Q3 (4 of 10), up from 10.0% in 2025Q3 (p = 0.30, not significant); mostly large (3 of 4); $4,000 of MRR lost (40.0% of the MRR lost with responders).'
     """
     from churnlab.stats import format_p, pct
     ch = reason_changes(frame, taxonomy=taxonomy, quarter=quarter, level=level, compare=compare,
@@ -1484,7 +1495,7 @@ def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: s
     return text
 
 
-def shares_html(shares: pd.DataFrame, *, currency: str = "$", anchor: str = "reason-",
+def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reason-",
                 title: str = "Reason") -> str:
     """HTML table of :func:`reason_shares` output whose reason names link to the drill-down appendix.
 
@@ -1513,7 +1524,7 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "$", anchor: str = "rea
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def drilldown_html(drill: pd.DataFrame, *, currency: str = "$", anchor: str = "reason-",
+def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "reason-",
                    columns=("account_id", "segment", "region", "secondary_label", "competitor", "mrr")) -> str:
     """The drill-down appendix: one titled table per reason, with the anchors :func:`shares_html` links to.
 

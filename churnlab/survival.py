@@ -150,9 +150,9 @@ def mark_era(data: pd.DataFrame, *, at, before: str = "before", after: str = "af
 
     Examples
     --------
-    >>> df = pd.DataFrame({"signup_date": pd.to_datetime(["2024-12-31", "2025-01-01"])})
-    >>> mark_era(df, at="2025-01-01", before="old onboarding", after="new onboarding")["era"].tolist()
-    ['old onboarding', 'new onboarding']
+    >>> df = pd.DataFrame({"signup_date": pd.to_datetime(["2024-06-30", "2024-07-01"])})
+    >>> mark_era(df, at="2024-07-01", before="old price list", after="new price list")["era"].tolist()
+    ['old price list', 'new price list']
     """
     out = data.copy()
     out[name] = np.where(pd.to_datetime(out[date_col]) >= pd.Timestamp(at), after, before)
@@ -1101,7 +1101,7 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     -------
     DataFrame
         ``covariate, column, level, reference, hazard_ratio, hazard_ratio_lo, hazard_ratio_hi, p,
-        reading`` where ``reading`` says it in words ("churns 2.1x as fast as Enterprise").
+        reading`` where ``reading`` says it in words ("plan basic churns 2.1x as fast as plan plus").
 
     Examples
     --------
@@ -1190,7 +1190,7 @@ def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01) -> str:
 
     Examples
     --------
-    >>> describe_ph(pd.DataFrame({"covariate": ["contract=monthly", "segment=SMB"],
+    >>> describe_ph(pd.DataFrame({"covariate": ["contract=monthly", "segment=small"],
     ...                           "column": ["contract", "segment"], "p": [1e-9, 0.4]}))
     'The effect of contract changes with account age (proportional-hazards test p < 0.001), so its hazard ratio is an average over the lifetime; the model is refitted stratified by contract. segment meets the assumption.'
     """

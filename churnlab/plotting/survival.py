@@ -304,7 +304,7 @@ def plot_hazard_ratios(hr: pd.DataFrame, *, ax=None, title: str | None = None):
 
     Examples
     --------
-    >>> hr = pd.DataFrame({"covariate": ["segment=SMB"], "reference": ["Enterprise"],
+    >>> hr = pd.DataFrame({"covariate": ["plan=basic"], "reference": ["plus"],
     ...                    "hazard_ratio": [2.0], "hazard_ratio_lo": [1.5], "hazard_ratio_hi": [2.6]})
     >>> ax = plot_hazard_ratios(hr)
     """
