@@ -634,6 +634,9 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     if len(groups) < 2:
         return [f"Survival cannot be compared across {by}: every account has the same value"
                 + (f" ({groups[0]})." if groups else ".")]
+    w = data[weight_col].to_numpy(dtype=float) if weight_col else np.ones(len(data))
+    if float(w[data[event_col].to_numpy(dtype=bool)].sum()) == 0:
+        return [f"No account churned in any {by} group, so there is no difference in survival to test."]
     overall = logrank(data, by=by, duration_col=duration_col, event_col=event_col,
                       weight_col=weight_col).iloc[0]
     pw = pairwise_logrank(data, by=by, duration_col=duration_col, event_col=event_col,

@@ -573,6 +573,8 @@ def test_difference_sentences_with_a_single_group_say_so():
     lt = _company().assign(plan="basic")
     text = sv.difference_sentences(lt, by="plan", at=6)
     assert text == ["Survival cannot be compared across plan: every account has the same value (basic)."]
+    none = sv.difference_sentences(_company().assign(event=False), by="plan", at=6)
+    assert none == ["No account churned in any plan group, so there is no difference in survival to test."]
 
 
 def test_plots_cope_with_bounds_that_cross_the_estimate_and_no_model():
