@@ -615,12 +615,18 @@ def pairwise_logrank(data: pd.DataFrame, *, by, duration_col: str = "duration",
 def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
                          duration_col: str = "duration", event_col: str = "event",
                          weight_col: str | None = None, alpha: float = 0.05,
-                         noun: str = "accounts", pairs: Iterable[tuple] | None = None) -> list[str]:
+                         noun: str = "accounts", pairs: Iterable[tuple] | None = None,
+                         max_groups: int = 10, min_accounts: int = 20) -> list[str]:
     """Plain-sentence results of the log-rank tests across the groups of ``by``.
 
     The first sentence reports the overall (multivariate) test; then one sentence per pair
     (Holm-corrected), saying which group retains better at ``at`` months when the difference is
-    significant at ``alpha``.
+    significant at ``alpha``. ``pairs=[]`` gives the overall test only.
+
+    Blank values are a group (:data:`~churnlab.stats.BLANK_LABEL`). When every pair is wanted
+    (``pairs=None``) and there are more than ``max_groups`` groups (a column with a thousand cities),
+    the groups with fewer than ``min_accounts`` accounts beyond the ``max_groups - 1`` largest are
+    pooled as :data:`~churnlab.stats.OTHER_LABEL` first, and a last sentence says so.
 
     Examples
     --------
@@ -630,7 +636,20 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     >>> difference_sentences(lt, by="era", at=6, noun="accounts")[1]
     'accounts after retain better at 6 months than accounts before (100.0% vs 33.3% still active; p = 0.018, log-rank).'
     """
+    pairs = None if pairs is None else list(pairs)
+    data = _fill_groups(data, by)
     groups = list(dict.fromkeys(_keyed(data, by)["_key"]))
+    note = []
+    if pairs is None and len(groups) > max_groups:
+        w0 = data[weight_col].to_numpy(dtype=float) if weight_col else None
+        pooled = group_rare_levels(data[by], weights=w0, min_count=min_accounts, max_levels=max_groups)
+        n_pooled = len(set(data[by].astype(str)) - set(pooled))
+        data = data.assign(**{by: pooled.to_numpy()})
+        groups = list(dict.fromkeys(data[by]))
+        if n_pooled:
+            note = [f"The {n_pooled:,} smaller {by} values are compared as one group, \"{OTHER_LABEL}\"."]
+    if len(groups) < 2 and (note or groups == [OTHER_LABEL]):
+        return [f"Survival cannot be compared across {by}: no {by} value has {min_accounts} accounts or more."]
     if len(groups) < 2:
         return [f"Survival cannot be compared across {by}: every account has the same value"
                 + (f" ({groups[0]})." if groups else ".")]
@@ -640,7 +659,8 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     overall = logrank(data, by=by, duration_col=duration_col, event_col=event_col,
                       weight_col=weight_col).iloc[0]
     pw = pairwise_logrank(data, by=by, duration_col=duration_col, event_col=event_col,
-                          weight_col=weight_col)
+                          weight_col=weight_col) if pairs is None or pairs else \
+        pd.DataFrame(columns=["group_a", "group_b", "test_statistic", "p", "p_adj"])
     summ = survival_summary(fit_km(data, by=by, duration_col=duration_col, event_col=event_col,
                                    weight_col=weight_col), times=[at], horizon=0)
     s_at = dict(zip(summ[by], summ[f"survival_{_fmt_t(at)}m"]))
@@ -664,7 +684,7 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
             out.append(f"No clear difference between {noun} {r.group_a} and {noun} {r.group_b} "
                        f"({pct(sa)} vs {pct(sb)} still active at {_fmt_t(at)} months; "
                        f"{format_p(r.p_adj)}{adj}, log-rank).")
-    return out
+    return out + note
 
 
 # --------------------------------------------------------------------------------------------

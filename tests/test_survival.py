@@ -585,3 +585,17 @@ def test_plots_cope_with_bounds_that_cross_the_estimate_and_no_model():
                       "survival_12m_hi": [1.0]})
     assert charts.plot_cohort_trend(s) is not None
     plt.close("all")
+
+
+def test_difference_sentences_over_a_1100_level_column_pool_the_small_values():
+    import time
+    lt = _company(n=4000)
+    lt["city"] = ["Capital" if i < 1500 else f"city {i % 1100}" for i in range(len(lt))]
+    t0 = time.perf_counter()
+    text = sv.difference_sentences(lt, by="city", at=6)
+    assert time.perf_counter() - t0 < 10
+    assert text[0].startswith("Survival") and "(2 groups;" in text[0]
+    assert len(text) == 3 and text[-1] == 'The 1,100 smaller city values are compared as one group, "Other".'
+    # an overall test only (pairs=[], e.g. signup cohorts) is not pooled: every group keeps its name
+    few = lt.assign(city=np.where(np.arange(len(lt)) % 25 == 0, "tiny", lt["plan"]))
+    assert "(4 groups;" in sv.difference_sentences(few, by="city", at=6, pairs=[], max_groups=3)[0]
