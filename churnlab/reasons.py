@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from churnlab.config import ConfigError
 from churnlab.schema import LINE_COL, DataValidationError
+from churnlab.stats import BLANK_LABEL, OTHER_LABEL, fill_blank, group_rare_levels
 
 #: The shipped taxonomy.
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
@@ -202,6 +204,8 @@ def _is_blank(v) -> bool:
 def _canonical_lookup(taxonomy: dict):
     """key -> (primary, secondary|None) for primary values; key -> [(primary, secondary)] for secondary."""
     prim, sec = {}, {}
+    for k in (NO_REASON, taxonomy["no_reason"]["en"], taxonomy["no_reason"]["ja"]):
+        prim[_key(k)] = (None, None)       # the data's own "no reason given" values
     for p, node in taxonomy["primary"].items():
         for k in (p, node["en"], node["ja"]):
             prim.setdefault(_key(k), (p, None))
@@ -214,23 +218,49 @@ def _canonical_lookup(taxonomy: dict):
     return prim, sec
 
 
-def _target(value: str, taxonomy: dict, *, where: str):
-    """Resolve a mapping target ("primary", "primary/secondary", or a label) to (primary, secondary|None)."""
+def valid_codes(taxonomy: dict) -> str:
+    """The reason codes a value can be mapped to, primary and secondary, for error messages.
+
+    Examples
+    --------
+    >>> tax = {"primary": {"cost": {"secondary": {"high": {}, "budget": {}}}, "other": {"secondary": {"other": {}}}}}
+    >>> valid_codes(tax)
+    "primary codes with their secondary codes: cost (high, budget), other (other); a secondary reason is written 'primary/secondary' (e.g. 'cost/high'); 'no_reason' or an empty value means no reason given"
+    """
+    parts = [f"{p} ({', '.join(node['secondary'])})" for p, node in taxonomy["primary"].items()]
+    p0 = next(iter(taxonomy["primary"]))
+    s0 = next(iter(taxonomy["primary"][p0]["secondary"]))
+    return ("primary codes with their secondary codes: " + ", ".join(parts)
+            + f"; a secondary reason is written 'primary/secondary' (e.g. '{p0}/{s0}'); "
+            f"'{NO_REASON}' or an empty value means no reason given")
+
+
+def _means_no_reason(value) -> bool:
+    """A mapping target that says "no reason given": empty, null, or ``no_reason``."""
+    return _is_blank(value) or _key(value) in (NO_REASON, NO_REASON.replace("_", " "))
+
+
+def _target(value, taxonomy: dict, *, where: str):
+    """Resolve a mapping target ("primary", "primary/secondary", a label, or no reason) to
+    (primary|None, secondary|None); (None, None) means no reason given."""
+    if _means_no_reason(value):
+        return (None, None)
     prim, _ = _canonical_lookup(taxonomy)
     got = prim.get(_key(value))
     if got is None:
-        codes = ", ".join(taxonomy["primary"])
-        raise ValueError(f"{where}: {value!r} is not a reason of the taxonomy "
-                         f"(primary codes: {codes}; a pair is written 'primary/secondary')")
+        raise ConfigError(f"{where}: {str(value)!r} is not a reason of the taxonomy. Valid targets: "
+                          f"{valid_codes(taxonomy)}.")
     return got
 
 
-def _secondary_target(value: str, taxonomy: dict, *, where: str):
+def _secondary_target(value, taxonomy: dict, *, where: str):
+    if _means_no_reason(value):
+        return [(None, None)]
     _, sec = _canonical_lookup(taxonomy)
     got = sec.get(_key(value))
     if not got:
-        raise ValueError(f"{where}: {value!r} is not a secondary reason of the taxonomy "
-                         "(write a secondary code, or a 'primary/secondary' pair)")
+        raise ConfigError(f"{where}: {str(value)!r} is not a secondary reason of the taxonomy. Valid targets: "
+                          f"{valid_codes(taxonomy)}.")
     return got
 
 
@@ -255,7 +285,9 @@ def normalise_reasons(interviews: pd.DataFrame, *, taxonomy: dict, mapping: dict
         ``switched_service``, ``unused``, ``customer_service``, ``too_complex``, ``low_quality``,
         ``other``). A dict ``{"primary_reason": {value: target}, "secondary_reason": {value: target}}``
         from the data config, where a target is a primary code, a ``"primary/secondary"`` pair or a
-        taxonomy label; the dict may add ``"preset": "stripe"`` to start from the Stripe codes.
+        taxonomy label, and ``no_reason`` or an empty value means "no reason given" (a "Don't know"
+        answer: the interview counts as completed without a reason); the dict may add
+        ``"preset": "stripe"`` to start from the Stripe codes.
     file : str, optional
         Source file named in errors.
 
@@ -269,8 +301,9 @@ def normalise_reasons(interviews: pd.DataFrame, *, taxonomy: dict, mapping: dict
     DataValidationError
         Listing the distinct values that cannot be mapped (column ``primary_reason`` or
         ``secondary_reason``), or the rows whose secondary reason does not belong to their primary.
-    ValueError
-        When the mapping itself names a reason that is not in the taxonomy.
+    ConfigError
+        When the mapping itself names a reason that is not in the taxonomy (the message names the
+        config key and lists the valid primary and secondary codes).
 
     Examples
     --------
@@ -325,6 +358,9 @@ def normalise_reasons(interviews: pd.DataFrame, *, taxonomy: dict, mapping: dict
             s_code.append(imp)
             continue
         pairs = cand[v]
+        if pairs == [(None, None)]:          # mapped to "no reason given"
+            s_code.append(imp)
+            continue
         match = [s for (pp, s) in pairs if pp == p]
         if p is None:
             s_code.append(pairs[0][1] if len(pairs) == 1 else None)
@@ -362,21 +398,26 @@ def _user_maps(mapping, taxonomy):
         preset = spec.pop("preset", None) or spec.pop("vocabulary", None)
         unknown = set(spec) - {"primary_reason", "secondary_reason"}
         if unknown:
-            raise ValueError(f"reason mapping: unknown keys {sorted(unknown)}; "
-                             "expected 'primary_reason', 'secondary_reason' and optionally 'preset'")
+            raise ConfigError(f"data config tables.exit_interviews.reasons: unknown keys {sorted(unknown)}; "
+                              "expected 'primary_reason', 'secondary_reason' and optionally 'preset'")
     else:
-        raise ValueError(f"reason mapping must be None, a preset name or a dict, not {type(mapping).__name__}")
+        raise ConfigError("data config tables.exit_interviews.reasons must be a preset name or a mapping, "
+                          f"not {type(mapping).__name__}")
     if preset:
         vocab = taxonomy["vocabularies"].get(str(preset))
         if vocab is None:
-            raise ValueError(f"reason mapping preset {preset!r} is not known; known: "
-                             f"{sorted(taxonomy['vocabularies'])}")
+            raise ConfigError(f"data config tables.exit_interviews.reasons: preset {preset!r} is not known; "
+                              f"known: {sorted(taxonomy['vocabularies'])}")
         for k, v in vocab.items():
             prim[_key(k)] = _target(v, taxonomy, where=f"vocabulary {preset!r}")
+    where = "data config tables.exit_interviews.reasons"
+    for col in ("primary_reason", "secondary_reason"):
+        if spec.get(col) is not None and not isinstance(spec[col], dict):
+            raise ConfigError(f"{where}.{col} must map values to reason codes, not {type(spec[col]).__name__}")
     for k, v in (spec.get("primary_reason") or {}).items():
-        prim[_key(k)] = _target(str(v), taxonomy, where=f"reason mapping primary_reason[{k!r}]")
+        prim[_key(k)] = _target(v, taxonomy, where=f"{where}.primary_reason[{str(k)!r}]")
     for k, v in (spec.get("secondary_reason") or {}).items():
-        sec[_key(k)] = _secondary_target(str(v), taxonomy, where=f"reason mapping secondary_reason[{k!r}]")
+        sec[_key(k)] = _secondary_target(v, taxonomy, where=f"{where}.secondary_reason[{str(k)!r}]")
     return prim, sec
 
 
@@ -392,8 +433,8 @@ def _raise_unmapped(out, col, values, taxonomy, file):
     raise DataValidationError(
         "exit_interviews", col,
         f"with a value that is neither in the reason taxonomy nor in the data config's mapping: {shown}. "
-        f"Map each value to a reason code under the data config's reasons mapping ({col}); "
-        f"primary codes: {', '.join(taxonomy['primary'])}",
+        f"Map each value under the data config's tables.exit_interviews.reasons.{col}; "
+        f"{valid_codes(taxonomy)}",
         file=file, rows=int(mask.sum()), examples=_example_cols(out[mask]))
 
 
@@ -403,6 +444,8 @@ def _raise_unmapped(out, col, values, taxonomy, file):
 
 #: Account columns carried into the interview frame when present.
 ACCOUNT_COLS = ("churn_date", "segment", "industry", "region", "acquisition_channel", "plan", "mrr")
+#: Group columns whose blanks are labelled :data:`~churnlab.stats.BLANK_LABEL` (never left out of a group).
+_GROUP_COLS = ("segment", "industry", "region", "acquisition_channel", "plan", "format")
 _NONE_WORDS = {"", "none", "n/a", "na", "-", "--", "no", "nobody", "unknown", "なし", "不明"}
 _LEGAL = re.compile(r"(?:\b(?:inc|llc|ltd|limited|corp|corporation|co|company|gmbh|plc|kk|sa|ag|bv|"
                     r"oy|ab|pty|srl)\b\.?\s*)+$")
@@ -414,8 +457,8 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
     Names are compared on a key that ignores case, width, punctuation, spaces, a web suffix
     (``.com``, ``.io`` ...) and legal suffixes (Inc, Ltd, GmbH, 株式会社 ...); keys that are nearly
     the same (``difflib`` ratio >= ``threshold``, both at least 5 characters) are merged, so
-    ``"North wind"``, ``"northwind.io"`` and ``"Nortwind"`` are one competitor; a name that extends
-    another by whole words (``"Northwind Analytics"`` after ``"Northwind"``) is the same competitor
+    ``"Bright wave"``, ``"brightwave.io"`` and ``"Brigthwave"`` are one competitor; a name that extends
+    another by whole words (``"Brightwave Analytics"`` after ``"Brightwave"``) is the same competitor
     too (both names at least 5 characters). Each group is shown
     under its most frequent spelling. ``aliases`` (``{variant: name}``, from the data config) are
     applied first. Blank values and "none" / "n/a" become ``NA``.
@@ -433,9 +476,9 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
 
     Examples
     --------
-    >>> normalise_competitor(["Northwind", "northwind inc.", "North-Wind", "Nortwind", "NorthWind Analytics",
+    >>> normalise_competitor(["Brightwave", "brightwave inc.", "Bright-Wave", "Brigthwave", "BrightWave Analytics",
     ...                       "Acme", "", "n/a"]).tolist()
-    ['Northwind', 'Northwind', 'Northwind', 'Northwind', 'Northwind', 'Acme', <NA>, <NA>]
+    ['Brightwave', 'Brightwave', 'Brightwave', 'Brightwave', 'Brightwave', 'Acme', <NA>, <NA>]
     """
     import difflib
     import unicodedata
@@ -464,7 +507,7 @@ def normalise_competitor(values, *, aliases: dict | None = None, threshold: floa
             return a == b
         ta, tb = tokens[a], tokens[b]
         short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-        if short and long_[:len(short)] == short:      # "Northwind" and "Northwind Analytics"
+        if short and long_[:len(short)] == short:      # "Brightwave" and "Brightwave Analytics"
             return True
         return difflib.SequenceMatcher(None, a, b).ratio() >= threshold
 
@@ -526,12 +569,14 @@ def prepare_interviews(interviews: pd.DataFrame, accounts: pd.DataFrame, *,
         ``"2026Q3"``), ``responded`` (bool: ``completed_at`` is set), ``reason`` (the primary reason
         of a responder; ``"no_reason"`` when blank; ``NA`` for non-responders), ``secondary``
         (secondary reason of a responder or ``NA``), ``competitor`` (normalised), ``would_return``
-        (lower case), ``mrr`` (the account's MRR, 0 when unknown).
+        (lower case), ``mrr`` (the account's MRR, 0 when unknown). Blank values of the group
+        columns (``segment, industry, region, acquisition_channel, plan, format``) read
+        :data:`~churnlab.stats.BLANK_LABEL`, so those accounts stay in every group comparison.
 
     Examples
     --------
     >>> acc = pd.DataFrame({"account_id": ["A", "B"], "churn_date": pd.to_datetime(["2026-07-03", "2026-04-30"]),
-    ...                     "segment": ["SMB", "Enterprise"], "mrr": [100.0, 900.0]})
+    ...                     "segment": ["small", "large"], "mrr": [100.0, 900.0]})
     >>> iv = pd.DataFrame({"account_id": ["A", "A", "B"],
     ...                    "invited_at": pd.to_datetime(["2026-07-04", "2026-07-04", "2026-05-01"]),
     ...                    "completed_at": pd.to_datetime([None, "2026-07-09", None]),
@@ -563,6 +608,9 @@ def prepare_interviews(interviews: pd.DataFrame, accounts: pd.DataFrame, *,
     out["secondary"] = out["secondary_reason"].astype("string").where(out["responded"], pd.NA)
     out["competitor"] = normalise_competitor(out["competitor"], aliases=competitor_aliases)
     out["would_return"] = out["would_return"].astype("string").str.strip().str.lower()
+    for col in _GROUP_COLS:
+        if col in out.columns and (out[col].isna().any() or out[col].dtype == object):
+            out[col] = fill_blank(out[col]).astype(str).to_numpy()
     out["mrr"] = pd.to_numeric(out["mrr"], errors="coerce").fillna(0.0) if "mrr" in out else 0.0
     return out.sort_values(["churn_date", "account_id"], na_position="last").reset_index(drop=True)
 
@@ -601,6 +649,15 @@ def quarters_back(quarter: str, n: int) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 _LEVEL_COL = {"primary": "reason", "secondary": "secondary", "competitor": "competitor"}
+
+
+def _blank_groups(frame: pd.DataFrame, by) -> pd.DataFrame:
+    """``frame`` with blank values of the group columns (not ``quarter``) as BLANK_LABEL."""
+    cols = [c for c in by if c != "quarter" and c in frame.columns
+            and frame[c].map(_is_blank).any()]
+    if not cols:
+        return frame
+    return frame.assign(**{c: fill_blank(frame[c]).astype(str).to_numpy() for c in cols})
 
 
 def _categories(level, taxonomy):
@@ -671,7 +728,7 @@ def reason_shares(frame: pd.DataFrame, *, taxonomy: dict, by=None, level: str = 
     if level not in _LEVEL_COL:
         raise ValueError(f"level must be one of {tuple(_LEVEL_COL)}, not {level!r}")
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
-    f = frame[frame["responded"].astype(bool)]
+    f = _blank_groups(frame[frame["responded"].astype(bool)], by)
     if quarter is not None:
         f = f[f["quarter"] == quarter]
     col = _LEVEL_COL[level]
@@ -730,7 +787,7 @@ def participation(frame: pd.DataFrame, *, by=None, quarter: str | None = None,
     """
     from churnlab.stats import add_wilson
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
-    f = frame if quarter is None else frame[frame["quarter"] == quarter]
+    f = _blank_groups(frame if quarter is None else frame[frame["quarter"] == quarter], by)
     resp = f["responded"].astype(bool)
     if by:
         g = resp.groupby([f[b] for b in by], observed=True, dropna=False)
@@ -761,7 +818,7 @@ def reweighted_shares(frame: pd.DataFrame, *, taxonomy: dict, by="segment", leve
     Examples
     --------
     >>> tax = load_taxonomy()
-    >>> f = pd.DataFrame({"segment": ["SMB"] * 4 + ["Ent"] * 4, "quarter": "2026Q3",
+    >>> f = pd.DataFrame({"segment": ["small"] * 4 + ["large"] * 4, "quarter": "2026Q3",
     ...                   "responded": [True, True, True, True, True, False, False, False],
     ...                   "reason": ["price_budget"] * 4 + ["product_gap", None, None, None],
     ...                   "secondary": None, "competitor": None, "mrr": 1.0})
@@ -986,6 +1043,14 @@ def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "
     if changes.empty:
         return f"No {what} could be compared."
     trend = "method" in changes and changes["method"].iloc[0] == "trend"
+    if not trend and "n_then" in changes and int(changes["n_then"].iloc[0]) == 0:
+        return (f"There is no earlier data to compare {changes['now'].iloc[0]} with: no {of} in "
+                f"{changes['then'].iloc[0]}, so no change in any {what}'s share can be measured yet.")
+    if not trend and "n_now" in changes and int(changes["n_now"].iloc[0]) == 0:
+        return f"No {of} in {changes['now'].iloc[0]}, so no change in any {what}'s share can be measured."
+    if trend and changes["p_trend"].isna().all():
+        return (f"Too few quarters with answers in {changes['window'].iloc[0]} to test a trend in any "
+                f"{what}'s share (at least three are needed).")
     pcol = "p_trend_adj" if trend else "p_adj"
     now, then = changes["now"].iloc[0], changes["then"].iloc[0]
     span = f" (trend over {changes['window'].iloc[0]})" if trend else ""
@@ -1010,18 +1075,61 @@ def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "
             f"({how}p-values adjusted for the {tested} {what}s compared).")
 
 
+def featured_reason(changes: pd.DataFrame) -> str | None:
+    """The reason a report features after the change table, chosen by a fixed rule.
+
+    The rule: the significant change with the largest move (either way); when nothing changed
+    significantly, or there is no earlier data, the reason given by the most responders now
+    (ties: the larger rise, then the code). So the story is about a reason that matters now, never
+    a tiny reason whose share happened to move most.
+
+    Parameters
+    ----------
+    changes : DataFrame
+        :func:`reason_changes` output.
+
+    Returns
+    -------
+    str or None
+        The reason code; ``None`` when nobody gave any reason in the current window.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"reason": ["ux", "integration_gap", "training"], "k_now": [30, 12, 1],
+    ...                   "change": [0.01, 0.15, 0.02], "significant": [False, False, False]})
+    >>> featured_reason(c)
+    'ux'
+    >>> featured_reason(c.assign(significant=[False, True, False]))
+    'integration_gap'
+    """
+    if changes.empty:
+        return None
+    sig = changes[changes["significant"].astype(bool) & changes["change"].notna()]
+    if len(sig):
+        return str(sig.assign(_m=sig["change"].abs()).sort_values(["_m", "reason"], ascending=[False, True])
+                   .iloc[0]["reason"])
+    now = changes[changes["k_now"] > 0]
+    if now.empty:
+        return None
+    order = now.assign(_c=now["change"].fillna(0.0)).sort_values(["k_now", "_c", "reason"],
+                                                                 ascending=[False, False, True])
+    return str(order.iloc[0]["reason"])
+
+
 # --------------------------------------------------------------------------------------------
 # Segments
 # --------------------------------------------------------------------------------------------
 
 def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segment",
                         level: str = "primary", quarter: str | None = None, min_count: int = 5,
-                        alpha: float = 0.05, lang: str = "en") -> pd.DataFrame:
+                        max_groups: int = 10, alpha: float = 0.05, lang: str = "en") -> pd.DataFrame:
     """Chi-square test of independence between reason and a grouping (segment, region ...).
 
     Responders who gave no reason are left out. Reasons given fewer than ``min_count`` times in
-    all are pooled into one column and groups with fewer than ``min_count`` responders are left
-    out, so the test is not driven by near-empty cells. When the test is significant, each group is
+    all are pooled into one column, and groups with fewer than ``min_count`` responders (beyond the
+    ``max_groups - 1`` largest) are pooled as :data:`~churnlab.stats.OTHER_LABEL` (blank groups are
+    :data:`~churnlab.stats.BLANK_LABEL`), so the test is not driven by near-empty cells and no
+    responder is left out of it; a pooled group too small even then is named in the sentence. When the test is significant, each group is
     described by the reason it gives most clearly more often than the others (adjusted
     standardised residual above 2).
 
@@ -1033,7 +1141,7 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     Examples
     --------
     >>> tax = load_taxonomy()
-    >>> f = pd.DataFrame({"segment": ["SMB"] * 40 + ["Enterprise"] * 40, "responded": True,
+    >>> f = pd.DataFrame({"segment": ["small"] * 40 + ["large"] * 40, "responded": True,
     ...                   "reason": ["price_budget"] * 30 + ["product_gap"] * 10
     ...                             + ["price_budget"] * 8 + ["product_gap"] * 32,
     ...                   "secondary": None, "competitor": None, "mrr": 1.0, "quarter": "2026Q3"})
@@ -1041,8 +1149,8 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     >>> bool(r.significant), int(r.dof)
     (True, 1)
     >>> print(r.sentence)  # doctest: +NORMALIZE_WHITESPACE
-    Reasons differ by segment (χ² = 24.3, 1 df, p < 0.001): Enterprise leave more often for Product gap
-    (80.0% against 25.0% elsewhere); SMB for Price / budget (75.0% against 20.0% elsewhere).
+    Reasons differ by segment (χ² = 24.3, 1 df, p < 0.001): large leave more often for Product gap
+    (80.0% against 25.0% elsewhere); small for Price / budget (75.0% against 20.0% elsewhere).
     """
     import numpy as np
     from statsmodels.stats.contingency_tables import Table
@@ -1051,20 +1159,28 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     f = frame[frame["responded"].astype(bool)]
     if quarter is not None:
         f = f[f["quarter"] == quarter]
-    f = f[f[col].notna() & (f[col] != NO_REASON) & f[by].notna()]
-    tab = pd.crosstab(f[by].astype(str), f[col].astype(str))
+    f = f[f[col].notna() & (f[col] != NO_REASON)]
+    groups = group_rare_levels(f[by], min_count=min_count, max_levels=max_groups)
+    pooled = f[by].map(lambda v: BLANK_LABEL if _is_blank(v) else str(v)).nunique() - groups.nunique()
+    tab = pd.crosstab(groups.to_numpy(), f[col].astype(str).to_numpy())
+    tab.index.name, tab.columns.name = by, col
     tab = tab.loc[tab.sum(axis=1) >= min_count]
     small = tab.columns[tab.sum(axis=0) < min_count]
     if len(small):
         tab = tab.drop(columns=small).assign(**{"(rarer reasons)": tab[small].sum(axis=1)})
         tab = tab.loc[:, tab.sum(axis=0) > 0]
     word = by.replace("_", " ")
+    left_out = int(pd.crosstab(groups.to_numpy(), f[col].astype(str).to_numpy()).sum(axis=1).lt(min_count).sum()) \
+        if len(f) else 0
+    note = (f" {pooled:,} smaller {word} values are pooled as \"{OTHER_LABEL}\"." if pooled > 1 else "") + \
+        (f" {left_out} {word} group{'s' if left_out != 1 else ''} with fewer than {min_count} answers "
+         f"{'are' if left_out != 1 else 'is'} too small to test." if left_out else "")
     base = {"by": by, "n": int(tab.values.sum()), "groups": int(tab.shape[0]), "reasons": int(tab.shape[1]),
             "chi2": float("nan"), "dof": 0, "p": float("nan"), "cramers_v": float("nan"), "significant": False}
     if tab.shape[0] < 2 or tab.shape[1] < 2:
         base["sentence"] = (f"Too few responses to compare reasons by {word} "
                             f"(groups and reasons with at least {min_count} responses are needed).")
-        return pd.DataFrame([base])
+        return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
     t = Table(tab.values)
     res = t.test_nominal_association()
     n = tab.values.sum()
@@ -1075,7 +1191,7 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     if not base["significant"]:
         base["sentence"] = (f"The data do not show that reasons differ by {word} ({stat}); the differences "
                             "between the bars are within what chance would produce.")
-        return pd.DataFrame([base])
+        return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
     resid = pd.DataFrame(t.standardized_resids, index=tab.index, columns=tab.columns)
     parts = []
     for g in tab.index:
@@ -1095,7 +1211,7 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
         base["sentence"] = f"Reasons differ by {word} ({stat}): {desc}."
     else:
         base["sentence"] = f"Reasons differ by {word} ({stat}), without one reason standing out in any group."
-    return pd.DataFrame([base])
+    return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
 
 
 # --------------------------------------------------------------------------------------------
@@ -1121,7 +1237,7 @@ def competitor_reasons(frame: pd.DataFrame, *, taxonomy: dict, quarters=None, la
     Examples
     --------
     >>> tax = load_taxonomy()
-    >>> f = pd.DataFrame({"responded": True, "quarter": "2026Q3", "competitor": ["Northwind"] * 3,
+    >>> f = pd.DataFrame({"responded": True, "quarter": "2026Q3", "competitor": ["Brightwave"] * 3,
     ...                   "secondary": ["better_price", "better_price", None], "mrr": [1.0, 2.0, 3.0]})
     >>> competitor_reasons(f, taxonomy=tax)[["secondary", "k", "n"]].values.tolist()
     [['better_price', 2, 3], ['unspecified', 1, 3]]
@@ -1262,17 +1378,28 @@ def drilldown(frame: pd.DataFrame, *, taxonomy: dict, quarter: str | None = None
 # Words, HTML and metrics for the report
 # --------------------------------------------------------------------------------------------
 
-def money(x, currency: str = "$") -> str:
-    """``money(12345.6) == '$12,346'``; a currency code is written after: ``money(5, 'JPY') == '5 JPY'``."""
+def money(x, currency: str = "") -> str:
+    """An amount with the company's currency (from the data config; none by default).
+
+    A symbol is written before, a code after, no currency gives the bare number.
+
+    Examples
+    --------
+    >>> money(12345.6, "$"), money(5, "JPY"), money(5, "¥"), money(1234.5)
+    ('$12,346', '5 JPY', '¥5', '1,234')
+    """
     import numpy as np
     if x is None or not np.isfinite(x):
         return "n/a"
+    currency = (currency or "").strip()
+    if not currency:
+        return f"{x:,.0f}"
     if len(currency) == 3 and currency.isalpha():
         return f"{x:,.0f} {currency}"
     return f"{currency}{x:,.0f}"
 
 
-def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "$",
+def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "",
                        of: str = "responding churned accounts") -> list[str]:
     """Plain sentences on the most common reasons, from :func:`reason_shares` output (one group).
 
@@ -1282,7 +1409,7 @@ def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "$
     >>> f = pd.DataFrame({"responded": True, "quarter": "2026Q3", "secondary": None, "competitor": None,
     ...                   "reason": ["price_budget"] * 3 + ["product_gap", "no_reason"],
     ...                   "mrr": [100.0, 100.0, 100.0, 700.0, 0.0]})
-    >>> for s in headline_sentences(reason_shares(f, taxonomy=tax), top=2):
+    >>> for s in headline_sentences(reason_shares(f, taxonomy=tax), top=2, currency="$"):
     ...     print(s)
     Price / budget was the most common reason: 3 of 5 responding churned accounts, 60.0% (95% CI 23.1-88.2%), and $300 of MRR lost (30.0%).
     Product gap followed with 1 account, 20.0% (95% CI 3.6-62.4%), and $700 of MRR lost (70.0%).
@@ -1320,7 +1447,7 @@ def headline_sentences(shares: pd.DataFrame, *, top: int = 3, currency: str = "$
 
 
 def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: str, level: str = "primary",
-                 compare: str = "yoy", span: int = 1, by: str = "segment", currency: str = "$",
+                 compare: str = "yoy", span: int = 1, by: str = "segment", currency: str = "",
                  lang: str = "en") -> str:
     """The QBR sentence for one reason: its share now and before, who they are, what it cost.
 
@@ -1330,9 +1457,9 @@ def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: s
     >>> f = pd.DataFrame({"quarter": ["2025Q3"] * 10 + ["2026Q3"] * 10, "responded": True,
     ...                   "reason": "product_gap", "competitor": None,
     ...                   "secondary": ["integration_gap"] + ["ux"] * 9 + ["integration_gap"] * 4 + ["ux"] * 6,
-    ...                   "segment": ["SMB"] * 10 + ["Enterprise"] * 3 + ["SMB"] * 7, "mrr": 1000.0})
-    >>> reason_story(f, taxonomy=tax, reason="integration_gap", level="secondary", quarter="2026Q3")
-    'Integration gap: 40.0% of responding churned accounts in 2026Q3 (4 of 10), up from 10.0% in 2025Q3 (p = 0.30, not significant); mostly Enterprise (3 of 4); $4,000 of MRR lost (40.0% of the MRR lost with responders).'
+    ...                   "segment": ["small"] * 10 + ["large"] * 3 + ["small"] * 7, "mrr": 1000.0})
+    >>> reason_story(f, taxonomy=tax, reason="integration_gap", level="secondary", quarter="2026Q3", currency="$")
+    'Integration gap: 40.0% of responding churned accounts in 2026Q3 (4 of 10), up from 10.0% in 2025Q3 (p = 0.30, not significant); mostly large (3 of 4); $4,000 of MRR lost (40.0% of the MRR lost with responders).'
     """
     from churnlab.stats import format_p, pct
     ch = reason_changes(frame, taxonomy=taxonomy, quarter=quarter, level=level, compare=compare,
@@ -1347,7 +1474,13 @@ def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: s
     word = "up" if r["change"] > 0 else "down" if r["change"] < 0 else "unchanged"
     sig = format_p(r["p_adj"]) + ("" if r["significant"] else ", not significant")
     text = (f"{r['label']}: {pct(r['share_now'])} of responding churned accounts in {r['now']} "
-            f"({r['k_now']} of {r['n_now']}), {word} from {pct(r['share_then'])} in {r['then']} ({sig})")
+            f"({r['k_now']} of {r['n_now']})")
+    if r["n_then"] == 0:
+        text += f", with no earlier data to compare with (no responses in {r['then']})"
+    elif pd.notna(r["p_adj"]):
+        text += f", {word} from {pct(r['share_then'])} in {r['then']} ({sig})"
+    else:
+        text += f", {word} from {pct(r['share_then'])} in {r['then']}"
     if by in mine.columns and len(mine):
         vc = mine[by].value_counts()
         if vc.iloc[0] / len(mine) > 0.5:
@@ -1362,7 +1495,7 @@ def reason_story(frame: pd.DataFrame, *, taxonomy: dict, reason: str, quarter: s
     return text
 
 
-def shares_html(shares: pd.DataFrame, *, currency: str = "$", anchor: str = "reason-",
+def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reason-",
                 title: str = "Reason") -> str:
     """HTML table of :func:`reason_shares` output whose reason names link to the drill-down appendix.
 
@@ -1391,7 +1524,7 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "$", anchor: str = "rea
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def drilldown_html(drill: pd.DataFrame, *, currency: str = "$", anchor: str = "reason-",
+def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "reason-",
                    columns=("account_id", "segment", "region", "secondary_label", "competitor", "mrr")) -> str:
     """The drill-down appendix: one titled table per reason, with the anchors :func:`shares_html` links to.
 

@@ -99,3 +99,62 @@ def fill_blank(values) -> pd.Series:
     s = pd.Series(values).astype(object)
     blank = s.isna() | s.map(lambda v: isinstance(v, str) and not v.strip())
     return s.where(~blank, BLANK_LABEL)
+
+
+#: The label of the pooled rare levels of a categorical column (see :func:`group_rare_levels`).
+OTHER_LABEL = "Other"
+
+
+def group_rare_levels(values, *, events=None, weights=None, min_count: float = 20, min_events: float = 0,
+                      max_levels: int = 10, other: str = OTHER_LABEL) -> pd.Series:
+    """A categorical column with its rare levels pooled into one ``other`` level.
+
+    Tests and models over a column with hundreds of levels (a city, a reseller) are slow, have cells
+    too small for their p-values to mean anything, and cannot be read; so the levels are pooled
+    first. Blanks become :data:`BLANK_LABEL` (a group never disappears from a test). A level is rare
+    when it has fewer than ``min_count`` rows (or total ``weights``) or fewer than ``min_events``
+    events; then at most ``max_levels`` levels are kept: the largest ``max_levels - 1`` and the
+    pooled level. A single rare level is not renamed (pooling it alone would only hide its name).
+
+    Parameters
+    ----------
+    values : array-like
+        The column.
+    events : array-like of bool or float, optional
+        Outcome per row (churned or not) counted towards ``min_events``.
+    weights : array-like of float, optional
+        Frequency weights per row (accounts per aggregated row).
+    min_count, min_events : float
+        Thresholds of a level kept on its own.
+    max_levels : int
+        Most levels in the result (at least 2).
+    other : str
+        Name of the pooled level (merged with an existing level of that name).
+
+    Returns
+    -------
+    Series of str (object dtype), aligned with ``values``.
+
+    Examples
+    --------
+    >>> s = pd.Series(["a"] * 30 + ["b"] * 25 + ["c"] * 3 + ["d"] * 2 + [None])
+    >>> group_rare_levels(s, min_count=20).value_counts().to_dict()
+    {'a': 30, 'b': 25, 'Other': 6}
+    >>> group_rare_levels(s, min_count=1, max_levels=3).value_counts().to_dict()
+    {'a': 30, 'b': 25, 'Other': 6}
+    """
+    s = fill_blank(values).astype(str)
+    w = pd.Series(1.0 if weights is None else np.asarray(weights, dtype=float), index=s.index)
+    size = w.groupby(s).sum()
+    rare = size < min_count
+    if events is not None:
+        ev = pd.Series(np.asarray(events, dtype=float), index=s.index) * w
+        rare |= ev.groupby(s).sum().reindex(size.index, fill_value=0.0) < min_events
+    kept = size[~rare].sort_values(ascending=False, kind="stable")
+    max_levels = max(int(max_levels), 2)
+    if rare.any() or len(kept) > max_levels:
+        kept = kept.iloc[:max_levels - 1] if len(kept) >= max_levels else kept
+    pooled = [lv for lv in size.index if lv not in kept.index]
+    if len(pooled) <= 1:
+        return s.astype(object)
+    return s.where(s.isin(kept.index), other).astype(object)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import warnings
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -36,13 +38,14 @@ from scipy import stats as _sps
 from statsmodels.stats.multitest import multipletests
 
 from .periods import GRAINS, Period, label_of, period_start
-from .stats import format_p, pct
+from .stats import BLANK_LABEL, OTHER_LABEL, fill_blank, format_p, group_rare_levels, pct
 
 __all__ = [
     "MONTH_DAYS", "HORIZONS", "analysis_date", "lifetimes", "mark_era", "censor_at",
     "aggregate_lifetimes",
     "fit_km", "survival_curves", "at_risk_table", "survival_summary", "logrank", "pairwise_logrank",
-    "difference_sentences", "retention_matrix", "revenue_retention_matrix", "fit_cox",
+    "difference_sentences", "retention_matrix", "revenue_retention_matrix", "fit_cox", "CoxResult",
+    "fit_cox_safely",
     "hazard_ratios", "ph_check", "ph_violations", "describe_ph", "mature_cohorts", "readable_summary", "cohort_metrics",
 ]
 
@@ -135,7 +138,7 @@ def lifetimes(accounts: pd.DataFrame, *, as_of, grain: str = "quarter", by=None,
         "follow_up": (end - signup).dt.days.to_numpy() / MONTH_DAYS,
     })
     for col in by:
-        out[col] = src[col].to_numpy()
+        out[col] = _blank_filled(src[col]).to_numpy()
     return out.reset_index(drop=True)
 
 
@@ -147,9 +150,9 @@ def mark_era(data: pd.DataFrame, *, at, before: str = "before", after: str = "af
 
     Examples
     --------
-    >>> df = pd.DataFrame({"signup_date": pd.to_datetime(["2024-12-31", "2025-01-01"])})
-    >>> mark_era(df, at="2025-01-01", before="old onboarding", after="new onboarding")["era"].tolist()
-    ['old onboarding', 'new onboarding']
+    >>> df = pd.DataFrame({"signup_date": pd.to_datetime(["2024-06-30", "2024-07-01"])})
+    >>> mark_era(df, at="2024-07-01", before="old price list", after="new price list")["era"].tolist()
+    ['old price list', 'new price list']
     """
     out = data.copy()
     out[name] = np.where(pd.to_datetime(out[date_col]) >= pd.Timestamp(at), after, before)
@@ -249,6 +252,7 @@ def fit_km(data: pd.DataFrame, *, by=None, duration_col: str = "duration",
     """
     by = _as_list(by)
     fits = {}
+    data = _fill_groups(data, by)
     groups = [(("all",), data)] if not by else \
         data.groupby(by, observed=True, sort=True, dropna=False)
     for key, part in groups:
@@ -611,12 +615,18 @@ def pairwise_logrank(data: pd.DataFrame, *, by, duration_col: str = "duration",
 def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
                          duration_col: str = "duration", event_col: str = "event",
                          weight_col: str | None = None, alpha: float = 0.05,
-                         noun: str = "accounts", pairs: Iterable[tuple] | None = None) -> list[str]:
+                         noun: str = "accounts", pairs: Iterable[tuple] | None = None,
+                         max_groups: int = 10, min_accounts: int = 20) -> list[str]:
     """Plain-sentence results of the log-rank tests across the groups of ``by``.
 
     The first sentence reports the overall (multivariate) test; then one sentence per pair
     (Holm-corrected), saying which group retains better at ``at`` months when the difference is
-    significant at ``alpha``.
+    significant at ``alpha``. ``pairs=[]`` gives the overall test only.
+
+    Blank values are a group (:data:`~churnlab.stats.BLANK_LABEL`). When every pair is wanted
+    (``pairs=None``) and there are more than ``max_groups`` groups (a column with a thousand cities),
+    the groups with fewer than ``min_accounts`` accounts beyond the ``max_groups - 1`` largest are
+    pooled as :data:`~churnlab.stats.OTHER_LABEL` first, and a last sentence says so.
 
     Examples
     --------
@@ -626,10 +636,31 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     >>> difference_sentences(lt, by="era", at=6, noun="accounts")[1]
     'accounts after retain better at 6 months than accounts before (100.0% vs 33.3% still active; p = 0.018, log-rank).'
     """
+    pairs = None if pairs is None else list(pairs)
+    data = _fill_groups(data, by)
+    groups = list(dict.fromkeys(_keyed(data, by)["_key"]))
+    note = []
+    if pairs is None and len(groups) > max_groups:
+        w0 = data[weight_col].to_numpy(dtype=float) if weight_col else None
+        pooled = group_rare_levels(data[by], weights=w0, min_count=min_accounts, max_levels=max_groups)
+        n_pooled = len(set(data[by].astype(str)) - set(pooled))
+        data = data.assign(**{by: pooled.to_numpy()})
+        groups = list(dict.fromkeys(data[by]))
+        if n_pooled:
+            note = [f"The {n_pooled:,} smaller {by} values are compared as one group, \"{OTHER_LABEL}\"."]
+    if len(groups) < 2 and (note or groups == [OTHER_LABEL]):
+        return [f"Survival cannot be compared across {by}: no {by} value has {min_accounts} accounts or more."]
+    if len(groups) < 2:
+        return [f"Survival cannot be compared across {by}: every account has the same value"
+                + (f" ({groups[0]})." if groups else ".")]
+    w = data[weight_col].to_numpy(dtype=float) if weight_col else np.ones(len(data))
+    if float(w[data[event_col].to_numpy(dtype=bool)].sum()) == 0:
+        return [f"No account churned in any {by} group, so there is no difference in survival to test."]
     overall = logrank(data, by=by, duration_col=duration_col, event_col=event_col,
                       weight_col=weight_col).iloc[0]
     pw = pairwise_logrank(data, by=by, duration_col=duration_col, event_col=event_col,
-                          weight_col=weight_col)
+                          weight_col=weight_col) if pairs is None or pairs else \
+        pd.DataFrame(columns=["group_a", "group_b", "test_statistic", "p", "p_adj"])
     summ = survival_summary(fit_km(data, by=by, duration_col=duration_col, event_col=event_col,
                                    weight_col=weight_col), times=[at], horizon=0)
     s_at = dict(zip(summ[by], summ[f"survival_{_fmt_t(at)}m"]))
@@ -653,7 +684,7 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
             out.append(f"No clear difference between {noun} {r.group_a} and {noun} {r.group_b} "
                        f"({pct(sa)} vs {pct(sb)} still active at {_fmt_t(at)} months; "
                        f"{format_p(r.p_adj)}{adj}, log-rank).")
-    return out
+    return out + note
 
 
 # --------------------------------------------------------------------------------------------
@@ -758,12 +789,16 @@ def revenue_retention_matrix(data: pd.DataFrame, subscriptions: pd.DataFrame, *,
 def fit_cox(data: pd.DataFrame, *, covariates, duration_col: str = "duration",
             event_col: str = "event", weight_col: str | None = None, strata=None,
             reference: Mapping | None = None, penalizer: float = 0.0,
-            alpha: float = 0.05) -> CoxPHFitter:
+            alpha: float = 0.05, drop_terms: Iterable[str] = ()) -> CoxPHFitter:
     """Fit a lifelines ``CoxPHFitter`` on chosen account columns.
 
     Categorical columns (text, category, bool) are one-hot coded against a reference level (the
-    most common one unless ``reference`` names it); the coded columns are called
-    ``"<column>=<level>"``. Numeric columns enter as they are.
+    most common one unless ``reference`` names a level present in the data); the coded columns are
+    called ``"<column>=<level>"``; blanks are a level of their own
+    (:data:`~churnlab.stats.BLANK_LABEL`). Numeric columns enter as they are.
+
+    This is the plain fit: it raises lifelines' errors on data it cannot fit. A notebook calls
+    :func:`fit_cox_safely`, which prepares the covariates first and never raises.
 
     Parameters
     ----------
@@ -772,6 +807,8 @@ def fit_cox(data: pd.DataFrame, *, covariates, duration_col: str = "duration",
     strata : list of str, optional
         Columns to stratify on instead of modelling (each level gets its own baseline hazard):
         the usual remedy when a column fails the proportional-hazards check.
+    drop_terms : iterable of str, optional
+        Coded terms (``"<column>=<level>"`` or numeric columns) left out of the model.
     weight_col : str, optional
         Frequency weights (accounts per row). lifelines' Efron handling of tied times treats a
         weighted row slightly differently from the same number of separate rows, so fit on one
@@ -800,16 +837,20 @@ def fit_cox(data: pd.DataFrame, *, covariates, duration_col: str = "duration",
     for c in covariates:
         x = data[c]
         if _is_categorical(x):
-            x = x.astype(str)
-            ref = str(reference.get(c, x.value_counts().idxmax()))
+            x = _blank_filled(x).astype(str)
+            ref = reference.get(c)
+            if ref is None or str(ref) not in set(x):   # absent from this data: the most common level
+                ref = x.value_counts().idxmax()
+            ref = str(ref)
             refs[c] = ref
             for level in sorted(x.unique(), key=_sort_key):
                 if level != ref:
                     design[f"{c}={level}"] = (x == level).astype(float).to_numpy()
         else:
             design[c] = x.astype(float).to_numpy()
+    design = design.drop(columns=[t for t in drop_terms if t in design.columns])
     for c in strata:
-        design[c] = data[c].astype(str).to_numpy()
+        design[c] = _blank_filled(data[c]).astype(str).to_numpy()
     design = design.dropna()
     cph = CoxPHFitter(penalizer=penalizer, alpha=alpha)
     cph.fit(design, duration_col=duration_col, event_col=event_col, weights_col=weight_col,
@@ -819,6 +860,263 @@ def fit_cox(data: pd.DataFrame, *, covariates, duration_col: str = "duration",
     return cph
 
 
+
+@dataclass
+class CoxResult:
+    """The outcome of :func:`fit_cox_safely`.
+
+    Attributes
+    ----------
+    model : CoxPHFitter or None
+        The fitted model; ``None`` when no model could be fitted.
+    message : str
+        One sentence for readers: why there is no model, or what was changed to fit one
+        (columns left out, levels pooled, a penalised fit); empty when nothing needed saying.
+    covariates, strata : list of str
+        The columns the model uses.
+    reference : dict
+        Reference level of each categorical covariate.
+    dropped : dict
+        Column or coded term -> why it was left out.
+    pooled : dict
+        Column -> number of rare levels pooled into :data:`~churnlab.stats.OTHER_LABEL`.
+    penalizer : float
+        The ridge penalty of the fit (0 for a plain fit).
+    """
+
+    model: CoxPHFitter | None
+    message: str = ""
+    covariates: list = field(default_factory=list)
+    strata: list = field(default_factory=list)
+    reference: dict = field(default_factory=dict)
+    dropped: dict = field(default_factory=dict)
+    pooled: dict = field(default_factory=dict)
+    penalizer: float = 0.0
+
+    @property
+    def fitted(self) -> bool:
+        return self.model is not None
+
+
+def fit_cox_safely(data: pd.DataFrame, *, covariates, duration_col: str = "duration",
+                   event_col: str = "event", weight_col: str | None = None, strata=None,
+                   reference: Mapping | None = None, min_accounts: int = 20, min_events: int = 5,
+                   max_levels: int = 10, min_total_events: int = 10, max_missing: float = 0.2,
+                   penalizers=(0.1, 1.0), alpha: float = 0.05) -> CoxResult:
+    """A Cox model that any company's accounts can be given: it prepares the covariates, falls back
+    to a penalised fit, and returns a sentence instead of raising.
+
+    The preparation, column by column:
+
+    * a column absent from ``data``, all blank, or with a single value is left out;
+    * a numeric column missing for more than ``max_missing`` of the accounts is left out (below
+      that, the accounts without it are left out of the model);
+    * in a categorical column, blanks are a level (:data:`~churnlab.stats.BLANK_LABEL`), levels
+      with fewer than ``min_accounts`` accounts or ``min_events`` churns are pooled into
+      :data:`~churnlab.stats.OTHER_LABEL`, and at most ``max_levels`` levels are kept (the largest),
+      so a 1,000-level column fits in a second and no level is perfectly separated by having no
+      churn;
+    * the **reference level** is the one ``reference`` names when it is in the data (and not
+      pooled); otherwise the best-retained level (fewest churns per account-month) among the levels
+      with at least ``min_events`` churns, so every hazard ratio reads "churns N times as fast as the
+      best-retained group";
+    * coded terms that are constant or collinear with the terms before them (two columns that say
+      the same thing) are left out;
+    * then the model is fitted; on a convergence failure, or coefficients that diverge
+      (quasi-separation), it is refitted with each ridge penalty of ``penalizers`` in turn.
+
+    Returns
+    -------
+    CoxResult
+        ``model`` is ``None`` when there are fewer than ``min_total_events`` churns, no usable
+        covariate, or every fit failed; ``message`` then says why in one sentence.
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"duration": [1.0, 2, 3, 4], "event": [False] * 4, "segment": list("abab")})
+    >>> fit_cox_safely(lt, covariates=["segment"]).message
+    'The churn-driver model is not fitted: no account churned, so there is nothing to explain.'
+    """
+    covariates, strata = _as_list(covariates), _as_list(strata)
+    reference = dict(reference or {})
+    w = data[weight_col].to_numpy(dtype=float) if weight_col else np.ones(len(data))
+    ev = data[event_col].to_numpy(dtype=bool)
+    dur = data[duration_col].to_numpy(dtype=float)
+    total = float(w[ev].sum())
+    res = CoxResult(model=None)
+    if total == 0:
+        res.message = "The churn-driver model is not fitted: no account churned, so there is nothing to explain."
+        return res
+    if total < min_total_events:
+        res.message = (f"The churn-driver model is not fitted: {total:,.0f} churned account"
+                       f"{'s' if total != 1 else ''} are too few to estimate hazard ratios "
+                       f"(at least {min_total_events} are needed).")
+        return res
+    prepared = pd.DataFrame(index=data.index)
+    kinds, refs = {}, {}
+    for c in list(dict.fromkeys(covariates + strata)):
+        is_stratum = c in strata
+        if c not in data.columns:
+            res.dropped[c] = "not in the data"
+            continue
+        x = data[c]
+        if _is_categorical(x):
+            x = _blank_filled(x).astype(str)
+            if x.nunique() < 2:
+                res.dropped[c] = "a single value"
+                continue
+            grouped = group_rare_levels(x, events=ev, weights=w, min_count=min_accounts,
+                                        min_events=0 if is_stratum else min_events, max_levels=max_levels)
+            n_pooled = len(set(x) - set(grouped))
+            if n_pooled:
+                res.pooled[c] = n_pooled
+            x = grouped
+            if x.nunique() < 2:
+                res.pooled.pop(c, None)
+                res.dropped[c] = f"no value with {min_accounts} accounts or more"
+                continue
+            kinds[c] = "cat"
+            if not is_stratum:
+                refs[c] = _choose_reference(x, dur, ev, w, reference.get(c), min_events)
+        else:
+            x = pd.to_numeric(x, errors="coerce").astype(float)
+            miss = float(w[x.isna().to_numpy()].sum()) / float(w.sum())
+            if x.notna().sum() == 0 or x.nunique() < 2:
+                res.dropped[c] = "a single value" if x.notna().any() else "blank for every account"
+                continue
+            if miss > max_missing:
+                res.dropped[c] = f"blank for {pct(miss, 0)} of the accounts"
+                continue
+            kinds[c] = "num"
+        prepared[c] = x.to_numpy()
+    covs = [c for c in covariates if c in kinds and c not in strata]
+    strata_used = [c for c in strata if c in kinds]
+    if not covs:
+        res.message = ("The churn-driver model is not fitted: none of the columns "
+                       f"{_join(covariates) if covariates else '(none given)'} can be modelled"
+                       + (f" ({_why(res.dropped)})." if res.dropped else "."))
+        return res
+    # coded design, then constant / collinear terms out
+    frame = data[[duration_col, event_col] + ([weight_col] if weight_col else [])].copy()
+    for c in covs + strata_used:
+        frame[c] = prepared[c].to_numpy()
+    cph = None
+    try:
+        design_cols = _coded_columns(frame, covs, refs)
+        drop = _collinear_terms(design_cols, w)
+        for term in drop:
+            res.dropped[term] = "collinear with the other terms"
+    except Exception:  # pragma: no cover - a design that cannot even be coded
+        drop = []
+    res.covariates, res.strata, res.reference = covs, strata_used, refs
+    last_error = None
+    for pen in (0.0, *penalizers):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cph = fit_cox(frame, covariates=covs, duration_col=duration_col, event_col=event_col,
+                              weight_col=weight_col, strata=strata_used or None, reference=refs,
+                              penalizer=pen, alpha=alpha, drop_terms=drop)
+        except Exception as exc:  # lifelines ConvergenceError, LinAlgError, ...
+            last_error, cph = exc, None
+            continue
+        if _diverged(cph):
+            last_error, cph = None, None
+            continue
+        res.penalizer = pen
+        break
+    res.model = cph
+    if cph is None:
+        why = "the estimates do not converge" + ("" if last_error is None else
+                                                  f" ({type(last_error).__name__})")
+        res.message = (f"The churn-driver model is not fitted: {why} even with a penalty, usually because "
+                       "the churned accounts are too few for the columns modelled.")
+        return res
+    res.message = _cox_message(res)
+    return res
+
+
+def _choose_reference(x: pd.Series, dur, ev, w, wanted, min_events) -> str:
+    levels = set(x)
+    if wanted is not None and str(wanted) in levels and str(wanted) != OTHER_LABEL:
+        return str(wanted)
+    t = pd.Series(dur * w, index=x.index).groupby(x).sum()
+    e = pd.Series(ev * w, index=x.index).groupby(x).sum()
+    n = pd.Series(w, index=x.index).groupby(x).sum()
+    ok = e >= max(min_events, 1)
+    cand = [lv for lv in t.index if ok[lv] and lv != OTHER_LABEL] or \
+        [lv for lv in t.index if e[lv] > 0] or list(t.index)
+    rate = (e / t.where(t > 0)).fillna(np.inf)
+    return str(sorted(cand, key=lambda lv: (rate[lv], -n[lv], str(lv)))[0])
+
+
+def _coded_columns(frame: pd.DataFrame, covs, refs) -> pd.DataFrame:
+    out = {}
+    for c in covs:
+        if c in refs:
+            x = frame[c].astype(str)
+            for level in sorted(x.unique(), key=_sort_key):
+                if level != refs[c]:
+                    out[f"{c}={level}"] = (x == level).to_numpy(dtype=float)
+        else:
+            out[c] = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _collinear_terms(design: pd.DataFrame, w, tol: float = 1e-8) -> list:
+    """Coded terms that are constant or a linear combination of the terms before them."""
+    X = design.to_numpy(dtype=float)
+    ok = np.isfinite(X).all(axis=1)
+    X, ww = X[ok], np.asarray(w, dtype=float)[ok]
+    if not len(X):
+        return []
+    Xc = X - np.average(X, axis=0, weights=ww)
+    G = (Xc * ww[:, None]).T @ Xc
+    kept, drop = [], []
+    for j, name in enumerate(design.columns):
+        gjj = G[j, j]
+        if gjj <= tol * max(1.0, ww.sum()):
+            drop.append(name)
+            continue
+        if kept:
+            K = np.array(kept)
+            coef = np.linalg.lstsq(G[np.ix_(K, K)], G[K, j], rcond=None)[0]
+            resid = gjj - G[j, K] @ coef
+            if resid <= 1e-7 * gjj:
+                drop.append(name)
+                continue
+        kept.append(j)
+    return drop
+
+
+def _diverged(cph, limit: float = 12.0) -> bool:
+    """Quasi-separation: a coefficient running away (hazard ratio beyond e^12) or no standard error."""
+    p = cph.params_.to_numpy(dtype=float)
+    se = cph.standard_errors_.to_numpy(dtype=float)
+    return bool(len(p)) and (not np.isfinite(p).all() or not np.isfinite(se).all()
+                             or np.abs(p).max() > limit)
+
+
+def _why(dropped: dict) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in dropped.items())
+
+
+def _cox_message(res: CoxResult) -> str:
+    parts = []
+    if res.dropped:
+        parts.append("leaves out " + _join([f"{k} ({v})" for k, v in res.dropped.items()]))
+    if res.pooled:
+        parts.append("pools the rare values of " + _join([f"{c} ({n:,})" for c, n in res.pooled.items()])
+                     + f' as "{OTHER_LABEL}"')
+    if res.penalizer:
+        parts.append(f"is fitted with a ridge penalty ({res.penalizer:g}) because the plain fit does "
+                     "not converge (usually a value with almost no churn), so its hazard ratios are "
+                     "pulled towards 1")
+    if not parts:
+        return ""
+    return "The churn-driver model " + _join(parts) + "."
+
+
 def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     """Hazard ratios with intervals as a readable table.
 
@@ -826,7 +1124,7 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     -------
     DataFrame
         ``covariate, column, level, reference, hazard_ratio, hazard_ratio_lo, hazard_ratio_hi, p,
-        reading`` where ``reading`` says it in words ("churns 2.1x as fast as Enterprise").
+        reading`` where ``reading`` says it in words ("plan basic churns 2.1x as fast as plan plus").
 
     Examples
     --------
@@ -836,6 +1134,10 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     >>> hr[["covariate", "hazard_ratio"]].round(3).to_dict("records")
     [{'covariate': 'prio', 'hazard_ratio': 1.106}]
     """
+    cph = _model_of(cph)
+    if cph is None:
+        return pd.DataFrame(columns=["covariate", "column", "level", "reference", "hazard_ratio",
+                                     "hazard_ratio_lo", "hazard_ratio_hi", "p", "reading"])
     s = cph.summary
     refs = getattr(cph, "churnlab_reference", {})
     lo_col = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
@@ -874,8 +1176,17 @@ def ph_check(cph: CoxPHFitter, data: pd.DataFrame | None = None, *,
     >>> ph_check(cph)["covariate"].tolist()
     ['age', 'prio']
     """
+    cph = _model_of(cph)
+    empty = pd.DataFrame(columns=["covariate", "column", "test_statistic", "p"])
+    if cph is None:
+        return empty
     data = getattr(cph, "churnlab_data", None) if data is None else data
-    res = proportional_hazard_test(cph, data, time_transform=time_transform)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = proportional_hazard_test(cph, data, time_transform=time_transform)
+    except Exception:  # a degenerate fit (e.g. penalised, one stratum per account): no check
+        return empty
     s = res.summary
     return pd.DataFrame({"covariate": s.index.astype(str),
                          "column": [c.partition("=")[0] for c in s.index.astype(str)],
@@ -891,7 +1202,9 @@ def ph_violations(check: pd.DataFrame, *, alpha: float = 0.01) -> list[str]:
     >>> ph_violations(pd.DataFrame({"column": ["contract", "segment"], "p": [1e-9, 0.4]}))
     ['contract']
     """
-    bad = check.loc[check["p"] < alpha, "column"]
+    if check is None or check.empty:
+        return []
+    bad = check.loc[check["p"].astype(float) < alpha, "column"]
     return list(dict.fromkeys(bad))
 
 
@@ -900,10 +1213,12 @@ def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01) -> str:
 
     Examples
     --------
-    >>> describe_ph(pd.DataFrame({"covariate": ["contract=monthly", "segment=SMB"],
+    >>> describe_ph(pd.DataFrame({"covariate": ["contract=monthly", "segment=small"],
     ...                           "column": ["contract", "segment"], "p": [1e-9, 0.4]}))
     'The effect of contract changes with account age (proportional-hazards test p < 0.001), so its hazard ratio is an average over the lifetime; the model is refitted stratified by contract. segment meets the assumption.'
     """
+    if check is None or check.empty:
+        return "The proportional-hazards check is not available for this model."
     bad = ph_violations(check, alpha=alpha)
     good = [c for c in dict.fromkeys(check["column"]) if c not in bad]
     if not bad:
@@ -929,13 +1244,37 @@ def _as_list(x) -> list:
     return [x] if isinstance(x, str) else list(x)
 
 
+def _model_of(cph):
+    """The lifelines fitter of a :class:`CoxResult` (or the fitter itself; ``None`` stays ``None``)."""
+    return cph.model if isinstance(cph, CoxResult) else cph
+
+
 def _keyed(data: pd.DataFrame, by) -> pd.DataFrame:
     by = _as_list(by)
     if not by:
         raise ValueError("a test of difference needs a `by` column")
-    d = data.copy()
+    d = _fill_groups(data.copy(), by)
     d["_key"] = d[by[0]] if len(by) == 1 else d[by].astype(str).agg(" · ".join, axis=1)
     return d
+
+
+def _blank_filled(x: pd.Series) -> pd.Series:
+    """A categorical column with its blanks as :data:`~churnlab.stats.BLANK_LABEL` (unchanged
+    when it has none; numeric columns are never touched)."""
+    if not _is_categorical(x) or pd.api.types.is_bool_dtype(x):
+        return x
+    blank = x.isna().to_numpy() | x.astype(object).map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
+    if not blank.any():
+        return x
+    return pd.Series(fill_blank(x).astype(str).to_numpy(), index=x.index, name=x.name)
+
+
+def _fill_groups(data: pd.DataFrame, by) -> pd.DataFrame:
+    """``data`` with blank group values labelled, so no group is left out of a fit or a test."""
+    cols = [c for c in _as_list(by) if c in data.columns]
+    filled = {c: _blank_filled(data[c]) for c in cols}
+    changed = {c: v for c, v in filled.items() if v is not data[c]}
+    return data.assign(**changed) if changed else data
 
 
 def _with_group(frame: pd.DataFrame, kmf) -> pd.DataFrame:

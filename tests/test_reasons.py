@@ -117,9 +117,15 @@ def test_unmapped_secondary_and_inconsistent_pair_are_errors():
 
 
 def test_mapping_to_unknown_code_is_a_config_error():
-    with pytest.raises(ValueError, match="not a reason of the taxonomy"):
+    from churnlab.config import ConfigError
+    with pytest.raises(ConfigError, match="not a reason of the taxonomy") as exc:
         R.normalise_reasons(_iv(["x"]), taxonomy=TAX, mapping={"primary_reason": {"x": "pricing"}})
-    with pytest.raises(ValueError, match="preset"):
+    msg = str(exc.value)
+    assert "tables.exit_interviews.reasons.primary_reason['x']" in msg and "'pricing'" in msg
+    assert "price_budget (too_expensive, budget_cut, low_roi)" in msg          # primary and secondary codes
+    with pytest.raises(ConfigError, match="secondary_reason\\['y'\\]"):
+        R.normalise_reasons(_iv(["x"]), taxonomy=TAX, mapping={"secondary_reason": {"y": "nonsense"}})
+    with pytest.raises(ConfigError, match="preset"):
         R.normalise_reasons(_iv(["x"]), taxonomy=TAX, mapping="chargebee")
 
 
@@ -310,3 +316,160 @@ def test_other_company_labels_map_through_the_data_config():
     assert codes <= set(TAX["primary"]) and "product_gap" in codes
     f = R.prepare_interviews(ds.exit_interviews, ds.accounts)
     assert R.summary_metrics(f, taxonomy=ds.taxonomy, quarter="2026Q3")["participation_rate"] > 0
+
+
+# ---------------------------------------------------------------- any company's answers
+
+def test_no_reason_given_is_a_mapping_target():
+    mapping = {"primary_reason": {"Don't know": "no_reason", "Rather not say": None, "-": "",
+                                  "Too pricey": "price_budget/too_expensive"},
+               "secondary_reason": {"dunno": "no_reason"}}
+    df = _iv(["Don't know", "Rather not say", "-", "Too pricey", "No reason given"],
+             [None, None, None, "dunno", None])
+    out = R.normalise_reasons(df, taxonomy=TAX, mapping=mapping)
+    assert _codes(out) == [[None, None]] * 3 + [["price_budget", "too_expensive"], [None, None]]
+    acc = pd.DataFrame({"account_id": out["account_id"], "churn_date": pd.to_datetime(["2026-07-01"] * 5)})
+    iv = out.assign(invited_at=pd.Timestamp("2026-07-02"), completed_at=pd.Timestamp("2026-07-03"))
+    f = R.prepare_interviews(iv, acc)
+    sh = R.reason_shares(f, taxonomy=TAX).set_index("reason")
+    assert sh.loc[R.NO_REASON, "k"] == 4 and sh.loc["other", "k"] == 0     # never "other"
+
+
+def test_unmapped_values_error_lists_primary_and_secondary_codes():
+    with pytest.raises(DataValidationError) as exc:
+        R.normalise_reasons(_iv(["Bad vibes"]), taxonomy=TAX)
+    msg = str(exc.value)
+    assert "product_gap (missing_feature, performance, integration_gap, ux)" in msg
+    assert "'primary/secondary'" in msg and "no_reason" in msg
+    assert "tables.exit_interviews.reasons.primary_reason" in msg
+
+
+def test_bad_reason_mapping_in_a_data_config_is_a_clean_error(tmp_path):
+    from churnlab.config import ConfigError
+    from churnlab.sources import load
+    (tmp_path / "accounts.csv").write_text("account_id,signup_date,churn_date\nA1,2025-01-01,2026-07-01\n"
+                                           "A2,2025-01-01,2026-08-01\n", encoding="utf-8")
+    (tmp_path / "exit_interviews.csv").write_text("account_id,invited_at,completed_at,primary_reason\n"
+                                                  "A1,2026-07-02,2026-07-03,Don't know\n"
+                                                  "A2,2026-08-02,2026-08-04,Too pricey\n", encoding="utf-8")
+    good = ("tables:\n  exit_interviews:\n    reasons:\n      primary_reason:\n"
+            "        \"Don't know\": no_reason\n        Too pricey: price_budget\n")
+    (tmp_path / "good.yaml").write_text(good, encoding="utf-8")
+    ds = load(tmp_path, tmp_path / "good.yaml")
+    assert ds.exit_interviews["primary_reason"].astype(object).where(
+        ds.exit_interviews["primary_reason"].notna(), None).tolist() == [None, "price_budget"]
+    (tmp_path / "bad.yaml").write_text(good.replace("price_budget", "pricing"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"reasons\.primary_reason\['Too pricey'\]: 'pricing'"):
+        load(tmp_path, tmp_path / "bad.yaml")
+
+
+def _accounts_and_interviews(segments, responded):
+    n = len(segments)
+    acc = pd.DataFrame({"account_id": [f"A{i}" for i in range(n)], "segment": segments,
+                        "churn_date": pd.to_datetime(["2026-07-15"] * n), "mrr": 10.0})
+    iv = pd.DataFrame({"account_id": acc["account_id"], "invited_at": pd.Timestamp("2026-07-16"),
+                       "completed_at": [pd.Timestamp("2026-07-20") if r else pd.NaT for r in responded],
+                       "primary_reason": ["price_budget" if i % 2 else "product_gap" if r else None
+                                          for i, r in enumerate(responded)],
+                       "format": "call"})
+    return acc, iv
+
+
+def test_blank_segment_is_one_labelled_group_everywhere():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from churnlab.plotting import reasons as charts
+    from churnlab.stats import BLANK_LABEL
+    segs = ["north"] * 12 + [None] * 6 + ["  "] * 6 + ["south"] * 12
+    acc, iv = _accounts_and_interviews(segs, [True] * len(segs))
+    f = R.prepare_interviews(iv, acc)
+    assert (f["segment"] == BLANK_LABEL).sum() == 12 and not f["segment"].isna().any()
+    sh = R.reason_shares(f, taxonomy=TAX, by="segment")
+    assert set(sh["segment"]) == {"north", "south", BLANK_LABEL}
+    assert set(R.participation(f, by="segment")["segment"]) == {"north", "south", BLANK_LABEL}
+    rw = R.reweighted_shares(f, taxonomy=TAX, by="segment")
+    assert rw["share_reweighted"].sum() == pytest.approx(1.0)
+    t = R.reason_independence(f, taxonomy=TAX, by="segment").iloc[0]
+    assert t["groups"] == 3
+    # a raw frame with blank groups (not through prepare_interviews) is labelled too
+    raw = f.assign(segment=[None if s == BLANK_LABEL else s for s in f["segment"]])
+    assert BLANK_LABEL in set(R.reason_shares(raw, taxonomy=TAX, by="segment")["segment"])
+    charts.plot_reason_heatmap(sh[sh.reason != R.NO_REASON], group="segment")
+    plt.close("all")
+
+
+def test_many_level_group_is_pooled_not_dropped():
+    segs = ["big"] * 40 + [f"town {i}" for i in range(1100)]
+    acc, iv = _accounts_and_interviews(segs, [True] * len(segs))
+    t = R.reason_independence(R.prepare_interviews(iv, acc), taxonomy=TAX, by="segment").iloc[0]
+    assert t["n"] == len(segs)                                   # every responder is in the test
+    assert t["groups"] <= 10 and "pooled" in t["sentence"]
+
+
+# 7 of 7: the Wilson upper bound is 0.9999999999999999, below the 100% estimate
+@pytest.mark.parametrize("responded", [[True] * 7, [False] * 7, [True, False] * 3 + [True]])
+def test_participation_chart_at_100_and_0_percent_and_one_group(responded):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from churnlab.plotting import reasons as charts
+    acc, iv = _accounts_and_interviews(["one"] * 7, responded)
+    f = R.prepare_interviews(iv, acc)
+    for by in ("segment", "format", None):
+        p = R.participation(f, by=by)
+        assert len(p) == 1 and p["rate"].iloc[0] == pytest.approx(sum(responded) / 7)
+        ax = charts.plot_participation(p, group=by)
+        lo, hi = charts._xerr(p["rate"], p["rate_lo"], p["rate_hi"])
+        assert (lo >= 0).all() and (hi >= 0).all()
+        assert ax is not None
+    if all(responded):
+        sh = R.reason_shares(f, taxonomy=TAX)
+        charts.plot_reason_shares(sh)
+    plt.close("all")
+
+
+def test_participation_bounds_crossing_the_estimate_are_clipped():
+    from churnlab.plotting import reasons as charts
+    p = pd.DataFrame({"rate": [1.0], "rate_lo": [0.6], "rate_hi": [0.9999999999], "k": [5], "n": [5],
+                      "target_lo": [0.4], "target_hi": [0.6]})
+    lo, hi = charts._xerr(p["rate"], p["rate_lo"], p["rate_hi"])
+    assert hi[0] == 0 and lo[0] == pytest.approx(0.4)
+    charts.plot_participation(p)
+
+
+def test_no_earlier_window_says_there_is_no_earlier_data():
+    rows = [("2026Q3", "x", True, "product_gap", "ux", None, 1.0)] * 9 + \
+           [("2026Q3", "x", True, "product_gap", "integration_gap", None, 1.0)] + \
+           [("2026Q2", "x", True, "price_budget", "too_expensive", None, 1.0)] * 5
+    f = _frame(rows)
+    for level in ("primary", "secondary"):
+        c = R.reason_changes(f, taxonomy=TAX, quarter="2026Q3", level=level, span=4)
+        text = R.changes_sentence(c, what=f"{level} reason")
+        assert text.startswith("There is no earlier data to compare 2025Q4-2026Q3 with")
+        assert "n/a" not in text and "changed significantly" not in text
+    trend = R.reason_changes(f, taxonomy=TAX, quarter="2026Q3", span=1, n_quarters=8, test="trend")
+    assert "Too few quarters" in R.changes_sentence(trend)
+    story = R.reason_story(f, taxonomy=TAX, reason="ux", level="secondary", quarter="2026Q3", span=4)
+    assert "no earlier data" in story and "n/a" not in story and "unchanged from" not in story
+
+
+def test_featured_secondary_reason_follows_the_documented_rule():
+    # nothing significant: the reason given most often now, not the small one that moved most
+    rows = [("2025Q3", "x", True, "product_gap", "ux", None, 1.0)] * 20 + \
+           [("2025Q3", "x", True, "price_budget", "too_expensive", None, 1.0)] * 20 + \
+           [("2026Q3", "x", True, "product_gap", "ux", None, 1.0)] * 21 + \
+           [("2026Q3", "x", True, "poor_onboarding", "training", None, 1.0)] * 2 + \
+           [("2026Q3", "x", True, "price_budget", "too_expensive", None, 1.0)] * 17
+    c = R.reason_changes(_frame(rows), taxonomy=TAX, quarter="2026Q3", level="secondary")
+    assert not c["significant"].any()
+    assert c.sort_values(["significant", "change"]).iloc[-1]["reason"] == "training"   # the old, arbitrary pick
+    assert R.featured_reason(c) == "ux"
+    # a significant move is featured first
+    rows2 = [("2025Q3", "x", True, "product_gap", "ux", None, 1.0)] * 40 + \
+            [("2025Q3", "x", True, "product_gap", "integration_gap", None, 1.0)] * 2 + \
+            [("2026Q3", "x", True, "product_gap", "ux", None, 1.0)] * 40 + \
+            [("2026Q3", "x", True, "product_gap", "integration_gap", None, 1.0)] * 25
+    c2 = R.reason_changes(_frame(rows2), taxonomy=TAX, quarter="2026Q3", level="secondary")
+    assert R.featured_reason(c2) == "integration_gap"
+    assert R.featured_reason(c2.iloc[:0]) is None

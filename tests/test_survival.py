@@ -57,7 +57,10 @@ import pandas as pd
 import pytest
 from lifelines.datasets import load_lung, load_rossi
 
+import matplotlib.pyplot as plt
+
 from churnlab import survival as sv
+from churnlab.plotting import survival as charts
 
 R_TABLE = pd.DataFrame(
     [(5, 228, 1, 0.9956), (11, 227, 3, 0.9825), (12, 224, 1, 0.9781), (13, 223, 2, 0.9693),
@@ -456,3 +459,143 @@ def test_sample_metrics_for_mature_cohorts(sample_lifetimes):
     summary = sv.survival_summary(sv.fit_km(sample_lifetimes, by="cohort"), times=[12])
     m = sv.cohort_metrics(summary, cohorts=cohorts)
     assert all(v is not None and 0.5 < v < 1 for v in m["survival_12m"].values())
+
+
+# ------------------------------------------------------------------------------------------
+# any company's accounts: the churn-driver model never fails, blanks are a group of their own
+# ------------------------------------------------------------------------------------------
+
+def _company(n=3000, seed=7):
+    """Accounts of a made-up company: plan "basic" churns 2.5x as fast as the other plans."""
+    rng = np.random.default_rng(seed)
+    plan = rng.choice(["basic", "plus", "team"], n, p=[0.5, 0.3, 0.2])
+    t = rng.exponential(1 / np.where(plan == "basic", 0.05, 0.02))
+    c = rng.uniform(0, 40, n)
+    return pd.DataFrame({"duration": np.minimum(t, c), "event": t <= c, "plan": plan,
+                         "score": rng.normal(size=n)})
+
+
+def test_cox_reference_comes_from_the_data_when_the_given_level_is_absent():
+    lt = _company()
+    res = sv.fit_cox_safely(lt, covariates=["plan", "score"], reference={"plan": "Enterprise"})
+    assert res.fitted and res.message == ""
+    assert res.reference["plan"] != "basic"                       # the best-retained plan, never the worst
+    hr = sv.hazard_ratios(res).set_index("covariate")
+    assert hr.loc["plan=basic", "hazard_ratio"] > 1.8
+    # the plain fit falls back to the most common level instead of failing
+    plain = sv.fit_cox(lt, covariates=["plan"], reference={"plan": "Enterprise"})
+    assert plain.churnlab_reference == {"plan": "basic"}
+    # a level that is present is honoured
+    assert sv.fit_cox_safely(lt, covariates=["plan"], reference={"plan": "team"}).reference == {"plan": "team"}
+
+
+def test_cox_leaves_out_constant_and_blank_covariates_and_says_so():
+    lt = _company().assign(country="JP", note=None, empty=np.nan)
+    res = sv.fit_cox_safely(lt, covariates=["plan", "country", "note", "empty"])
+    assert res.fitted and res.covariates == ["plan"]
+    assert set(res.dropped) == {"country", "note", "empty"}
+    assert "country" in res.message and res.message.count(". ") == 0 and res.message.endswith(".")
+    none = sv.fit_cox_safely(lt, covariates=["country", "absent"])
+    assert not none.fitted and "not fitted" in none.message and "country" in none.message
+    assert sv.hazard_ratios(none).empty and sv.ph_check(none).empty and sv.ph_violations(sv.ph_check(none)) == []
+
+
+def test_cox_drops_collinear_terms_and_keeps_the_estimates():
+    lt = _company()
+    lt["tier"] = np.where(lt["plan"] == "basic", "low", "high")   # says the same as plan=basic
+    lt["score2"] = 2 * lt["score"] + 1
+    res = sv.fit_cox_safely(lt, covariates=["plan", "tier", "score", "score2"])
+    assert res.fitted and {"score2"} <= set(res.dropped) and any(k.startswith("tier") for k in res.dropped)
+    ref = sv.fit_cox_safely(lt, covariates=["plan", "score"])
+    a = sv.hazard_ratios(res).set_index("covariate")["hazard_ratio"]
+    b = sv.hazard_ratios(ref).set_index("covariate")["hazard_ratio"]
+    assert a["plan=basic"] == pytest.approx(b["plan=basic"], rel=1e-4)
+
+
+def test_cox_with_a_1100_level_column_is_fast_and_pools_rare_levels():
+    import time
+    lt = _company(n=6000)
+    lt["city"] = ["Capital" if i < 1500 else f"city {i % 1100}" for i in range(len(lt))]
+    assert lt["city"].nunique() == 1101                           # one big city survives pooling
+    t0 = time.perf_counter()
+    res = sv.fit_cox_safely(lt, covariates=["plan", "city"])
+    assert time.perf_counter() - t0 < 10
+    assert res.fitted and res.pooled["city"] == 1100 and "city" in res.message
+    terms = [t for t in sv.hazard_ratios(res)["covariate"] if t.startswith("city")]
+    assert len(terms) == 1                                        # Capital against Other, or the reverse
+
+
+def test_cox_level_without_churn_is_pooled_or_penalised_never_infinite():
+    lt = _company()
+    lt.loc[lt["plan"] == "team", "event"] = False                 # quasi-separation
+    res = sv.fit_cox_safely(lt, covariates=["plan", "score"])
+    assert res.fitted
+    hr = sv.hazard_ratios(res)
+    assert np.isfinite(hr[["hazard_ratio", "hazard_ratio_lo", "hazard_ratio_hi"]].to_numpy(float)).all()
+    assert res.penalizer > 0 and "penalty" in res.message
+    with pytest.raises(Exception):                                # the plain fit cannot do it
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            sv.fit_cox(lt, covariates=["plan", "score"])
+
+
+def test_cox_with_no_churn_at_all_is_one_sentence():
+    lt = _company().assign(event=False)
+    res = sv.fit_cox_safely(lt, covariates=["plan"])
+    assert res.model is None and res.message.endswith(".") and res.message.count(". ") == 0
+    assert "no account churned" in res.message
+    assert sv.describe_ph(sv.ph_check(res)).endswith(".")
+
+
+def test_blank_groups_are_labelled_and_stay_in_every_test():
+    from churnlab.stats import BLANK_LABEL
+    acc = pd.DataFrame({"account_id": [f"a{i}" for i in range(9)],
+                        "signup_date": pd.to_datetime(["2025-01-01"] * 9),
+                        "churn_date": pd.to_datetime(["2025-03-01", None, "2025-06-01", None, "2025-02-01",
+                                                      "2025-02-15", None, None, "2025-05-01"]),
+                        "tier": ["gold", "gold", "gold", None, " ", np.nan, "silver", "silver", "silver"]})
+    lt = sv.lifetimes(acc, as_of="2025Q4", by="tier")
+    assert lt["tier"].tolist().count(BLANK_LABEL) == 3 and not lt["tier"].isna().any()
+    s = sv.survival_summary(sv.fit_km(lt, by="tier"), times=[3])
+    assert set(s["tier"]) == {"gold", "silver", BLANK_LABEL} and "nan" not in s["tier"].astype(str).tolist()
+    assert sv.logrank(lt, by="tier").loc[0, "groups"] == 3
+    # raw frames with missing group values (not through lifetimes) are labelled too
+    raw = lt.assign(tier=acc["tier"].to_numpy())
+    assert sv.logrank(raw, by="tier").loc[0, "groups"] == 3
+    pw = sv.pairwise_logrank(raw, by="tier")
+    assert len(pw) == 3 and BLANK_LABEL in set(pw["group_a"]) | set(pw["group_b"])
+    text = " ".join(sv.difference_sentences(raw, by="tier", at=3))
+    assert BLANK_LABEL in text and "nan" not in text
+
+
+def test_difference_sentences_with_a_single_group_say_so():
+    lt = _company().assign(plan="basic")
+    text = sv.difference_sentences(lt, by="plan", at=6)
+    assert text == ["Survival cannot be compared across plan: every account has the same value (basic)."]
+    none = sv.difference_sentences(_company().assign(event=False), by="plan", at=6)
+    assert none == ["No account churned in any plan group, so there is no difference in survival to test."]
+
+
+def test_plots_cope_with_bounds_that_cross_the_estimate_and_no_model():
+    hr = pd.DataFrame({"covariate": ["plan=basic"], "reference": ["plus"], "hazard_ratio": [2.0],
+                       "hazard_ratio_lo": [2.0000001], "hazard_ratio_hi": [2.5]})
+    assert charts.plot_hazard_ratios(hr) is not None
+    s = pd.DataFrame({"cohort": ["2025Q1"], "survival_12m": [1.0], "survival_12m_lo": [1.0000001],
+                      "survival_12m_hi": [1.0]})
+    assert charts.plot_cohort_trend(s) is not None
+    plt.close("all")
+
+
+def test_difference_sentences_over_a_1100_level_column_pool_the_small_values():
+    import time
+    lt = _company(n=4000)
+    lt["city"] = ["Capital" if i < 1500 else f"city {i % 1100}" for i in range(len(lt))]
+    t0 = time.perf_counter()
+    text = sv.difference_sentences(lt, by="city", at=6)
+    assert time.perf_counter() - t0 < 10
+    assert text[0].startswith("Survival") and "(2 groups;" in text[0]
+    assert len(text) == 3 and text[-1] == 'The 1,100 smaller city values are compared as one group, "Other".'
+    # an overall test only (pairs=[], e.g. signup cohorts) is not pooled: every group keeps its name
+    few = lt.assign(city=np.where(np.arange(len(lt)) % 25 == 0, "tiny", lt["plan"]))
+    assert "(4 groups;" in sv.difference_sentences(few, by="city", at=6, pairs=[], max_groups=3)[0]

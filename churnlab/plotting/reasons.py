@@ -19,6 +19,15 @@ _PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#
             "#bab0ac", "#eeca3b"]
 
 
+def _xerr(value, lo, hi):
+    """Error-bar lengths below and above ``value``, never negative (a 100% or 0% point estimate and
+    its rounded Wilson bound can cross by a hair) and 0 where a bound is unknown."""
+    v = np.asarray(value, dtype=float)
+    below = np.clip(v - np.asarray(lo, dtype=float), 0, None)
+    above = np.clip(np.asarray(hi, dtype=float) - v, 0, None)
+    return [np.nan_to_num(below), np.nan_to_num(above)]
+
+
 def plot_reason_shares(data: pd.DataFrame, *, ax=None, title: str | None = None, mrr: bool = True,
                        hide_empty: bool = True):
     """Horizontal bars: share of responding churned accounts per reason, with 95% Wilson whiskers;
@@ -43,7 +52,7 @@ def plot_reason_shares(data: pd.DataFrame, *, ax=None, title: str | None = None,
     ax = new_ax(ax, figsize=(9, 0.42 * len(d) + 1.4))
     y = np.arange(len(d))
     ax.barh(y, d["share"], color=_BLUE, alpha=0.85, label="share of responding churned accounts")
-    ax.errorbar(d["share"], y, xerr=[d["share"] - d["share_lo"], d["share_hi"] - d["share"]],
+    ax.errorbar(d["share"], y, xerr=_xerr(d["share"], d["share_lo"], d["share_hi"]),
                 fmt="none", ecolor="#333333", elinewidth=1, capsize=3, label="95% interval")
     if mrr and "mrr_share" in d:
         ax.scatter(d["mrr_share"], y, marker="D", s=36, color=_ORANGE, zorder=3, label="share of MRR lost")
@@ -163,10 +172,12 @@ def plot_participation(data: pd.DataFrame, *, group: str | None = None, ax=None,
     ax.axvspan(lo, hi, color="#54a24b", alpha=0.12, lw=0, label=f"target {lo:.0%}-{hi:.0%}")
     colors = [SEGMENT_COLORS.get(g, _BLUE) for g in names]
     ax.barh(y, d["rate"], color=colors, alpha=0.85)
-    ax.errorbar(d["rate"], y, xerr=[d["rate"] - d["rate_lo"], d["rate_hi"] - d["rate"]], fmt="none",
+    ax.errorbar(d["rate"], y, xerr=_xerr(d["rate"], d["rate_lo"], d["rate_hi"]), fmt="none",
                 ecolor="#333333", elinewidth=1, capsize=3)
     for yi, (r, k, n) in enumerate(zip(d["rate"], d["k"], d["n"])):
-        ax.text(min(float(d["rate_hi"].iloc[yi]) + 0.01, 0.9), yi, f"{r:.0%} ({k} of {n})", va="center", fontsize=8)
+        hi = float(d["rate_hi"].iloc[yi])
+        text = f"{r:.0%} ({k} of {n})" if np.isfinite(r) else "nobody invited"
+        ax.text(min(hi + 0.01, 0.9) if np.isfinite(hi) else 0.01, yi, text, va="center", fontsize=8)
     ax.set_yticks(y)
     ax.set_yticklabels(names)
     percent_axis(ax, axis="x")

@@ -218,7 +218,7 @@ def plot_cohort_trend(summary: pd.DataFrame, *, value: str = "survival_12m", x: 
         hi = part.get(f"{value}_hi", part[value]).to_numpy(dtype=float)
         hi = np.where(np.isfinite(hi), hi, y)
         lo = np.where(np.isfinite(lo), lo, y)
-        ax.errorbar(xs, y, yerr=[y - lo, hi - y], fmt="o-", color=colors[g], capsize=3, lw=1.2,
+        ax.errorbar(xs, y, yerr=[np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)], fmt="o-", color=colors[g], capsize=3, lw=1.2,
                     ms=5, label=None if g is None else str(g))
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(order, rotation=45 if len(order) > 8 else 0, ha="right" if len(order) > 8 else "center")
@@ -304,7 +304,7 @@ def plot_hazard_ratios(hr: pd.DataFrame, *, ax=None, title: str | None = None):
 
     Examples
     --------
-    >>> hr = pd.DataFrame({"covariate": ["segment=SMB"], "reference": ["Enterprise"],
+    >>> hr = pd.DataFrame({"covariate": ["plan=basic"], "reference": ["plus"],
     ...                    "hazard_ratio": [2.0], "hazard_ratio_lo": [1.5], "hazard_ratio_hi": [2.6]})
     >>> ax = plot_hazard_ratios(hr)
     """
@@ -316,8 +316,8 @@ def plot_hazard_ratios(hr: pd.DataFrame, *, ax=None, title: str | None = None):
     y = np.arange(len(d))
     col = np.where(d["hazard_ratio"] >= 1, "#c0392b", "#2471a3")
     x = d["hazard_ratio"].to_numpy(dtype=float)
-    ax.errorbar(x, y, xerr=[x - d["hazard_ratio_lo"].to_numpy(dtype=float),
-                            d["hazard_ratio_hi"].to_numpy(dtype=float) - x],
+    ax.errorbar(x, y, xerr=[np.nan_to_num(np.clip(x - d["hazard_ratio_lo"].to_numpy(dtype=float), 0, None)),
+                            np.nan_to_num(np.clip(d["hazard_ratio_hi"].to_numpy(dtype=float) - x, 0, None))],
                 fmt="none", ecolor="grey", capsize=3)
     ax.scatter(d["hazard_ratio"], y, c=col, zorder=3)
     ax.axvline(1, color="black", lw=0.8, ls="--")
