@@ -594,7 +594,10 @@ def prepare_interviews(interviews: pd.DataFrame, accounts: pd.DataFrame, *,
     iv["_done"] = iv["completed_at"].notna()
     iv = (iv.sort_values(["account_id", "_done", "completed_at", "invited_at"], na_position="first")
             .drop_duplicates("account_id", keep="last").drop(columns="_done"))
-    acc_cols = ["account_id"] + [c for c in ACCOUNT_COLS if c in accounts.columns]
+    # the listed columns first, then every other account column (a company's own segment column)
+    acc_cols = ["account_id"] + [c for c in ACCOUNT_COLS if c in accounts.columns] + [
+        c for c in accounts.columns if c not in ACCOUNT_COLS and c != "account_id" and not c.startswith("_")
+        and c not in interviews.columns]
     iv = iv.drop(columns=[c for c in acc_cols[1:] if c in iv.columns])
     out = iv.merge(accounts[acc_cols], on="account_id", how="left")
     if "churn_date" not in out:
