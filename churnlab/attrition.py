@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .periods import Period, periods_between, periods_covering
-from .stats import BLANK_LABEL, add_wilson, fill_blank, format_p, pct
+from .stats import add_wilson, fill_blank, format_p, group_rare_levels, pct
 
 #: Columns of :func:`logo_attrition` (``by`` columns follow ``period_end``).
 ATTRITION_COLUMNS = ["period", "period_start", "period_end", "start_count", "churned", "retained",
@@ -733,41 +733,15 @@ def size_band(accounts: pd.DataFrame, *, col: str = "employees", bins=(0, 50, 20
     """
     out = accounts.copy()
     out[name] = pd.cut(pd.to_numeric(out[col], errors="coerce"), bins=list(bins), labels=list(labels))
-    out[name] = out[name].astype(object).where(out[name].notna(), BLANK_LABEL)
+    out[name] = fill_blank(out[name])
     return out
 
 
-#: Group comparisons keep at most this many levels of a column (the largest); smaller levels, and
-#: every level with fewer than :data:`MIN_LEVEL_SIZE` customers, are pooled as "Other".
-MAX_LEVELS = 12
-MIN_LEVEL_SIZE = 20
-OTHER_LABEL = "Other (smaller groups)"
-
-
-def group_levels(values, *, max_levels: int = MAX_LEVELS, min_size: int = MIN_LEVEL_SIZE) -> pd.Series:
-    """Levels of a categorical column ready for a test: blanks as :data:`BLANK_LABEL`, rare levels pooled.
-
-    A column with thousands of levels (a city) would give tests with no power and models that cannot
-    be fitted; the largest ``max_levels`` levels with at least ``min_size`` rows are kept and the rest
-    pooled as :data:`OTHER_LABEL` (when the pool itself is empty it does not appear).
-
-    Examples
-    --------
-    >>> s = pd.Series(["a"] * 30 + ["b"] * 25 + ["c"] * 3 + [None] * 22)
-    >>> group_levels(s).value_counts().to_dict()
-    {'a': 30, 'b': 25, 'Not recorded': 22, 'Other (smaller groups)': 3}
-    """
-    s = fill_blank(values).astype(str)
-    sizes = s.value_counts()
-    keep = sizes[sizes >= min_size].head(max_levels).index
-    if len(keep) == len(sizes):
-        return s
-    return s.where(s.isin(keep), OTHER_LABEL)
-
-
-def _clean_levels(data, by):
+def _clean_levels(data, by, outcome_col=None):
+    """``data`` with ``by`` ready for a test: blanks labelled, rare levels pooled as "Other"
+    (:func:`churnlab.stats.group_rare_levels`), so a column with thousands of levels stays testable."""
     d = data.copy()
-    d[by] = group_levels(d[by]).to_numpy()
+    d[by] = group_rare_levels(d[by], events=d[outcome_col] if outcome_col in d else None).to_numpy()
     return d
 
 
@@ -849,9 +823,11 @@ def segment_test(outcomes: pd.DataFrame, *, by: str, outcome_col: str = "churned
     """
     from statsmodels.stats.contingency_tables import Table
 
-    d = _clean_levels(outcomes, by)
+    raw_levels = fill_blank(outcomes[by]).astype(str).nunique()
+    d = _clean_levels(outcomes, by, outcome_col)
     rates = d.groupby(by)[outcome_col].agg(["mean", "size"])
-    row = {"by": by, "levels": int(len(rates)), "n": int(len(d)), "churned": int(d[outcome_col].sum()),
+    pooled = int(raw_levels - len(rates) + (1 if raw_levels > len(rates) else 0))
+    row = {"by": by, "levels": int(len(rates)), "pooled": pooled, "n": int(len(d)), "churned": int(d[outcome_col].sum()),
            "chi2": np.nan, "chi2_df": np.nan, "chi2_p": np.nan, "lr_stat": np.nan, "lr_df": np.nan, "lr_p": np.nan,
            "highest": rates["mean"].idxmax() if len(rates) else None,
            "highest_rate": float(rates["mean"].max()) if len(rates) else np.nan,
@@ -885,9 +861,11 @@ def describe_segment_test(test: pd.DataFrame, *, alpha: float = 0.05, what: str 
     stats_txt = (f"chi-square {t['chi2']:.1f} with {int(t['chi2_df'])} degrees of freedom, {format_p(t['chi2_p'])}; "
                  f"logistic regression {format_p(t['lr_p'])}")
     spread = f"highest in {t['highest']} ({pct(t['highest_rate'])}), lowest in {t['lowest']} ({pct(t['lowest_rate'])})"
+    pooled = int(t["pooled"]) if "pooled" in t and pd.notna(t["pooled"]) else 0
+    note = f" The {pooled} smallest {by} values are pooled as \"Other\"." if pooled else ""
     if t["chi2_p"] < alpha:
-        return f"{what.capitalize()} differs by {by}: {spread}; {stats_txt}."
-    return (f"The {by} groups do not differ in {what} more than chance would explain ({spread}; {stats_txt}).")
+        return f"{what.capitalize()} differs by {by}: {spread}; {stats_txt}.{note}"
+    return (f"The {by} groups do not differ in {what} more than chance would explain ({spread}; {stats_txt}).{note}")
 
 
 def regrettable_attrition(outcomes: pd.DataFrame, *, icp_col: str = "icp_fit",
@@ -1133,7 +1111,7 @@ def segment_summary(outcomes: pd.DataFrame, *, columns, alpha: float = 0.05) -> 
         t["differs"] = bool(np.isfinite(t["chi2_p"].iloc[0]) and t["chi2_p"].iloc[0] < alpha)
         t["sentence"] = describe_segment_test(t, alpha=alpha)
         rows.append(t)
-    cols = ["by", "levels", "n", "churned", "chi2", "chi2_df", "chi2_p", "lr_p", "highest", "highest_rate",
+    cols = ["by", "levels", "pooled", "n", "churned", "chi2", "chi2_df", "chi2_p", "lr_p", "highest", "highest_rate",
             "lowest", "lowest_rate", "differs", "sentence"]
     return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
 

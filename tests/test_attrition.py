@@ -369,3 +369,17 @@ def test_weekly_view_keeps_the_partial_weeks_at_the_quarter_edges():
                               reactivation_gap_days=None)
     assert weeks.period.iloc[0] == "2026-W27 (5 days)" and weeks.period.iloc[-1] == "2026-W40 (3 days)"
     assert weeks.churned.iloc[-1] == 1 and weeks.churned.iloc[0] == 1
+
+
+def test_segment_tests_pool_a_thousand_levels_and_agree():
+    rng = np.random.default_rng(3)
+    n = 5000
+    city = np.array([f"city {i}" for i in rng.integers(0, 1100, n)], dtype=object)
+    city[:400] = "Capital"
+    city[400:700] = None                                   # blanks stay in the test as one group
+    churned = (rng.random(n) < np.where(city == "Capital", 0.3, 0.1)).astype(int)
+    o = pd.DataFrame({"city": city, "churned": churned})
+    t = A.segment_summary(o, columns=["city"]).iloc[0]
+    assert t.levels <= 10 and t.pooled > 1000 and t.n == n
+    assert t.differs and t.chi2_p < 0.001 and t.lr_p < 0.001  # both tests say the same
+    assert "pooled as \"Other\"" in t.sentence and t.highest == "Capital"
