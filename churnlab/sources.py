@@ -598,6 +598,10 @@ def _parse(df, col, kind, table, path, date_format, log=None):
             nonfinite = text.str.lower().isin(_NONFINITE).fillna(False).astype(bool) & present
             out = pd.to_numeric(text.astype(object).where(present & ~nonfinite), errors="coerce")
             bad = present & ~nonfinite & out.isna()
+            if bad.any():  # 1e999 is a number too large for a float: inf
+                huge = text[bad].map(_overflows).astype(bool)
+                nonfinite = nonfinite | huge.reindex(s.index, fill_value=False)
+                bad = bad & ~nonfinite
             if bad.any():
                 raise DataValidationError(table, col, "are not numbers", file=path.name, rows=int(bad.sum()),
                                           examples=df.loc[bad, _example_cols(df, col)])
@@ -622,6 +626,13 @@ def _parse(df, col, kind, table, path, date_format, log=None):
                                       rows=int(bad.sum()), examples=df.loc[bad, _example_cols(df, col)])
         return out, None
     raise AssertionError(kind)
+
+
+def _overflows(text) -> bool:
+    try:
+        return bool(np.isinf(float(text)))
+    except (TypeError, ValueError):
+        return False
 
 
 #: Unix epoch units tried on dates stored as numbers, by the size of the largest value.
