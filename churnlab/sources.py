@@ -232,7 +232,8 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
         raw = _read_csv_with_lines(path, table, tcfg, log)
         line_word = "line"
     if raw is None or not len(raw):
-        what = "is empty (0 bytes)" if raw is None else "has a header but no rows"
+        what = ("has a header but no rows" if raw is not None else "is empty (0 bytes)"
+                if path.stat().st_size == 0 else "is empty (no header, only blank lines)")
         if table == "accounts":
             raise DataValidationError("accounts", None, f"{what}: accounts is the one required table; "
                                       "export it again with its rows", file=path.name)
@@ -370,7 +371,7 @@ def _decode(data: bytes, path: Path, table: str, encoding, log) -> str | None:
             line = data.count(b"\n", 0, e.start) + 1
             raise DataValidationError(table, None, f"cannot be decoded as {encoding} (tables.{table}.encoding "
                                       f"in the data config): line {line} has the byte(s) "
-                                      f"{data[e.start:e.end + 1]!r}; check the file's encoding",
+                                      f"{data[e.start:e.end]!r}; check the file's encoding",
                                       file=path.name) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -388,7 +389,7 @@ def _decode(data: bytes, path: Path, table: str, encoding, log) -> str | None:
         guess = _guess_encoding(data)
         looks = f"; it looks like {guess}" if guess else ""
         raise DataValidationError(
-            table, None, f"is not UTF-8 text: line {line} has the byte(s) {data[e.start:e.start + 2]!r}, which "
+            table, None, f"is not UTF-8 text: line {line} has the byte(s) {data[e.start:e.end]!r}, which "
             f"are not UTF-8{looks}. Name the file's encoding in the data config (tables.{table}.encoding: "
             f"{guess or 'cp1252'}), or save the file as UTF-8", file=path.name) from None
 
@@ -702,8 +703,8 @@ def _check_accounts(df, path, log, extraction):
     sci = df["account_id"].astype(str).str.match(_SCIENTIFIC)
     if sci.any():
         raise DataValidationError(
-            "accounts", "account_id", "are numbers in scientific notation (like '1.23457E+12'): a spreadsheet "
-            "rounded long numeric ids, so they no longer identify accounts. Export the file again without "
+            "accounts", "account_id", f"are numbers in scientific notation (like {df.loc[sci, 'account_id'].iloc[0]!r}): "
+            "a spreadsheet rounded long numeric ids, so they no longer identify accounts. Export the file again without "
             "opening it in a spreadsheet, or import the column as text", file=path.name, rows=int(sci.sum()),
             examples=df.loc[sci, [LINE_COL, "account_id"]])
     missing = df["signup_date"].isna()

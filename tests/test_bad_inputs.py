@@ -484,7 +484,7 @@ CASES = [
          column="mrr"),
     Case("header-only-accounts", raw("accounts", ACC_HEADER + "\n", 0), "error", "accounts", ("no rows", "accounts.csv")),
     Case("zero-byte-accounts", raw("accounts", "", 0), "error", "accounts", ("empty (0 bytes)", "accounts.csv")),
-    Case("blank-lines-only-accounts", raw("accounts", "\n\n\r\n", 0), "error", "accounts", ("empty",)),
+    Case("blank-lines-only-accounts", raw("accounts", "\n\n\r\n", 0), "error", "accounts", ("is empty (no header, only blank lines)",)),
     Case("header-only-users", raw("users", "user_id,account_id,created_at\n", 0), "excluded", "users",
          ("has a header but no rows: treated as absent",), check=lambda ds: ds.users is None),
     Case("zero-byte-users", raw("users", "", 0), "excluded", "users", ("is empty (0 bytes): treated as absent",),
