@@ -24,7 +24,8 @@ def _cmd_validate(args) -> int:
 
     ds = load(args.data, args.config)
     print(f"Data folder {args.data}: all required columns present, dates and numbers readable.")
-    print(f"Data runs to {ds.data_end.date()}.\n")
+    print(f"Data runs to {ds.data_end.date()} (extraction date {ds.extraction_date.date()}: rows dated later "
+          "are excluded or flagged).\n")
     print("Row accounting (every row read is used or excluded for a stated reason):")
     print(ds.rows.to_string(index=False))
     if len(ds.findings):

@@ -43,6 +43,7 @@ class Dataset:
     taxonomy: dict
     source_dir: Path
     config: Config = field(default_factory=Config)
+    extraction_date: pd.Timestamp | None = None  # rows dated later are excluded or flagged
 
     def has(self, table: str) -> bool:
         """Whether the optional table ``table`` was present in the data folder."""
@@ -181,7 +182,7 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
                    users=small["users"], exit_interviews=small["exit_interviews"],
                    roadmap=small["roadmap"], events=events, con=con, rows=log.rows(),
                    exclusions=log.exclusions(), findings=log.findings(), data_end=data_end,
-                   taxonomy=taxonomy, source_dir=data_dir, config=cfg)
+                   taxonomy=taxonomy, source_dir=data_dir, config=cfg, extraction_date=extraction)
 
 
 def _load_taxonomy(cfg):

@@ -318,6 +318,12 @@ CASES = [
          ("tables.accounts.encoding", "klingon")),
     Case("events-cp1252", edit("events", lambda h, r: r[0].__setitem__(2, "rapport_créé"), encoding="cp1252"),
          "error", "events", ("events.csv", "not UTF-8", "tables.events.encoding")),
+    Case("events-cp1252-after-the-first-mib",
+         lambda f: write(f, "events", *(lambda h, r: (h, r * 6000 + [["A1", "2025-03-01 10:00:00", "café", "U1"]]))(
+             *table("events")), encoding="cp1252"),
+         "error", "events", ("not UTF-8", "tables.events.encoding")),
+    Case("events-utf16-with-bom", lambda f: write(f, "events", *table("events"), encoding="utf-16"), "accepted",
+         check=lambda ds: ds.events.count().execute() == 6 and len(finding(ds, "UTF-16"))),
     Case("events-cp1252-with-encoding-key",
          m(edit("events", lambda h, r: r[0].__setitem__(2, "rapport_créé"), encoding="cp1252"),
            cfg("tables:\n  events:\n    encoding: cp1252\n")), "accepted",
@@ -369,6 +375,9 @@ CASES = [
          ("ambiguous",)),
     # ---- Parquet
     Case("parquet-accounts", parquet("accounts", lambda d: d.astype({"mrr": float, "seats": float})), "accepted"),
+    Case("parquet-categorical-text", parquet("accounts", lambda d: d.astype({"segment": "category", "plan": "category",
+                                                                          "mrr": float})), "accepted",
+         check=lambda ds: ds.accounts.segment[0] == "SMB"),
     Case("parquet-epoch-seconds", parquet("accounts", lambda d: epoch(d.astype({"mrr": float}), "signup_date", "s")),
          "accepted", check=lambda ds: ds.accounts.signup_date[0] == pd.Timestamp("2025-01-10")
          and len(finding(ds, "signup_date is stored as numbers: read as Unix epoch seconds"))),
@@ -446,6 +455,8 @@ CASES = [
                                                for row, a in zip(r, ["A1", "A4", "A6"])]),
          "excluded", "exit_interviews", ("account has not churned",), rows=3,
          check=lambda ds: ds.exit_interviews is None and len(finding(ds, "no usable rows: treated as absent"))),
+    Case("every-account-unusable", edit("accounts", lambda h, r: [row.__setitem__(1, "") for row in r]), "error",
+         "accounts", ("no usable rows: all 6 rows were excluded",)),
     Case("whitespace-only-account-id", cell("accounts", 5, "account_id", "   "), "excluded", "accounts",
          ("missing account_id",), rows=1),
     Case("duplicate-account-id", with_rows("accounts", [["A1", "2025-01-11", "", "", "Pro", "monthly", "SMB", "Retail", "1", "1"]]),
@@ -647,6 +658,14 @@ def test_cli_rejects_malformed_quarter(quarter, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"--quarter {quarter!r} is not a quarter" in err and "2026Q3" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_cli_review_with_bad_data_exits_2_before_any_notebook(tmp_path, capsys):
+    company(tmp_path)
+    raw("accounts", accounts_text().replace("Retail,80,3", "Retail,80,3,x"), 6)(tmp_path)
+    assert cli.main(["review", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "line 3 has 11" in err and "Traceback" not in err and not (tmp_path / "r" / "index.html").exists()
 
 
 def test_cli_bad_config_exits_2(tmp_path, capsys):
