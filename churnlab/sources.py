@@ -894,9 +894,17 @@ def _events_source(con, path, tcfg, log):
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
         more = bool(fh.read(1))
-    if more and b"\n" in head:
-        head = head[:head.rfind(b"\n") + 1]  # whole lines only (no multi-byte character cut in two)
-    text = _decode(head, path, "events", tcfg.encoding, log)
+    wide = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        tcfg.encoding or "").replace("_", "-").lower().startswith(("utf-16", "utf-32"))
+    if wide:  # UTF-16/32: the whole file is checked while it is copied to UTF-8 below
+        text = head[:len(head) // 4 * 4].decode(tcfg.encoding or "utf-16", errors="replace").lstrip("\ufeff")
+        if not tcfg.encoding:
+            log.note("events", path.name, "read as UTF-16 (the file starts with its byte-order mark)")
+        text = text if text.strip() else None
+    else:
+        if more and b"\n" in head:
+            head = head[:head.rfind(b"\n") + 1]  # whole lines only (no multi-byte character cut in two)
+        text = _decode(head, path, "events", tcfg.encoding, log)
     if text is None:
         return None
     _check_nul(text, path, "events")
@@ -984,7 +992,12 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
                           f"{path.name} has no such column; it has: {', '.join(cols)}")
     canon = {}
     for c in cols:
-        canon.setdefault(tcfg.columns.get(c, c), c)
+        target = tcfg.columns.get(c, c)
+        if target in canon and target in spec.columns:
+            raise DataValidationError("events", target, f"appears twice after mapping: {canon[target]!r} and {c!r} "
+                                      "both give it; drop one of them or its mapping (tables.events.columns)",
+                                      file=path.name)
+        canon[target] = c
     missing = [c for c in spec.required if c not in canon]
     if missing:
         hint = " (map your column names in the data config: tables.events.columns)"
@@ -1017,8 +1030,9 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
            f"{text('user_id')} AS user_id" if "user_id" in canon else "CAST(NULL AS VARCHAR) AS user_id",
            f"TRY_CAST({_q(canon['value'])} AS DOUBLE) AS value" if "value" in canon
            else "CAST(NULL AS DOUBLE) AS value"]
+    value_raw = text("value") if "value" in canon else "CAST(NULL AS VARCHAR)"
     con.raw_sql(f"CREATE OR REPLACE VIEW events_src AS SELECT {', '.join(sel)}, {ts_raw} AS ts_raw, "
-                f"{line_expr} AS _line FROM {src}")
+                f"{value_raw} AS value_raw, {line_expr} AS _line FROM {src}")
 
     # One pass over the events, grouped by account: joining the (small) per-account result to the
     # account lists is far cheaper than joining every event row.
@@ -1030,6 +1044,7 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
                count(*) FILTER (WHERE ts IS NULL AND ts_raw IS NOT NULL) AS bad_ts,
                count(*) FILTER (WHERE {incomplete}) AS missing,
                count(*) FILTER (WHERE NOT ({incomplete}) AND ts >= {cut}) AS future,
+               count(*) FILTER (WHERE value_raw IS NOT NULL AND value IS NULL) AS bad_value,
                max(ts) FILTER (WHERE ts < {cut}) AS ts_max
         FROM events_src GROUP BY account_id""")
     con.raw_sql("""
@@ -1041,9 +1056,8 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
         FROM _events_by_account g
         LEFT JOIN raw_account_ids r ON g.account_id = r.account_id
         LEFT JOIN (SELECT account_id FROM accounts) a ON g.account_id = a.account_id""")
-    n, bad_ts, missing, future = con.raw_sql(
-        "SELECT sum(n), sum(bad_ts), sum(missing), sum(future) FROM _events_by_account").fetchone()
-    n, bad_ts, missing, future = int(n or 0), int(bad_ts or 0), int(missing or 0), int(future or 0)
+    n, bad_ts, missing, future, bad_value = (int(v or 0) for v in con.raw_sql(
+        "SELECT sum(n), sum(bad_ts), sum(missing), sum(future), sum(bad_value) FROM _events_by_account").fetchone())
     ts_max = con.raw_sql("SELECT max(ts_max) FROM _events_by_account_status WHERE status = 'ok'").fetchone()[0]
     log.read("events", path.name, n)
     ts_text = "COALESCE(CAST(date_trunc('second', ts) AS VARCHAR), CAST(ts_raw AS VARCHAR)) AS ts"
@@ -1061,6 +1075,11 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
                                   file=path.name, rows=bad_ts, examples=examples("ts IS NULL AND ts_raw IS NOT NULL"))
     if missing:
         log.exclude("events", path.name, "missing account_id / ts / event", missing, examples(incomplete))
+    if bad_value:
+        ex = con.raw_sql("SELECT _line, account_id, event, value_raw AS value FROM events_src WHERE value_raw IS NOT "
+                         "NULL AND value IS NULL ORDER BY _line LIMIT 5").df()
+        ex.attrs["line_word"] = line_word
+        log.fix("events", path.name, "value not a number set to missing", bad_value, ex)
     if future:
         log.exclude("events", path.name, f"ts after the extraction date ({extraction.date()})", future,
                     examples(f"NOT ({incomplete}) AND ts >= {cut}"))
