@@ -247,6 +247,10 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
     if missing:
         have = [c for c in raw.columns if c != LINE_COL]
         hint = f" (map your column names in the data config: tables.{table}.columns)"
+        near = {m: h for m in missing for h in have if _squash(h) == _squash(m)}
+        if near:
+            hint = (" (" + ", ".join(f"{h!r} is not {m!r}" for m, h in near.items()) + ": names must match "
+                    f"exactly; rename the column, or map it in tables.{table}.columns)")
         if len(have) == 1 and any(d in have[0] for d in _DELIMITERS):
             d = next(d for d in _DELIMITERS if d in have[0])
             hint = (f" (the header looks {_DELIMITERS[d]}-delimited: set tables.{table}.delimiter in the "
@@ -354,12 +358,26 @@ def _read_csv_with_lines(path: Path, table: str = "", tcfg=None, log: ExclusionL
     if text is None or not text.strip():
         return None
     _check_nul(text, path, table)
-    first = text.lstrip("\r\n").split("\n", 1)[0]
+    delim, skip = _delimiter(text, path, table, tcfg, log)
+    return _parse_csv(text, delim, path, table, skip)
+
+
+def _delimiter(text: str, path: Path, table: str, tcfg, log) -> tuple[str, int]:
+    """The field delimiter and the number of lines before the header (blank lines, Excel's ``sep=``)."""
+    lines = io.StringIO(text, newline="").readlines()
+    skip = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
+    first = lines[skip].rstrip("\r\n").lstrip("\ufeff") if lines else ""
+    sep = re.fullmatch(r"\s*sep=(.)\s*", first)
+    if sep:  # a spreadsheet's hint line: "sep=;" names the delimiter of the lines below
+        skip += 1
+        first = lines[skip].rstrip("\r\n") if len(lines) > skip else ""
+        if not tcfg.delimiter:
+            return sep.group(1), skip
     delim = tcfg.delimiter or _sniff_delimiter(first)
     if delim != "," and not tcfg.delimiter and log is not None:
         log.note(table, path.name, f"read as {_DELIMITERS[delim]}-delimited (detected from the header; "
                  f"set tables.{table}.delimiter in the data config to choose another)")
-    return _parse_csv(text, delim, path, table)
+    return delim, skip
 
 
 def _decode(data: bytes, path: Path, table: str, encoding, log) -> str | None:
@@ -393,6 +411,20 @@ def _decode(data: bytes, path: Path, table: str, encoding, log) -> str | None:
             table, None, f"is not UTF-8 text: line {line} has the byte(s) {data[e.start:e.end]!r}, which "
             f"are not UTF-8{looks}. Name the file's encoding in the data config (tables.{table}.encoding: "
             f"{guess or 'cp1252'}), or save the file as UTF-8", file=path.name) from None
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def _date_hint(values: pd.Series) -> str:
+    """Why dates that cannot be read might look the way they do."""
+    v = values.dropna()
+    if len(v) and v.str.fullmatch(r"\d{5}(\.\d+)?").all() and v.astype(float).between(20000, 80000).all():
+        return "; they look like spreadsheet date serials (days since 1899-12-30): export them as dates"
+    if len(v) and v.str.fullmatch(r"\d{9,19}").all():
+        return "; they look like Unix epoch numbers: write them as dates"
+    return ""
 
 
 def _guess_encoding(data: bytes) -> str | None:
@@ -453,20 +485,23 @@ def _check_header(names: list, table: str, path: Path, line: int = 1):
                                   file=path.name)
 
 
-def _parse_csv(text: str, delim: str, path: Path, table: str) -> pd.DataFrame:
+def _parse_csv(text: str, delim: str, path: Path, table: str, skip: int = 0) -> pd.DataFrame:
     old = csv.field_size_limit()
     csv.field_size_limit(MAX_FIELD)
     phys = None  # the physical lines, split as csv splits them; only built when a record spans lines
     start, header = 1, []
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+        for _ in range(skip):
+            next(reader)
+        start = skip + 1
         header = next(reader)
-        if reader.line_num > 1:
+        if reader.line_num > start:
             raise DataValidationError(
-                table, None, f"the header runs over lines 1-{reader.line_num}: a quote in the header is "
+                table, None, f"the header runs over lines {start}-{reader.line_num}: a quote in the header is "
                 "not closed (or a column name holds a line break)", file=path.name)
         names = [h.strip().lstrip("\ufeff").strip() for h in header]
-        _check_header(names, table, path)
+        _check_header(names, table, path, line=start)
         names = [n or f"_unnamed_{i + 1}" for i, n in enumerate(names)]
         width = len(names)
         rows, lines, ragged = [], [], []
@@ -584,8 +619,7 @@ def _parse(df, col, kind, table, path, date_format, log=None):
             bad = present & out.isna()
             if bad.any():
                 want = f"dates like {date_format}" if date_format else "ISO dates (YYYY-MM-DD)"
-                digits = txt[bad].str.fullmatch(r"\d{5,}").fillna(False).all()
-                hint = "; they look like Unix epoch numbers: write them as dates" if digits else ""
+                hint = _date_hint(txt[bad])
                 raise DataValidationError(
                     table, col, f"cannot be read as a date (expected {want}; set tables.{table}."
                     f"date_format in the data config for another format{hint})", file=path.name,
@@ -605,8 +639,11 @@ def _parse(df, col, kind, table, path, date_format, log=None):
                 nonfinite = nonfinite | huge.reindex(s.index, fill_value=False)
                 bad = bad & ~nonfinite
             if bad.any():
-                raise DataValidationError(table, col, "are not numbers", file=path.name, rows=int(bad.sum()),
-                                          examples=df.loc[bad, _example_cols(df, col)])
+                decimal = text[bad].str.fullmatch(r"-?[\d.]*\d,\d{1,2}").fillna(False).all()
+                hint = (" (decimal commas? Export numbers with a decimal point, like 1234.50)" if decimal else
+                        " (thousands separators or currency signs? Export plain numbers, like 1234.50)")
+                raise DataValidationError(table, col, "are not numbers" + hint, file=path.name,
+                                          rows=int(bad.sum()), examples=df.loc[bad, _example_cols(df, col)])
             out = out.astype(float)
             nonfinite = nonfinite | (present & np.isinf(out))  # 1e999 overflows to inf
         out = out.where(~nonfinite)
@@ -908,21 +945,18 @@ def _events_source(con, path, tcfg, log):
     if text is None:
         return None
     _check_nul(text, path, "events")
-    body = text.lstrip("\r\n")
-    first = body.split("\n", 1)[0]
-    delim = tcfg.delimiter or _sniff_delimiter(first)
-    if delim != "," and not tcfg.delimiter:
-        log.note("events", path.name, f"read as {_DELIMITERS[delim]}-delimited (detected from the header; "
-                 "set tables.events.delimiter in the data config to choose another)")
-    names = [h.strip().lstrip("\ufeff").strip() for h in next(csv.reader([first.rstrip("\r")], delimiter=delim))]
-    _check_header(names, "events", path)
+    delim, skip = _delimiter(text, path, "events", tcfg, log)
+    lines = io.StringIO(text, newline="").readlines()
+    first = lines[skip].rstrip("\r\n") if len(lines) > skip else ""
+    names = [h.strip().lstrip("\ufeff").strip() for h in next(csv.reader([first], delimiter=delim), [])]
+    _check_header(names, "events", path, line=skip + 1)
     names = [n or f"_unnamed_{i + 1}" for i, n in enumerate(names)]
-    rest = body.split("\n", 1)[1] if "\n" in body else ""
-    if not more and not rest.strip():
+    if not more and not "".join(lines[skip + 1:]).strip():
         return None  # a header and no rows
     columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
     opts = (f"delim = {_lit(delim)}, quote = '\"', escape = '\"', header = true, auto_detect = false, "
-            f"columns = {columns}, strict_mode = true, null_padding = false, max_line_size = {MAX_FIELD}")
+            f"columns = {columns}, strict_mode = true, null_padding = false, max_line_size = {MAX_FIELD}, "
+            f"skip = {skip}")
     enc = tcfg.encoding or ("utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None)
     if enc and codecs.lookup(enc).name not in ("utf-8", "utf-8-sig"):
         # DuckDB reads UTF-8 only: copy the text to a UTF-8 file, load it, and drop the copy.
@@ -940,8 +974,8 @@ def _events_source(con, path, tcfg, log):
                                           f"in the data config): {e.reason}", file=path.name) from None
             con.raw_sql(f"CREATE OR REPLACE TABLE _events_file AS SELECT *, row_number() OVER () AS _row "
                         f"FROM read_csv({_lit(copy)}, {opts})")
-        return "_events_file", "_row + 1", "line"
-    return f"read_csv({_lit(path.resolve())}, {opts})", "row_number() OVER () + 1", "line"
+        return "_events_file", f"_row + {1 + skip}", "line"
+    return f"read_csv({_lit(path.resolve())}, {opts})", f"row_number() OVER () + {1 + skip}", "line"
 
 
 def _engine_error(e, path) -> DataValidationError:
