@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 import re
 import stat
@@ -73,6 +74,24 @@ def find_file(data_dir, table: str, config: Config | None = None) -> Path | None
     return _check_path(found[0], table) if found else None
 
 
+def _near_files(data_dir: Path, table: str) -> list[str]:
+    """Files in ``data_dir`` that look like ``table`` under another name (``Users.CSV``, ``users.xlsx``)."""
+    stem = table.replace("_", "").lower()
+    try:
+        names = sorted(p.name for p in Path(data_dir).iterdir() if not p.name.startswith("."))
+    except OSError:
+        return []
+    return [n for n in names if n.split(".")[0].replace("_", "").replace("-", "").replace(" ", "").lower() == stem
+            and n not in (f"{table}.csv", f"{table}.parquet")]
+
+
+def _note_near_files(data_dir, table, log):
+    for name in _near_files(data_dir, table):
+        log.note(table, name, f"looks like the {table} table but is not read (only {table}.csv or "
+                 f"{table}.parquet are): rename it, or name it in tables.{table}.file; {table} is treated as "
+                 "absent")
+
+
 def _check_path(path: Path, table: str) -> Path:
     try:
         st = path.stat()
@@ -82,8 +101,11 @@ def _check_path(path: Path, table: str) -> Path:
         raise DataValidationError(table, None, f"{path} {what}: replace it with the {table} file",
                                   file=path.name) from None
     if stat.S_ISDIR(st.st_mode):
+        if path.suffix.lower() == ".parquet" and next(path.rglob("*.parquet"), None) is not None:
+            return path  # a Parquet dataset: a folder of part files, read as one table
         raise DataValidationError(table, None, f"{path} is a folder, not a file: put the {table} table in "
-                                  f"one CSV or Parquet file (or name it in tables.{table}.file)", file=path.name)
+                                  f"one CSV or Parquet file, or a folder of Parquet part files named "
+                                  f"{table}.parquet (or name it in tables.{table}.file)", file=path.name)
     if not stat.S_ISREG(st.st_mode):
         raise DataValidationError(table, None, f"{path} is not a regular file", file=path.name)
     return path
@@ -134,8 +156,10 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
 
     path = find_file(data_dir, "accounts", cfg)
     if path is None:
-        raise DataValidationError("accounts", None, f"no accounts.csv or accounts.parquet in {data_dir} "
-                                  "(accounts is the one required table)")
+        near = _near_files(data_dir, "accounts")
+        seen = f"; the folder has {', '.join(near)}: rename it, or name it in tables.accounts.file" if near else ""
+        raise DataValidationError("accounts", None, f"not found in {data_dir} (accounts is the one required "
+                                  f"table){seen}", file="accounts.csv or accounts.parquet")
     accounts = _read_small(path, "accounts", cfg, log)
     raw_account_ids = set(accounts["account_id"].dropna())
     accounts = _check_accounts(accounts, path, log, extraction)
@@ -146,6 +170,8 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
     small = {}
     for table in ("subscriptions", "users", "exit_interviews", "roadmap"):
         p = find_file(data_dir, table, cfg)
+        if p is None:
+            _note_near_files(data_dir, table, log)
         df = _read_small(p, table, cfg, log) if p is not None else None
         if df is None:
             small[table] = None
@@ -323,7 +349,7 @@ def _map_columns(raw: pd.DataFrame, table: str, tcfg, path: Path) -> pd.DataFram
 
 
 def _read_parquet(path: Path, table: str) -> pd.DataFrame | None:
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         return None
     try:
         raw = pd.read_parquet(path)
@@ -364,7 +390,7 @@ def _read_csv_with_lines(path: Path, table: str = "", tcfg=None, log: ExclusionL
 
 def _delimiter(text: str, path: Path, table: str, tcfg, log) -> tuple[str, int]:
     """The field delimiter and the number of lines before the header (blank lines, Excel's ``sep=``)."""
-    lines = io.StringIO(text, newline="").readlines()
+    lines = list(itertools.islice(io.StringIO(text, newline=""), 64))
     skip = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
     first = lines[skip].rstrip("\r\n").lstrip("\ufeff") if lines else ""
     sep = re.fullmatch(r"\s*sep=(.)\s*", first)
@@ -912,6 +938,7 @@ def _load_events(data_dir, cfg, accounts, raw_ids, log, extraction=None, account
     register_frame(con, "raw_account_ids", pd.DataFrame({"account_id": sorted(map(str, raw_ids))}))
     path = find_file(data_dir, "events", cfg)
     if path is None:
+        _note_near_files(data_dir, "events", log)
         return con, None, None
     if extraction is None:
         extraction = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
@@ -924,6 +951,8 @@ def _load_events(data_dir, cfg, accounts, raw_ids, log, extraction=None, account
 def _events_source(con, path, tcfg, log):
     """The SQL source of the events file: ``(source, line expression, line word)``; None if no rows."""
     if path.suffix.lower() == ".parquet":
+        if path.is_dir():  # a folder of part files
+            return f"read_parquet({_lit(str(path.resolve() / '**' / '*.parquet'))})", "row_number() OVER ()", "row"
         if path.stat().st_size == 0:
             return None
         src = f"read_parquet({_lit(path.resolve())}, file_row_number = true)"
@@ -1012,7 +1041,8 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
     if source is None:
         log.read("events", path.name, 0)
         log.used("events", 0)
-        what = "is empty" if path.stat().st_size == 0 or path.suffix.lower() == ".parquet" else "has a header but no rows"
+        what = ("is empty" if path.is_dir() or path.stat().st_size == 0 or path.suffix.lower() == ".parquet"
+            else "has a header but no rows")
         log.note("events", path.name, f"{what}: treated as absent (analyses that need events skip themselves)")
         return con, None, None
     src, line_expr, line_word = source

@@ -283,6 +283,16 @@ def epoch(df, col, unit):
     return df
 
 
+def parquet_parts(folder, name):
+    """Table ``name`` as a Parquet dataset: a folder of two part files."""
+    df = frame(name)
+    (folder / f"{name}.parquet").mkdir()
+    half = len(df) // 2
+    df.iloc[:half].to_parquet(folder / f"{name}.parquet" / "part-0.parquet", index=False)
+    df.iloc[half:].to_parquet(folder / f"{name}.parquet" / "part-1.parquet", index=False)
+    records(folder)[name] = len(df)
+
+
 def assert_epoch_events(ds):
     got = ds.events.order_by("ts").execute()
     assert got.ts.iloc[0] == pd.Timestamp("2025-03-01 10:00:00")
@@ -378,6 +388,15 @@ CASES = [
     Case("events-is-a-folder", directory("events"), "error", "events", ("is a folder",)),
     Case("accounts-symlink-loop", symlink("accounts", "self"), "error", "accounts", ("symbolic link",)),
     Case("users-broken-symlink", symlink("users", "/nonexistent/users.csv"), "error", "users", ("symbolic link",)),
+    Case("parquet-dataset-folders", m(lambda f: [drop(f, t) for t in ("users", "events")],
+                                      lambda f: [parquet_parts(f, t) for t in ("users", "events")]), "accepted",
+         check=lambda ds: len(ds.users) == 5 and ds.events.count().execute() == 6),
+    Case("folder-without-parquet-parts", lambda f: (drop(f, "users"), (f / "users.parquet").mkdir()), "error", "users",
+         ("is a folder",)),
+    Case("accounts-under-another-name", lambda f: (f / "accounts.csv").rename(f / "Accounts.CSV"), "error", "accounts",
+         ("accounts (accounts.csv or accounts.parquet): not found", "the folder has Accounts.CSV")),
+    Case("users-under-another-name", lambda f: (drop(f, "users"), (f / "Users.xlsx").write_bytes(b"PK")), "accepted",
+         check=lambda ds: ds.users is None and len(finding(ds, "looks like the users table but is not read"))),
     Case("accounts-csv-and-parquet", lambda f: frame("accounts").to_parquet(f / "accounts.parquet"), "error",
          "accounts", ("accounts.parquet and accounts.csv", "ambiguous", "tables.accounts.file")),
     Case("events-csv-and-parquet", lambda f: frame("events").to_parquet(f / "events.parquet"), "error", "events",
