@@ -872,6 +872,19 @@ def check_mangled_ids(table, file, unknown_counts: pd.Series, n_rows: int, raw_i
             f"{gained[0].lstrip('0')!r} there): a spreadsheet read the account ids of {accounts_file} as "
             "numbers. Export it again without opening it in a spreadsheet", file=file,
             rows=int(unknown_counts[unknown_counts.index.isin(gained)].sum()), examples=examples)
+    decimal = [i for i in ids if re.fullmatch(r"\d+\.0+", i) and i.split(".")[0] in raw_text]
+    if decimal:
+        raise DataValidationError(
+            table, "account_id", f"were written as decimal numbers ({decimal[0]!r} is {decimal[0].split('.')[0]!r} in "
+            f"{accounts_file}): export the ids as text or whole numbers", file=file,
+            rows=int(unknown_counts[unknown_counts.index.isin(decimal)].sum()), examples=examples)
+    folded = {r.casefold(): r for r in raw_text}
+    case = [i for i in ids if i.casefold() in folded]
+    if case and len(case) * 2 >= len(ids):
+        raise DataValidationError(
+            table, "account_id", f"differ from {accounts_file} only in upper / lower case ({case[0]!r} is "
+            f"{folded[case[0].casefold()]!r} there): ids must match exactly; export them unchanged", file=file,
+            rows=int(unknown_counts[unknown_counts.index.isin(case)].sum()), examples=examples)
     if n_unknown == n_rows and n_rows >= 3:
         have = ", ".join(repr(str(r)) for r in sorted(raw_text)[:3])
         raise DataValidationError(
