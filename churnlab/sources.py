@@ -766,15 +766,16 @@ def _absent_if_unused(df, table, path, log):
 def _check_accounts(df, path, log, extraction):
     sci = df["account_id"].astype(str).str.match(_SCIENTIFIC)
     if sci.any():
+        first = df.loc[sci, "account_id"].iloc[0]
         raise DataValidationError(
-            "accounts", "account_id", f"are numbers in scientific notation (like {df.loc[sci, 'account_id'].iloc[0]!r}): "
-            "a spreadsheet rounded long numeric ids, so they no longer identify accounts. Export the file again without "
-            "opening it in a spreadsheet, or import the column as text", file=path.name, rows=int(sci.sum()),
+            "accounts", "account_id", f"are numbers in scientific notation (like {first!r}): a spreadsheet rounded "
+            "long numeric ids, so they no longer identify accounts. Export the file again without opening it in "
+            "a spreadsheet, or import the column as text", file=path.name, rows=int(sci.sum()),
             examples=df.loc[sci, [LINE_COL, "account_id"]])
-    missing = df["signup_date"].isna()
-    bad = df["churn_date"].notna() & (df["churn_date"] < df["signup_date"]) if "churn_date" in df else missing & False
-    df = _exclude(df, bad, "accounts", path, "churn_date before signup_date", log,
-                  extra_cols=("signup_date", "churn_date"))
+    if "churn_date" in df:
+        bad = df["churn_date"].notna() & (df["churn_date"] < df["signup_date"])
+        df = _exclude(df, bad, "accounts", path, "churn_date before signup_date", log,
+                      extra_cols=("signup_date", "churn_date"))
     if "mrr" in df:
         df = _exclude(df, df["mrr"] < 0, "accounts", path, "negative mrr", log, extra_cols=("mrr",))
     if "cancel_date" in df:
