@@ -48,6 +48,14 @@ def _cmd_review(args) -> int:
 
     if args.quarter is not None:
         check_quarter(args.quarter)
+    if args.only:
+        from .config import ConfigError
+        from .report import NOTEBOOKS
+
+        unknown = [n for n in args.only if n not in NOTEBOOKS]
+        if unknown:
+            raise ConfigError(f"--only {' '.join(unknown)}: no such notebook; the notebooks are "
+                              f"{', '.join(NOTEBOOKS)}")
     res = run_review(args.data, args.out, quarter=args.quarter, config=args.config,
                      notebooks=args.only or None, progress=not args.quiet)
     index = res.out_dir / "index.html"
@@ -120,7 +128,7 @@ def main(argv=None) -> int:
         print(f"churnlab {args.command}: the data cannot be used as it is.\n{e}", file=sys.stderr)
         return 2
     except (OSError, UnicodeError) as e:
-        print(f"churnlab {args.command}: a file cannot be read: {e}", file=sys.stderr)
+        print(f"churnlab {args.command}: a file cannot be read or written: {e}", file=sys.stderr)
         return 2
     except Exception as e:
         if not _is_read_error(e):

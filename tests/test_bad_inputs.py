@@ -732,6 +732,13 @@ def test_cli_review_with_bad_data_exits_2_before_any_notebook(tmp_path, capsys):
     assert "line 3 has 11" in err and "Traceback" not in err and not (tmp_path / "r" / "index.html").exists()
 
 
+def test_cli_rejects_unknown_notebook(tmp_path, capsys):
+    company(tmp_path)
+    assert cli.main(["review", "--data", str(tmp_path), "--only", "10-attrtion", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "--only 10-attrtion: no such notebook" in err and "10-attrition" in err and "Traceback" not in err
+
+
 def test_cli_bad_config_exits_2(tmp_path, capsys):
     company(tmp_path)
     config(tmp_path, "activity:\n  min_count: two\n")
