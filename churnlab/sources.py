@@ -121,7 +121,9 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
     config : path, Config or None
         Optional YAML data config (see :mod:`churnlab.config`).
     extraction_date : date-like, optional
-        When the data was exported; default today (UTC). Nothing can have happened after it: rows
+        When the data was exported; default today (UTC), or the data's own last day when the
+        computer's clock is before much of the data (see :func:`estimate_extraction_date`). Nothing
+        can have happened after it: rows
         dated later (a signup, a month, an event, an invitation) are excluded with a counted reason,
         and a later ``churn_date`` / ``deactivated_at`` is kept as a scheduled date but flagged. The
         end of the data (``data_end``) never goes past it.
@@ -149,8 +151,6 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise ConfigError(f"data folder {data_dir} does not exist or is not a folder")
-    extraction = (pd.Timestamp(extraction_date) if extraction_date is not None
-                  else pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
     log = ExclusionLog()
     taxonomy = _load_taxonomy(cfg)
 
@@ -161,6 +161,25 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         raise DataValidationError("accounts", None, f"not found in {data_dir} (accounts is the one required "
                                   f"table){seen}", file="accounts.csv or accounts.parquet")
     accounts = _read_small(path, "accounts", cfg, log)
+    raw = {}
+    for table in ("subscriptions", "users", "exit_interviews", "roadmap"):
+        p = find_file(data_dir, table, cfg)
+        if p is None:
+            _note_near_files(data_dir, table, log)
+        raw[table] = (p, _read_small(p, table, cfg, log) if p is not None else None)
+    con = connect()
+    ev = _open_events(con, data_dir, cfg, log)
+    if extraction_date is not None:
+        extraction = pd.Timestamp(extraction_date).normalize()
+    else:
+        frames = {"accounts": accounts, **{t: df for t, (_, df) in raw.items()}}
+        days = [_days(df, _HAPPENED.get(t, ())) for t, df in frames.items() if df is not None]
+        days = [d for d in days + [_event_days(con, ev)] if len(d)]
+        extraction, clock = estimate_extraction_date(pd.concat(days) if days else pd.Series(dtype="int64"))
+        if not clock:
+            log.note("accounts", path.name, f"the computer's date ({pd.Timestamp.now(tz='UTC').date()}) is before "
+                     f"much of the data, so the extraction date is the data's own last date ({extraction.date()})")
+
     raw_account_ids = set(accounts["account_id"].dropna())
     accounts = _check_accounts(accounts, path, log, extraction)
     known = set(accounts["account_id"])
@@ -168,11 +187,7 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
                if "churn_date" in accounts else set())
 
     small = {}
-    for table in ("subscriptions", "users", "exit_interviews", "roadmap"):
-        p = find_file(data_dir, table, cfg)
-        if p is None:
-            _note_near_files(data_dir, table, log)
-        df = _read_small(p, table, cfg, log) if p is not None else None
+    for table, (p, df) in raw.items():
         if df is None:
             small[table] = None
             continue
@@ -193,7 +208,7 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         log.used(table, len(df))
         small[table] = _absent_if_unused(df.reset_index(drop=True), table, p, log)
 
-    con, events, ev_end = _load_events(data_dir, cfg, accounts, raw_account_ids, log, extraction, path.name)
+    events, ev_end = _load_events(con, ev, accounts, raw_account_ids, log, extraction, path.name)
 
     ends = [accounts["signup_date"].max()]
     if "churn_date" in accounts:
@@ -209,6 +224,54 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
                    roadmap=small["roadmap"], events=events, con=con, rows=log.rows(),
                    exclusions=log.exclusions(), findings=log.findings(), data_end=data_end,
                    taxonomy=taxonomy, source_dir=data_dir, config=cfg, extraction_date=extraction)
+
+
+def _days(df: pd.DataFrame, cols) -> pd.Series:
+    """Rows per day in the date columns ``cols`` of ``df``."""
+    parts = [df[c].dropna().dt.normalize().value_counts() for c in cols if c in df and df[c].notna().any()]
+    return pd.concat(parts) if parts else pd.Series(dtype="int64")
+
+
+def estimate_extraction_date(days: pd.Series, today=None) -> tuple[pd.Timestamp, bool]:
+    """When the data was exported: today, unless the computer's clock is before much of the data.
+
+    Parameters
+    ----------
+    days : Series
+        Rows per day (index: day) of every date that records something that happened (signups,
+        cancellations, subscription months, user creations, events, exit interviews).
+    today : date-like, optional
+        The computer's date; default today (UTC).
+
+    Returns
+    -------
+    (Timestamp, bool)
+        The extraction date, and whether it is the computer's date. It is today when at most 1%
+        of the dated rows (or 5 rows) are later; otherwise the clock cannot be right, and it is the
+        data's last day, ignoring a few rows (at most 1%, or 5) that lie 180 days or more beyond
+        the rest (a 2031 typo in data that runs to 2026).
+
+    Examples
+    --------
+    >>> d = pd.Series([100, 100, 1], index=pd.to_datetime(["2026-06-01", "2026-09-30", "2031-01-01"]))
+    >>> estimate_extraction_date(d, today="2026-12-01")
+    (Timestamp('2026-12-01 00:00:00'), True)
+    >>> estimate_extraction_date(d, today="2025-01-01")
+    (Timestamp('2026-09-30 00:00:00'), False)
+    """
+    today = (pd.Timestamp(today) if today is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
+    days = days.groupby(level=0).sum().sort_index() if len(days) else days
+    few = max(5, 0.01 * float(days.sum())) if len(days) else 0
+    if not len(days) or days[days.index > today].sum() <= few:
+        return today, True
+    end, tail = days.index[-1], 0
+    for i in range(len(days) - 1, 0, -1):
+        tail += days.iloc[i]
+        if tail > few:
+            break
+        if (days.index[i] - days.index[i - 1]).days >= 180:
+            end = days.index[i - 1]
+    return pd.Timestamp(end).normalize(), False
 
 
 def _load_taxonomy(cfg):
@@ -941,25 +1004,49 @@ def _lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _load_events(data_dir, cfg, accounts, raw_ids, log, extraction=None, accounts_file="accounts"):
+def _open_events(con, data_dir, cfg, log) -> dict | None:
+    """Phase 1 of the events: find and check the file, and define the view ``events_src``."""
     import duckdb
 
-    con = connect()
+    path = find_file(data_dir, "events", cfg)
+    if path is None:
+        _note_near_files(data_dir, "events", log)
+        return None
+    try:
+        return _events_view(con, path, cfg.table("events"), log)
+    except duckdb.Error as e:
+        raise _engine_error(e, path) from None
+
+
+def _event_days(con, ev) -> pd.Series:
+    """Events per day (for the extraction date)."""
+    import duckdb
+
+    if ev is None:
+        return pd.Series(dtype="int64")
+    try:
+        df = con.raw_sql("SELECT CAST(ts AS DATE) AS d, count(*) AS n FROM events_src "
+                         "WHERE ts IS NOT NULL GROUP BY 1").df()
+    except duckdb.Error as e:
+        raise _engine_error(e, ev["path"]) from None
+    return pd.Series(df["n"].to_numpy(), index=pd.to_datetime(df["d"]))
+
+
+def _load_events(con, ev, accounts, raw_ids, log, extraction, accounts_file="accounts"):
+    """Phase 2 of the events: account for every row; returns ``(events table or None, last timestamp)``."""
+    import duckdb
+
     acc_cols = [c for c in ("account_id", "signup_date", "churn_date", "cancel_date", "segment", "plan",
                             "contract", "industry", "region", "acquisition_channel", "seats", "mrr")
                 if c in accounts.columns]
     register_frame(con, "accounts", accounts[acc_cols].astype({"account_id": str}))
     register_frame(con, "raw_account_ids", pd.DataFrame({"account_id": sorted(map(str, raw_ids))}))
-    path = find_file(data_dir, "events", cfg)
-    if path is None:
-        _note_near_files(data_dir, "events", log)
-        return con, None, None
-    if extraction is None:
-        extraction = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    if ev is None:
+        return None, None
     try:
-        return _events(con, path, cfg.table("events"), raw_ids, log, extraction, accounts_file)
+        return _events(con, ev, raw_ids, log, extraction, accounts_file)
     except duckdb.Error as e:
-        raise _engine_error(e, path) from None
+        raise _engine_error(e, ev["path"]) from None
 
 
 def _events_source(con, path, tcfg, log):
@@ -1049,7 +1136,8 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
                   "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
-def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
+def _events_view(con, path, tcfg, log) -> dict | None:
+    """Phase 1: the events file as the view ``events_src`` (canonical columns); None when it has no rows."""
     spec = TABLES["events"]
     source = _events_source(con, path, tcfg, log)
     if source is None:
@@ -1058,7 +1146,7 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
         what = ("is empty" if path.is_dir() or path.stat().st_size == 0 or path.suffix.lower() == ".parquet"
             else "has a header but no rows")
         log.note("events", path.name, f"{what}: treated as absent (analyses that need events skip themselves)")
-        return con, None, None
+        return None
     src, line_expr, line_word = source
     described = con.raw_sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
     cols = [r[0] for r in described if r[0] not in ("file_row_number", "_row")]
@@ -1111,6 +1199,11 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
     value_raw = text("value") if "value" in canon else "CAST(NULL AS VARCHAR)"
     con.raw_sql(f"CREATE OR REPLACE VIEW events_src AS SELECT {', '.join(sel)}, {ts_raw} AS ts_raw, "
                 f"{value_raw} AS value_raw, {line_expr} AS _line FROM {src}")
+    return {"path": path, "line_word": line_word, "date_format": tcfg.date_format}
+
+
+def _events(con, ev, raw_ids, log, extraction, accounts_file):
+    path, line_word = ev["path"], ev["line_word"]
 
     # One pass over the events, grouped by account: joining the (small) per-account result to the
     # account lists is far cheaper than joining every event row.
@@ -1147,7 +1240,8 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
         return ex
 
     if bad_ts:
-        want = (f"dates like {tcfg.date_format} (tables.events.date_format)" if tcfg.date_format else
+        fmt = ev["date_format"]
+        want = (f"dates like {fmt} (tables.events.date_format)" if fmt else
                 "ISO 8601, UTC unless an offset is given; set tables.events.date_format for another format")
         raise DataValidationError("events", "ts", f"cannot be read as a timestamp (expected {want})",
                                   file=path.name, rows=bad_ts, examples=examples("ts IS NULL AND ts_raw IS NOT NULL"))
@@ -1189,8 +1283,8 @@ def _events(con, path, tcfg, raw_ids, log, extraction, accounts_file):
     if not used:
         log.note("events", path.name, "no usable rows: treated as absent (analyses that need events skip "
                  "themselves)")
-        return con, None, None
-    return con, con.table("events"), (pd.Timestamp(ts_max) if ts_max is not None else None)
+        return None, None
+    return con.table("events"), (pd.Timestamp(ts_max) if ts_max is not None else None)
 
 
 def _epoch_sql(con, src, col, path, log) -> str:

@@ -685,6 +685,25 @@ def test_unchanged_company_loads_whole(tmp_path):
     assert ds.exit_interviews.account_id.tolist() == ["A2", "A3", "A5"]
 
 
+def test_default_extraction_date_is_today_unless_the_clock_is_before_the_data(tmp_path, monkeypatch):
+    company(tmp_path)
+    with_rows("events", [["A1", "2031-01-01 00:00:00", "login", "U1"]])(tmp_path)
+    ds = load(tmp_path)  # today: the 2031 event is in the future
+    assert ds.extraction_date == pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    assert finding(ds, "ts after the extraction date").rows.sum() == 1 and ds.data_end == BASE_END
+    # a computer clock set before the data: the data's own end, without the isolated 2031 event
+    real = pd.Timestamp.now
+
+    def clock(tz=None):
+        return real(tz=tz).replace(year=2024) if tz else real().replace(year=2024)
+
+    monkeypatch.setattr(pd.Timestamp, "now", clock)
+    ds = load(tmp_path)
+    assert ds.extraction_date == BASE_END and ds.data_end == BASE_END
+    assert finding(ds, "ts after the extraction date (2025-12-30)").rows.sum() == 1
+    assert len(finding(ds, "the computer's date (2024-"))
+
+
 def test_extraction_date_caps_data_end(tmp_path):
     company(tmp_path)
     ds = load(tmp_path, extraction_date="2025-11-30")
