@@ -174,8 +174,11 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
     else:
         frames = {"accounts": accounts, **{t: df for t, (_, df) in raw.items()}}
         days = [_days(df, _HAPPENED.get(t, ())) for t, df in frames.items() if df is not None]
-        days = [d for d in days + [_event_days(con, ev)] if len(d)]
+        days = [d for d in days if len(d)]
         extraction, clock = estimate_extraction_date(pd.concat(days) if days else pd.Series(dtype="int64"))
+        if not clock and ev is not None:  # only then is the (full) pass over the events worth it
+            days = [d for d in days + [_event_days(con, ev)] if len(d)]
+            extraction, clock = estimate_extraction_date(pd.concat(days))
         if not clock:
             log.note("accounts", path.name, f"the computer's date ({pd.Timestamp.now(tz='UTC').date()}) is before "
                      f"much of the data, so the extraction date is the data's own last date ({extraction.date()})")
