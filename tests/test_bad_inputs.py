@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import decimal
 import csv
 import io
 import os
@@ -411,6 +412,15 @@ CASES = [
     Case("parquet-categorical-text", parquet("accounts", lambda d: d.astype({"segment": "category", "plan": "category",
                                                                           "mrr": float})), "accepted",
          check=lambda ds: ds.accounts.segment[0] == "SMB"),
+    Case("parquet-typed-columns",
+         parquet("subscriptions", lambda d: d.assign(month=pd.to_datetime(d.month).dt.date,
+                                                     mrr=[decimal.Decimal(v) for v in d.mrr],
+                                                     seats=pd.array([1, None, 3, 4, 5, 6], dtype="Int64"))),
+         "accepted", check=lambda ds: ds.subscriptions.month[0] == pd.Timestamp("2025-01-01")
+         and ds.subscriptions.mrr.sum() == 2430 and ds.subscriptions.seats.isna().sum() == 1),
+    Case("parquet-tz-aware-timestamps",
+         parquet("users", lambda d: d.assign(created_at=pd.to_datetime(d.created_at).dt.tz_localize("Asia/Tokyo"))),
+         "accepted", check=lambda ds: ds.users.created_at[0] == pd.Timestamp("2025-01-09 15:00")),
     Case("parquet-epoch-seconds", parquet("accounts", lambda d: epoch(d.astype({"mrr": float}), "signup_date", "s")),
          "accepted", check=lambda ds: ds.accounts.signup_date[0] == pd.Timestamp("2025-01-10")
          and len(finding(ds, "signup_date is stored as numbers: read as Unix epoch seconds"))),
