@@ -3,6 +3,15 @@
 Small tables (accounts, subscriptions, users, exit interviews, roadmap) come back as pandas frames.
 Events stay in the engine: they are exposed as a lazy Ibis table over DuckDB, validated with SQL, and
 only ever aggregated there (see :mod:`churnlab.activity`).
+
+Every file is read whole or not at all. A CSV is decoded (UTF-8 with or without BOM, UTF-16 with
+BOM, or ``tables.<t>.encoding``), split on its delimiter (``tables.<t>.delimiter``, a spreadsheet's
+``sep=`` line, or the one that splits the header best), and its records are checked against its
+physical lines: a record with another number of fields than the header, a quoted field that never
+closes, or one that swallows lines looking like records stops with the line numbers, so the rows
+read are the file's records. Input that cannot be used raises :class:`DataValidationError` or
+:class:`~churnlab.config.ConfigError`, never a bare library exception; every other problem is a
+counted exclusion or a finding (see ``README.md``, "What happens to bad rows").
 """
 from __future__ import annotations
 
