@@ -1221,6 +1221,8 @@ def _events(con, ev, raw_ids, log, extraction, accounts_file):
     # account lists is far cheaper than joining every event row.
     cut = f"TIMESTAMP {_lit((extraction + pd.Timedelta(days=1)).strftime('%Y-%m-%d'))}"
     incomplete = "account_id IS NULL OR ts_raw IS NULL OR event IS NULL"
+    multiline = ("(contains(account_id, chr(10)) OR contains(event, chr(10)) OR contains(user_id, chr(10)) OR "
+                 "contains(account_id, chr(13)) OR contains(event, chr(13)))")
     con.raw_sql(f"""
         CREATE OR REPLACE TEMP TABLE _events_by_account AS
         SELECT account_id, count(*) AS n,
@@ -1228,6 +1230,7 @@ def _events(con, ev, raw_ids, log, extraction, accounts_file):
                count(*) FILTER (WHERE {incomplete}) AS missing,
                count(*) FILTER (WHERE NOT ({incomplete}) AND ts >= {cut}) AS future,
                count(*) FILTER (WHERE value_raw IS NOT NULL AND value IS NULL) AS bad_value,
+               count(*) FILTER (WHERE {multiline}) AS multiline,
                max(ts) FILTER (WHERE ts < {cut}) AS ts_max
         FROM events_src GROUP BY account_id""")
     con.raw_sql("""
@@ -1239,8 +1242,9 @@ def _events(con, ev, raw_ids, log, extraction, accounts_file):
         FROM _events_by_account g
         LEFT JOIN raw_account_ids r ON g.account_id = r.account_id
         LEFT JOIN (SELECT account_id FROM accounts) a ON g.account_id = a.account_id""")
-    n, bad_ts, missing, future, bad_value = (int(v or 0) for v in con.raw_sql(
-        "SELECT sum(n), sum(bad_ts), sum(missing), sum(future), sum(bad_value) FROM _events_by_account").fetchone())
+    n, bad_ts, missing, future, bad_value, multi = (int(v or 0) for v in con.raw_sql(
+        "SELECT sum(n), sum(bad_ts), sum(missing), sum(future), sum(bad_value), sum(multiline) "
+        "FROM _events_by_account").fetchone())
     ts_max = con.raw_sql("SELECT max(ts_max) FROM _events_by_account_status WHERE status = 'ok'").fetchone()[0]
     log.read("events", path.name, n)
     ts_text = "COALESCE(CAST(date_trunc('second', ts) AS VARCHAR), CAST(ts_raw AS VARCHAR)) AS ts"
@@ -1251,6 +1255,12 @@ def _events(con, ev, raw_ids, log, extraction, accounts_file):
         ex.attrs["line_word"] = line_word
         return ex
 
+    if multi:  # ids and event names never hold a line break: a stray quote swallowed lines
+        ex = examples(multiline)
+        raise DataValidationError(
+            "events", None, f"{multi:,} value(s) of account_id / event / user_id run over several lines, from "
+            f"line {int(ex['_line'].iloc[0])} on: a stray quote swallowed the lines after it? Remove it, or "
+            "double it (\"\") inside a quoted value", file=path.name, rows=0, examples=ex)
     if bad_ts:
         fmt = ev["date_format"]
         want = (f"dates like {fmt} (tables.events.date_format)" if fmt else
