@@ -24,13 +24,15 @@ def _cmd_validate(args) -> int:
 
     ds = load(args.data, args.config)
     print(f"Data folder {args.data}: all required columns present, dates and numbers readable.")
-    print(f"Data runs to {ds.data_end.date()}.\n")
+    print(f"Data runs to {ds.data_end.date()} (extraction date {ds.extraction_date.date()}: rows dated later "
+          "are excluded or flagged).\n")
     print("Row accounting (every row read is used or excluded for a stated reason):")
     print(ds.rows.to_string(index=False))
     if len(ds.findings):
         print("\nFindings (rows excluded or values removed; the review continues):")
         for f in ds.findings.itertuples(index=False):
-            print(f"  - {f.table} ({f.file}): {f.rows:,} row(s) {f.severity}: {f.problem}")
+            count = f"{f.rows:,} row(s) {f.severity}: " if f.rows else f"{f.severity}: "
+            print(f"  - {f.table} ({f.file}): {count}{f.problem}")
             if f.examples:
                 print(f"      e.g. {f.examples}")
     else:
@@ -46,6 +48,16 @@ def _cmd_review(args) -> int:
 
     from .report import parse_parameters
 
+    if args.quarter is not None:
+        check_quarter(args.quarter)
+    if args.only:
+        from .config import ConfigError
+        from .report import NOTEBOOKS
+
+        unknown = [n for n in args.only if n not in NOTEBOOKS]
+        if unknown:
+            raise ConfigError(f"--only {' '.join(unknown)}: no such notebook; the notebooks are "
+                              f"{', '.join(NOTEBOOKS)}")
     res = run_review(args.data, args.out, quarter=args.quarter, config=args.config,
                      notebooks=args.only or None, progress=not args.quiet,
                      parameters=parse_parameters(args.param or (), args.params or ()))
@@ -58,6 +70,24 @@ def _cmd_review(args) -> int:
         if not n.ok:
             print(f"  {n.name}: {n.error}", file=sys.stderr)
     return 1
+
+
+def check_quarter(label: str) -> str:
+    """The canonical label of ``--quarter``; a malformed one is a :class:`ConfigError` naming the form.
+
+    Examples
+    --------
+    >>> check_quarter("2026-q3")
+    '2026Q3'
+    """
+    from .config import ConfigError
+    from .periods import Period
+
+    try:
+        return Period.quarter(label).label
+    except ValueError:
+        raise ConfigError(f"--quarter {label!r} is not a quarter: use the form 2026Q3 (a four-digit year, "
+                          "Q and 1-4; 2026-Q3 and 2026q3 are accepted too)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the command line; a data or config problem exits with code 2 and its message, no traceback."""
     from .config import ConfigError
     from .schema import DataValidationError
 
@@ -104,9 +135,21 @@ def main(argv=None) -> int:
     except (DataValidationError, ConfigError) as e:
         print(f"churnlab {args.command}: the data cannot be used as it is.\n{e}", file=sys.stderr)
         return 2
-    except FileNotFoundError as e:
-        print(f"churnlab {args.command}: {e}", file=sys.stderr)
+    except (OSError, UnicodeError) as e:
+        print(f"churnlab {args.command}: a file cannot be read or written: {e}", file=sys.stderr)
         return 2
+    except Exception as e:
+        if not _is_read_error(e):
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"churnlab {args.command}: the data cannot be read ({type(e).__name__}): {first}", file=sys.stderr)
+        return 2
+
+
+def _is_read_error(e: Exception) -> bool:
+    """Errors of the Parquet / DuckDB readers (a damaged or foreign file), not bugs of churnlab."""
+    mod = type(e).__module__ or ""
+    return mod.startswith(("pyarrow", "duckdb", "_duckdb")) or type(e).__name__ in ("ParserError", "EmptyDataError")
 
 
 if __name__ == "__main__":

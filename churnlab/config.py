@@ -13,7 +13,11 @@ and values. Example (every key is optional)::
           Tier: segment
         values:                         # per canonical column, your value: canonical value
           segment: {Small business: SMB, Mid market: Mid-Market, Large: Enterprise}
-        date_format: "%d/%m/%Y"         # when dates are not ISO
+        date_format: "%d/%m/%Y"         # when dates are not ISO (Python strptime directives)
+        encoding: cp1252                # CSV text encoding when not UTF-8 (e.g. cp1252, cp932 /
+                                        # shift_jis, utf-16); default UTF-8, with or without a BOM
+        delimiter: ";"                  # CSV field separator: one character, or comma / semicolon /
+                                        # tab / pipe; default: detected from the header line
       exit_interviews:
         file: cancellations.csv
         columns: {Customer ID: account_id, Asked: invited_at, Answered: completed_at,
@@ -42,16 +46,27 @@ named ``churnlab.yaml`` in the data folder is used as the data config.
 
 Where a key is absent, the review derives the setting from the data (see
 :func:`churnlab.settings.resolve`) and says so in the report.
+
+Mistakes stop with a :class:`ConfigError` naming the file and the key: an unknown table or key, a
+``columns`` target that is not a canonical column of the table (or two names mapped onto one), a
+``values`` mapping for a column the table does not have, a ``date_format`` with a directive that is
+not a date directive (``%Q``), an unknown ``encoding``, a ``delimiter`` longer than one character, a
+missing ``taxonomy`` file, or a ``min_count`` that is not a whole number.
 """
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 TABLE_NAMES = ("accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap")
-_TABLE_KEYS = {"file", "columns", "values", "date_format", "reasons"}
+_TABLE_KEYS = {"file", "columns", "values", "date_format", "reasons", "encoding", "delimiter"}
+#: strptime directives accepted in ``date_format`` (Python's, which pandas and DuckDB share).
+_DATE_DIRECTIVES = set("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
+_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 _TOP_KEYS = {"tables", "taxonomy", "activity", "analysis"}
 #: Keys of the ``analysis:`` section and the kind of value each takes.
 ANALYSIS_KEYS = {"segment_col": "column", "segment_cols": "columns", "drivers": "columns",
@@ -74,6 +89,8 @@ class TableConfig:
     values: dict[str, dict] = field(default_factory=dict)
     date_format: str | None = None
     reasons: object = None  # None, "stripe" or {"primary_reason": {...}, "secondary_reason": {...}}
+    encoding: str | None = None  # CSV text encoding; None = UTF-8 (BOM or not)
+    delimiter: str | None = None  # CSV field separator; None = detected from the header
 
 
 @dataclass
@@ -105,38 +122,36 @@ def load_config(path=None) -> Config:
     if not path.exists():
         raise ConfigError(f"data config {path} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"data config {path} is not valid YAML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"data config {path} is not UTF-8 text; save it as UTF-8") from None
     except ValueError as e:  # YAML reads 2025-13-01 as a date and fails on it
         raise ConfigError(f"data config {path} holds a date that does not exist ({e}); "
                           "write dates as YYYY-MM-DD") from None
+    except OSError as e:
+        raise ConfigError(f"data config {path} cannot be read: {e.strerror or e}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"data config {path}: expected a mapping at the top level")
+        raise ConfigError(f"data config {path}: expected a mapping at the top level "
+                          f"(keys {', '.join(sorted(_TOP_KEYS))}), not a {type(raw).__name__}")
     unknown = set(raw) - _TOP_KEYS
     if unknown:
-        raise ConfigError(f"data config {path}: unknown key(s) {sorted(unknown)}; "
+        raise ConfigError(f"data config {path}: unknown key(s) {sorted(map(str, unknown))}; "
                           f"allowed: {sorted(_TOP_KEYS)}")
     cfg = Config(path=path)
-    for name, spec in (raw.get("tables") or {}).items():
-        if name not in TABLE_NAMES:
-            raise ConfigError(f"data config {path}: tables.{name} is not a churnlab table; "
-                              f"tables are {', '.join(TABLE_NAMES)}")
-        spec = spec or {}
-        bad = set(spec) - _TABLE_KEYS
-        if bad:
-            raise ConfigError(f"data config {path}: tables.{name} has unknown key(s) {sorted(bad)}; "
-                              f"allowed: {sorted(_TABLE_KEYS)}")
-        columns = {str(k): str(v) for k, v in (spec.get("columns") or {}).items()}
-        values = {str(k): {_key(a): b for a, b in (v or {}).items()}
-                  for k, v in (spec.get("values") or {}).items()}
-        cfg.tables[name] = TableConfig(file=spec.get("file"), columns=columns, values=values,
-                                       date_format=spec.get("date_format"),
-                                       reasons=spec.get("reasons"))
+    tables = raw.get("tables") or {}
+    if not isinstance(tables, dict):
+        raise ConfigError(f"data config {path}: tables must map table names ({', '.join(TABLE_NAMES)}) "
+                          f"to their settings, not be a {type(tables).__name__}")
+    for name, spec in tables.items():
+        cfg.tables[str(name)] = table_config(path, str(name), spec)
     if raw.get("taxonomy"):
-        cfg.taxonomy = (path.parent / raw["taxonomy"]).resolve()
+        cfg.taxonomy = _taxonomy_path(path, raw["taxonomy"])
     act = raw.get("activity") or {}
     if act:
+        if not isinstance(act, dict):
+            raise ConfigError(f"data config {path}: activity must be a mapping (events, min_count)")
         unknown = set(act) - {"events", "min_count"}
         if unknown:
             raise ConfigError(f"data config {path}: activity has unknown key(s) {sorted(unknown)}")
@@ -148,7 +163,7 @@ def load_config(path=None) -> Config:
                               f"e.g. [project_created, invoice_sent]; got {events!r}")
         cfg.activity_events = [str(e) for e in events] or None
         if "min_count" in act:
-            cfg.activity_min_count = _positive_int(act["min_count"], f"data config {path}: activity.min_count")
+            cfg.activity_min_count = whole_number(path, "activity.min_count", act["min_count"], minimum=1)
     cfg.analysis = _analysis(raw.get("analysis"), path)
     return cfg
 
@@ -168,12 +183,6 @@ def config_for(data_dir, config=None) -> Config:
         default = Path(data_dir) / DEFAULT_CONFIG_NAME
         return load_config(default) if default.is_file() else Config()
     return load_config(config)
-
-
-def _positive_int(v, where: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or int(v) < 1:
-        raise ConfigError(f"{where} must be a whole number of at least 1, e.g. 2; got {v!r}")
-    return int(v)
 
 
 def _analysis(section, path) -> dict:
@@ -206,7 +215,7 @@ def _analysis(section, path) -> dict:
                 raise ConfigError(f"{where}.{key} must be en or ja; got {value!r}")
             out[key] = str(value)
         elif kind == "days":
-            out[key] = _positive_int(value, f"{where}.{key}")
+            out[key] = whole_number(path, f"analysis.{key}", value, minimum=1)
         elif kind == "changes":
             out[key] = _changes(value, f"{where}.{key}")
     return out
@@ -233,6 +242,124 @@ def _changes(value, where: str) -> list[dict]:
         label = str(item.get("label") or f"the change of {date}").strip()
         out.append({"date": str(date).strip(), "label": label})
     return sorted(out, key=lambda c: c["date"])
+
+
+def table_config(path, name: str, spec) -> TableConfig:
+    """Validate the ``tables.<name>`` section of the config at ``path`` and return its settings."""
+    from .schema import TABLES
+
+    where = f"data config {path}: tables.{name}"
+    if name not in TABLE_NAMES:
+        raise ConfigError(f"data config {path}: tables.{name} is not a churnlab table; "
+                          f"tables are {', '.join(TABLE_NAMES)}")
+    spec = spec or {}
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where} must be a mapping of settings ({', '.join(sorted(_TABLE_KEYS))}), "
+                          f"not a {type(spec).__name__}")
+    bad = set(spec) - _TABLE_KEYS
+    if bad:
+        raise ConfigError(f"{where} has unknown key(s) {sorted(map(str, bad))}; "
+                          f"allowed: {sorted(_TABLE_KEYS)}")
+    canonical = list(TABLES[name].columns)
+    columns = _mapping(where, "columns", spec.get("columns"))
+    columns = {str(k).strip(): str(v).strip() for k, v in columns.items()}
+    seen: dict[str, str] = {}
+    for src, target in columns.items():
+        if target not in canonical:
+            raise ConfigError(f"{where}.columns maps {src!r} to {target!r}, which is not a column of {name}; "
+                              f"its columns are {', '.join(canonical)}")
+        if target in seen:
+            raise ConfigError(f"{where}.columns maps both {seen[target]!r} and {src!r} to {target!r}; "
+                              "map only one of them")
+        seen[target] = src
+    values = {}
+    for col, mapping in _mapping(where, "values", spec.get("values")).items():
+        col = str(col).strip()
+        if col not in canonical:
+            hint = f" (the canonical name of {col!r} is {columns[col]!r})" if col in columns else ""
+            raise ConfigError(f"{where}.values has a mapping for {col!r}, which is not a column of {name}"
+                              f"{hint}; values are mapped per canonical column: {', '.join(canonical)}")
+        values[col] = {_key(a): b for a, b in _mapping(f"{where}.values", col, mapping).items()}
+    file = spec.get("file")
+    if file is not None and (not isinstance(file, str) or not file.strip()):
+        raise ConfigError(f"{where}.file must be a file name, not {file!r}")
+    return TableConfig(file=file, columns=columns, values=values,
+                       date_format=date_format(where, spec.get("date_format")),
+                       reasons=spec.get("reasons"), encoding=_encoding(where, spec.get("encoding")),
+                       delimiter=_delimiter(where, spec.get("delimiter")))
+
+
+def _mapping(where, key, value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}.{key} must be a mapping (your name: canonical name), "
+                          f"not a {type(value).__name__}: {value!r}")
+    return value
+
+
+def date_format(where: str, fmt) -> str | None:
+    """Check a ``date_format``: text whose ``%`` directives are strptime date/time directives.
+
+    Examples
+    --------
+    >>> date_format("tables.accounts", "%d/%m/%Y")
+    '%d/%m/%Y'
+    >>> date_format("tables.accounts", "%Q")
+    Traceback (most recent call last):
+    ...
+    churnlab.config.ConfigError: tables.accounts.date_format '%Q': %Q is not a date directive; ...
+    """
+    if fmt is None:
+        return None
+    if not isinstance(fmt, str) or not fmt.strip():
+        raise ConfigError(f"{where}.date_format must be a text such as \"%d/%m/%Y\", not {fmt!r}")
+    for m in re.finditer(r"%(.?)", fmt.replace("%%", "")):
+        if m.group(1) not in _DATE_DIRECTIVES:
+            raise ConfigError(f"{where}.date_format {fmt!r}: %{m.group(1)} is not a date directive; "
+                              "use strptime directives such as %Y-%m-%d, %d/%m/%Y or %m/%d/%Y %H:%M")
+    if not re.search(r"%[djUWVaAcx]|%[yYG]", fmt):
+        raise ConfigError(f"{where}.date_format {fmt!r} has no year or day directive (%Y, %d, ...)")
+    return fmt
+
+
+def _encoding(where, enc) -> str | None:
+    if enc is None:
+        return None
+    try:
+        return codecs.lookup(str(enc)).name
+    except LookupError:
+        raise ConfigError(f"{where}.encoding {enc!r} is not a known text encoding; e.g. utf-8, cp1252, "
+                          "latin-1, cp932 (Shift-JIS), utf-16") from None
+
+
+def _delimiter(where, delim) -> str | None:
+    if delim is None:
+        return None
+    d = _DELIMITER_NAMES.get(str(delim).strip().lower(), str(delim))
+    if len(d) != 1 or d in "\"\r\n":
+        raise ConfigError(f"{where}.delimiter {delim!r} must be one character (e.g. \";\" or \"|\") or one "
+                          f"of {', '.join(_DELIMITER_NAMES)}")
+    return d
+
+
+def _taxonomy_path(path: Path, value) -> Path:
+    tax = (path.parent / str(value)).resolve()
+    if not tax.is_file():
+        raise ConfigError(f"data config {path}: taxonomy file {tax} does not exist (the path is relative to "
+                          "the config file)")
+    return tax
+
+
+def whole_number(path, key: str, value, *, minimum: int | None = None) -> int:
+    """A config value that must be a whole number (``min_count: two`` is a :class:`ConfigError`)."""
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(value, float) and value.is_integer():
+        value, ok = int(value), True
+    if not ok or (minimum is not None and value < minimum):
+        floor = f" of at least {minimum}" if minimum is not None else ""
+        raise ConfigError(f"data config {path}: {key} must be a whole number{floor}, not {value!r}")
+    return int(value)
 
 
 def _key(v):

@@ -136,6 +136,11 @@ class ExclusionLog:
         self._find.append({"table": table, "file": file, "severity": severity, "problem": problem,
                            "rows": int(n), "examples": _examples_text(examples)})
 
+    def note(self, table, file, problem, n=0, examples=None, *, severity="note"):
+        """A finding that excludes no row: a table read in another way, or treated as absent."""
+        self._find.append({"table": table, "file": file, "severity": severity, "problem": problem,
+                           "rows": int(n), "examples": _examples_text(examples)})
+
     def excluded_count(self, table) -> int:
         return sum(e["rows"] for e in self._excl if e["table"] == table)
 

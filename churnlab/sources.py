@@ -3,11 +3,25 @@
 Small tables (accounts, subscriptions, users, exit interviews, roadmap) come back as pandas frames.
 Events stay in the engine: they are exposed as a lazy Ibis table over DuckDB, validated with SQL, and
 only ever aggregated there (see :mod:`churnlab.activity`).
+
+Every file is read whole or not at all. A CSV is decoded (UTF-8 with or without BOM, UTF-16 with
+BOM, or ``tables.<t>.encoding``), split on its delimiter (``tables.<t>.delimiter``, a spreadsheet's
+``sep=`` line, or the one that splits the header best), and its records are checked against its
+physical lines: a record with another number of fields than the header, a quoted field that never
+closes, or one that swallows lines looking like records stops with the line numbers, so the rows
+read are the file's records. Input that cannot be used raises :class:`DataValidationError` or
+:class:`~churnlab.config.ConfigError`, never a bare library exception; every other problem is a
+counted exclusion or a finding (see ``README.md``, "What happens to bad rows").
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +53,7 @@ class Dataset:
     taxonomy: dict
     source_dir: Path
     config: Config = field(default_factory=Config)
+    extraction_date: pd.Timestamp | None = None  # rows dated later are excluded or flagged
 
     def has(self, table: str) -> bool:
         """Whether the optional table ``table`` was present in the data folder."""
@@ -46,21 +61,66 @@ class Dataset:
 
 
 def find_file(data_dir, table: str, config: Config | None = None) -> Path | None:
-    """The file holding ``table`` in ``data_dir``: the config's name, else ``<table>.parquet|csv``."""
+    """The file holding ``table`` in ``data_dir``: the config's name, else ``<table>.parquet|csv``.
+
+    Both ``<table>.csv`` and ``<table>.parquet`` present is an error (which one is current is
+    ambiguous), and so is a path that is a folder or a symbolic link that cannot be followed.
+    """
     data_dir = Path(data_dir)
     name = (config or Config()).table(table).file
     if name:
         path = data_dir / name
-        if not path.exists():
-            raise ConfigError(f"data config names {path} for table {table}, but it does not exist")
-        return path
-    for ext in (".parquet", ".csv"):
-        if (data_dir / f"{table}{ext}").exists():
-            return data_dir / f"{table}{ext}"
-    return None
+        if not os.path.lexists(path):
+            raise ConfigError(f"data config names {path} for table {table} (tables.{table}.file), "
+                              "but it does not exist")
+        return _check_path(path, table)
+    found = [data_dir / f"{table}{ext}" for ext in (".parquet", ".csv") if os.path.lexists(data_dir / f"{table}{ext}")]
+    if len(found) > 1:
+        raise DataValidationError(
+            table, None, f"both {found[0].name} and {found[1].name} are in {data_dir}, and which one is "
+            f"current is ambiguous: remove or rename the stale one, or name the file in the data config "
+            f"(tables.{table}.file)", file=f"{found[0].name}, {found[1].name}")
+    return _check_path(found[0], table) if found else None
 
 
-def load(data_dir, config=None) -> Dataset:
+def _near_files(data_dir: Path, table: str) -> list[str]:
+    """Files in ``data_dir`` that look like ``table`` under another name (``Users.CSV``, ``users.xlsx``)."""
+    stem = table.replace("_", "").lower()
+    try:
+        names = sorted(p.name for p in Path(data_dir).iterdir() if not p.name.startswith("."))
+    except OSError:
+        return []
+    return [n for n in names if n.split(".")[0].replace("_", "").replace("-", "").replace(" ", "").lower() == stem
+            and n not in (f"{table}.csv", f"{table}.parquet")]
+
+
+def _note_near_files(data_dir, table, log):
+    for name in _near_files(data_dir, table):
+        log.note(table, name, f"looks like the {table} table but is not read (only {table}.csv or "
+                 f"{table}.parquet are): rename it, or name it in tables.{table}.file; {table} is treated as "
+                 "absent")
+
+
+def _check_path(path: Path, table: str) -> Path:
+    try:
+        st = path.stat()
+    except OSError as e:
+        what = ("is a symbolic link that cannot be followed (a link loop or a missing target)"
+                if path.is_symlink() else f"cannot be opened ({e.strerror or e})")
+        raise DataValidationError(table, None, f"{path} {what}: replace it with the {table} file",
+                                  file=path.name) from None
+    if stat.S_ISDIR(st.st_mode):
+        if path.suffix.lower() == ".parquet" and next(path.rglob("*.parquet"), None) is not None:
+            return path  # a Parquet dataset: a folder of part files, read as one table
+        raise DataValidationError(table, None, f"{path} is a folder, not a file: put the {table} table in "
+                                  f"one CSV or Parquet file, or a folder of Parquet part files named "
+                                  f"{table}.parquet (or name it in tables.{table}.file)", file=path.name)
+    if not stat.S_ISREG(st.st_mode):
+        raise DataValidationError(table, None, f"{path} is not a regular file", file=path.name)
+    return path
+
+
+def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
     """Load, map and validate the tables in ``data_dir``.
 
     Parameters
@@ -69,6 +129,13 @@ def load(data_dir, config=None) -> Dataset:
         Folder with ``accounts.csv|parquet`` and any of the optional tables.
     config : path, Config or None
         Optional YAML data config (see :mod:`churnlab.config`).
+    extraction_date : date-like, optional
+        When the data was exported; default today (UTC), or the data's own last day when the
+        computer's clock is before much of the data (see :func:`estimate_extraction_date`). Nothing
+        can have happened after it: rows
+        dated later (a signup, a month, an event, an invitation) are excluded with a counted reason,
+        and a later ``churn_date`` / ``deactivated_at`` is kept as a scheduled date but flagged. The
+        end of the data (``data_end``) never goes past it.
 
     Returns
     -------
@@ -77,101 +144,239 @@ def load(data_dir, config=None) -> Dataset:
     Raises
     ------
     DataValidationError
-        For a fatal problem: a missing required column, an unparseable date or number, a value
-        outside a column's allowed set, or a reason outside the taxonomy.
+        For a fatal problem: a file that cannot be read as CSV or Parquet (encoding, NUL bytes,
+        ragged rows, a stray quote), a missing required column, an unparseable date or number, a
+        value outside a column's allowed set, a reason outside the taxonomy, ids mangled by a
+        spreadsheet, or an accounts table without rows.
+    ConfigError
+        For a mistake in the data config.
 
     Examples
     --------
     >>> ds = load("data/sample")                    # doctest: +SKIP
     >>> ds.rows[["table", "read", "used", "excluded"]]  # doctest: +SKIP
     """
-    from . import reasons as _reasons
-
     cfg = config_for(data_dir, config)
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise ConfigError(f"data folder {data_dir} does not exist")
+        raise ConfigError(f"data folder {data_dir} does not exist or is not a folder")
     log = ExclusionLog()
-    taxonomy = _reasons.load_taxonomy(cfg.taxonomy)
+    taxonomy = _load_taxonomy(cfg)
 
     path = find_file(data_dir, "accounts", cfg)
     if path is None:
-        raise DataValidationError("accounts", None, f"no accounts.csv or accounts.parquet in {data_dir} "
-                                  "(accounts is the one required table)")
+        near = _near_files(data_dir, "accounts")
+        seen = f"; the folder has {', '.join(near)}: rename it, or name it in tables.accounts.file" if near else ""
+        raise DataValidationError("accounts", None, f"not found in {data_dir} (accounts is the one required "
+                                  f"table){seen}", file="accounts.csv or accounts.parquet")
     accounts = _read_small(path, "accounts", cfg, log)
-    raw_account_ids = set(accounts["account_id"].dropna())
-    accounts = _check_accounts(accounts, path, log)
-    known = set(accounts["account_id"])
-
-    small = {}
+    raw = {}
     for table in ("subscriptions", "users", "exit_interviews", "roadmap"):
         p = find_file(data_dir, table, cfg)
         if p is None:
+            _note_near_files(data_dir, table, log)
+        raw[table] = (p, _read_small(p, table, cfg, log) if p is not None else None)
+    con = connect()
+    ev = _open_events(con, data_dir, cfg, log)
+    if extraction_date is not None:
+        extraction = pd.Timestamp(extraction_date).normalize()
+    else:
+        frames = {"accounts": accounts, **{t: df for t, (_, df) in raw.items()}}
+        days = [_days(df, _HAPPENED.get(t, ())) for t, df in frames.items() if df is not None]
+        days = [d for d in days if len(d)]
+        extraction, clock = estimate_extraction_date(pd.concat(days) if days else pd.Series(dtype="int64"))
+        if not clock and ev is not None:  # only then is the (full) pass over the events worth it
+            days = [d for d in days + [_event_days(con, ev)] if len(d)]
+            extraction, clock = estimate_extraction_date(pd.concat(days))
+        if not clock:
+            log.note("accounts", path.name, f"the computer's date ({pd.Timestamp.now(tz='UTC').date()}) is before "
+                     f"much of the data, so the extraction date is the data's own last date ({extraction.date()})")
+
+    raw_account_ids = set(accounts["account_id"].dropna())
+    accounts = _check_accounts(accounts, path, log, extraction)
+    known = set(accounts["account_id"])
+    churned = (set(accounts.loc[accounts["churn_date"].notna(), "account_id"])
+               if "churn_date" in accounts else set())
+
+    small = {}
+    for table, (p, df) in raw.items():
+        if df is None:
             small[table] = None
             continue
-        df = _read_small(p, table, cfg, log)
         if "account_id" in TABLES[table].columns:
-            df = _drop_unknown_accounts(df, table, p, known, raw_account_ids, log)
+            df = _drop_unknown_accounts(df, table, p, known, raw_account_ids, log, accounts_file=path.name)
+        df = _exclude_future(df, table, p, extraction, log)
         if table == "exit_interviews":
-            df = _reasons.normalise_reasons(df, taxonomy=taxonomy, mapping=cfg.table(table).reasons,
-                                            file=p.name)
+            # An interview belongs to the quarter of its account's churn_date: without one it would
+            # be counted as read and used but appear in no analysis. When the accounts record no churn
+            # dates at all, churn is inferred from inactivity later, and every interview is kept.
+            if len(churned):
+                df = _exclude(df, ~df["account_id"].isin(churned), table, p,
+                              "account has not churned (no churn_date in accounts)", log, ("account_id",))
+            df = _normalise_reasons(df, taxonomy, cfg.table(table).reasons, p)
             df = _check_interviews(df, p, log)
         if table == "subscriptions":
-            df = _exclude(df, df["mrr"] < 0, "subscriptions", p, "negative mrr", log)
+            df = _exclude(df, df["mrr"] < 0, "subscriptions", p, "negative mrr", log, ("mrr",))
         if table == "roadmap":
             _check_roadmap(df, p, taxonomy)
         log.used(table, len(df))
-        small[table] = df.reset_index(drop=True)
+        small[table] = _absent_if_unused(df.reset_index(drop=True), table, p, log)
 
-    con, events, ev_end = _load_events(data_dir, cfg, accounts, raw_account_ids, log)
+    events, ev_end = _load_events(con, ev, accounts, raw_account_ids, log, extraction, path.name)
 
-    ends = [accounts[c].max() for c in ("signup_date", "churn_date") if c in accounts]
+    ends = [accounts["signup_date"].max()]
+    if "churn_date" in accounts:
+        ends.append(accounts.loc[accounts["churn_date"] <= extraction, "churn_date"].max())
     if small["subscriptions"] is not None and len(small["subscriptions"]):
         ends.append(small["subscriptions"]["month"].max() + pd.offsets.MonthEnd(0))
     if ev_end is not None:
         ends.append(ev_end)
-    data_end = max(pd.Timestamp(e).normalize() for e in ends if pd.notna(e))
+    data_end = min(max(pd.Timestamp(e).normalize() for e in ends if pd.notna(e)), extraction)
 
     return Dataset(accounts=accounts.reset_index(drop=True), subscriptions=small["subscriptions"],
                    users=small["users"], exit_interviews=small["exit_interviews"],
                    roadmap=small["roadmap"], events=events, con=con, rows=log.rows(),
                    exclusions=log.exclusions(), findings=log.findings(), data_end=data_end,
-                   taxonomy=taxonomy, source_dir=data_dir, config=cfg)
+                   taxonomy=taxonomy, source_dir=data_dir, config=cfg, extraction_date=extraction)
+
+
+def _days(df: pd.DataFrame, cols) -> pd.Series:
+    """Rows per day in the date columns ``cols`` of ``df``."""
+    parts = [df[c].dropna().dt.normalize().value_counts() for c in cols if c in df and df[c].notna().any()]
+    return pd.concat(parts) if parts else pd.Series(dtype="int64")
+
+
+def estimate_extraction_date(days: pd.Series, today=None) -> tuple[pd.Timestamp, bool]:
+    """When the data was exported: today, unless the computer's clock is before much of the data.
+
+    Parameters
+    ----------
+    days : Series
+        Rows per day (index: day) of every date that records something that happened (signups,
+        cancellations, subscription months, user creations, events, exit interviews).
+    today : date-like, optional
+        The computer's date; default today (UTC).
+
+    Returns
+    -------
+    (Timestamp, bool)
+        The extraction date, and whether it is the computer's date. It is today when at most 1%
+        of the dated rows (or 5 rows) are later; otherwise the clock cannot be right, and it is the
+        data's last day, ignoring a few rows (at most 1%, or 5) that lie 180 days or more beyond
+        the rest (a 2031 typo in data that runs to 2026).
+
+    Examples
+    --------
+    >>> d = pd.Series([100, 100, 1], index=pd.to_datetime(["2026-06-01", "2026-09-30", "2031-01-01"]))
+    >>> estimate_extraction_date(d, today="2026-12-01")
+    (Timestamp('2026-12-01 00:00:00'), True)
+    >>> estimate_extraction_date(d, today="2025-01-01")
+    (Timestamp('2026-09-30 00:00:00'), False)
+    """
+    today = (pd.Timestamp(today) if today is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)).normalize()
+    days = days.groupby(level=0).sum().sort_index() if len(days) else days
+    few = max(5, 0.01 * float(days.sum())) if len(days) else 0
+    if not len(days) or days[days.index > today].sum() <= few:
+        return today, True
+    end, tail = days.index[-1], 0
+    for i in range(len(days) - 1, 0, -1):
+        tail += days.iloc[i]
+        if tail > few:
+            break
+        if (days.index[i] - days.index[i - 1]).days >= 180:
+            end = days.index[i - 1]
+    return pd.Timestamp(end).normalize(), False
+
+
+def _load_taxonomy(cfg):
+    from . import reasons as _reasons
+
+    try:
+        return _reasons.load_taxonomy(cfg.taxonomy)
+    except (ValueError, OSError) as e:
+        raise ConfigError(f"data config {cfg.path}: taxonomy: {e}") from None
+
+
+def _normalise_reasons(df, taxonomy, mapping, path):
+    from . import reasons as _reasons
+
+    try:
+        return _reasons.normalise_reasons(df, taxonomy=taxonomy, mapping=mapping, file=path.name)
+    except DataValidationError:
+        raise
+    except ValueError as e:
+        raise ConfigError(f"data config: tables.exit_interviews.reasons: {e}") from None
 
 
 # --------------------------------------------------------------------------- small tables
 
+#: Largest CSV field read (Python's csv stops at 128 KiB by default; a long verbatim is legitimate).
+MAX_FIELD = 64 * 1024 * 1024
+_MAX_NAME = 256  # a longer column name means the header is not a header
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_NONFINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
+#: Dates of things that happened: a row dated after the extraction date is excluded.
+_HAPPENED = {"accounts": ("signup_date", "cancel_date"), "subscriptions": ("month",), "users": ("created_at",),
+             "exit_interviews": ("invited_at", "completed_at")}
+#: Dates that may be scheduled (an annual contract ending later): kept, but flagged.
+_SCHEDULED = {"accounts": ("churn_date",), "users": ("deactivated_at",)}
 
-def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.DataFrame:
+
+def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.DataFrame | None:
+    """Read, map, parse and de-duplicate one small table; ``None`` when the file has no rows."""
     spec = TABLES[table]
     tcfg = cfg.table(table)
     if path.suffix.lower() == ".parquet":
-        raw = pd.read_parquet(path)
-        raw[LINE_COL] = np.arange(1, len(raw) + 1)
+        raw = _read_parquet(path, table)
+        if raw is not None:
+            raw[LINE_COL] = np.arange(1, len(raw) + 1)
         line_word = "row"
     else:
-        raw = _read_csv_with_lines(path)
+        raw = _read_csv_with_lines(path, table, tcfg, log)
         line_word = "line"
-    raw = raw.rename(columns={k: v for k, v in tcfg.columns.items()})
+    if raw is None or not len(raw):
+        what = ("has a header but no rows" if raw is not None else "is empty (0 bytes)"
+                if path.stat().st_size == 0 else "is empty (no header, only blank lines)")
+        if table == "accounts":
+            raise DataValidationError("accounts", None, f"{what}: accounts is the one required table; "
+                                      "export it again with its rows", file=path.name)
+        log.read(table, path.name, 0)
+        log.used(table, 0)
+        log.note(table, path.name, f"{what}: treated as absent (analyses that need {table} skip themselves)")
+        return None
+    raw = _map_columns(raw, table, tcfg, path)
     missing = [c for c in spec.required if c not in raw.columns]
     if missing:
-        have = ", ".join(c for c in raw.columns if c != LINE_COL)
-        hint = " (map your column names in the data config: tables.%s.columns)" % table
+        have = [c for c in raw.columns if c != LINE_COL]
+        hint = f" (map your column names in the data config: tables.{table}.columns)"
+        near = {m: h for m in missing for h in have if _squash(h) == _squash(m)}
+        if near:
+            hint = (" (" + ", ".join(f"{h!r} is not {m!r}" for m, h in near.items()) + ": names must match "
+                    f"exactly; rename the column, or map it in tables.{table}.columns)")
+        if len(have) == 1 and any(d in have[0] for d in _DELIMITERS):
+            d = next(d for d in _DELIMITERS if d in have[0])
+            hint = (f" (the header looks {_DELIMITERS[d]}-delimited: set tables.{table}.delimiter in the "
+                    "data config)")
         raise DataValidationError(table, missing[0], f"required column{'s' if len(missing) > 1 else ''} "
-                                  f"{', '.join(repr(m) for m in missing)} missing; the file has: {have}{hint}",
-                                  file=path.name)
+                                  f"{', '.join(repr(m) for m in missing)} missing; the file has: "
+                                  f"{', '.join(have)}{hint}", file=path.name)
     df = raw[[c for c in spec.columns if c in raw.columns] + [LINE_COL]].copy()
     log.read(table, path.name, len(df))
     df.attrs["line_word"] = line_word
 
     for col, mapping in tcfg.values.items():
-        if col in df.columns and col not in ("primary_reason", "secondary_reason"):
-            df[col] = df[col].map(lambda v, m=mapping: m.get(str(v), v) if pd.notna(v) else v)
+        if col not in df.columns:
+            raise ConfigError(f"data config: tables.{table}.values.{col} maps values of {col!r}, but "
+                              f"{path.name} has no such column (after tables.{table}.columns)")
+        if col not in ("primary_reason", "secondary_reason"):
+            df[col] = df[col].map(lambda v, m=mapping: m.get(str(v).strip(), v) if pd.notna(v) else v)
 
+    nonfinite = {}
     for col, kind in spec.columns.items():
         if col not in df.columns:
             continue
-        df[col] = _parse(df, col, kind, table, path, tcfg.date_format)
+        df[col], nonfinite[col] = _parse(df, col, kind, table, path, tcfg.date_format, log)
     for col, allowed in spec.allowed.items():
         if col in df.columns:
             bad = df[col].notna() & ~df[col].isin(allowed)
@@ -184,47 +389,332 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
 
     key_missing = df[list(spec.key)].isna().any(axis=1) if spec.key else pd.Series(False, index=df.index)
     df = _exclude(df, key_missing, table, path, f"missing {' / '.join(spec.key)}", log)
+    for col in spec.required:
+        if col in spec.key:
+            continue
+        nf = nonfinite.get(col)
+        if nf is not None and nf.any():
+            df = _exclude(df, nf.reindex(df.index, fill_value=False), table, path,
+                          f"{col} is not a finite number (inf / NaN)", log, (col,))
+        df = _exclude(df, df[col].isna(), table, path, f"missing {col}", log, (col,))
+    for col, nf in nonfinite.items():
+        if nf is not None and col not in spec.required and nf.reindex(df.index, fill_value=False).any():
+            nf = nf.reindex(df.index, fill_value=False)
+            log.fix(table, path.name, f"{col} not a finite number (inf / NaN) set to missing", int(nf.sum()),
+                    df.loc[nf, _example_cols(df, col)])
     if spec.key:
         dup = df.duplicated(list(spec.key), keep="first")
         df = _exclude(df, dup, table, path, f"duplicate {' + '.join(spec.key)} (first kept)", log)
     return df
 
 
-def _read_csv_with_lines(path: Path) -> pd.DataFrame:
-    """Read a CSV as text, with each record's physical starting line in ``_line``."""
-    text = path.read_text(encoding="utf-8-sig")
-    reader = csv.reader(io.StringIO(text))
+def _map_columns(raw: pd.DataFrame, table: str, tcfg, path: Path) -> pd.DataFrame:
+    """Rename the file's columns to canonical ones; every name the config maps must be in the file."""
+    have = [c for c in raw.columns if c != LINE_COL]
+    absent = [src for src in tcfg.columns if src not in have]
+    if absent:
+        raise ConfigError(f"data config: tables.{table}.columns maps {', '.join(map(repr, absent))}, but "
+                          f"{path.name} has no such column; it has: {', '.join(have)}")
+    out = raw.rename(columns=dict(tcfg.columns))
+    dup = sorted({c for c in out.columns if list(out.columns).count(c) > 1})
+    if dup:
+        src = [k for k, v in tcfg.columns.items() if v in dup]
+        raise DataValidationError(table, dup[0], f"appears twice after mapping: the file has {dup[0]!r} and "
+                                  f"tables.{table}.columns maps {', '.join(map(repr, src))} onto it; "
+                                  "drop one of them", file=path.name)
+    return out
+
+
+def _read_parquet(path: Path, table: str) -> pd.DataFrame | None:
+    if path.is_file() and path.stat().st_size == 0:
+        return None
     try:
+        raw = pd.read_parquet(path)
+    except Exception as e:  # pyarrow raises ArrowInvalid, ArrowTypeError, OSError ... on a bad file
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "Multiple matches for FieldRef" in str(e) or "Duplicate" in str(e):
+            first = "a column name appears twice"
+        raise DataValidationError(table, None, f"cannot be read as Parquet ({first}): export it again, "
+                                  "or save it as CSV", file=path.name) from None
+    names = [str(c).strip() for c in raw.columns]
+    _check_header(names, table, path)
+    raw.columns = names
+    return raw
+
+
+def _read_csv_with_lines(path: Path, table: str = "", tcfg=None, log: ExclusionLog | None = None):
+    """Read a CSV as text, with each record's physical starting line in ``_line``.
+
+    Returns ``None`` for a file without a header (0 bytes or blank). The text is decoded (UTF-8 with
+    or without BOM, UTF-16 with BOM, or ``tables.<t>.encoding``), the delimiter is
+    ``tables.<t>.delimiter`` or detected from the header, and the records are counted against the
+    physical lines: a record with a different number of fields than the header, a quoted field
+    that never closes, or one that swallows lines that look like records is an error naming the
+    lines, never a silent loss.
+    """
+    tcfg = tcfg if tcfg is not None else Config().table(table)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataValidationError(table, None, f"cannot be read ({e.strerror or e})", file=path.name) from None
+    text = _decode(data, path, table, tcfg.encoding, log)
+    if text is None or not text.strip():
+        return None
+    _check_nul(text, path, table)
+    delim, skip = _delimiter(text, path, table, tcfg, log)
+    return _parse_csv(text, delim, path, table, skip)
+
+
+def _delimiter(text: str, path: Path, table: str, tcfg, log) -> tuple[str, int]:
+    """The field delimiter and the number of lines before the header (blank lines, Excel's ``sep=``)."""
+    lines = list(itertools.islice(io.StringIO(text, newline=""), 64))
+    skip = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
+    first = lines[skip].rstrip("\r\n").lstrip("\ufeff") if lines else ""
+    sep = re.fullmatch(r"\s*sep=(.)\s*", first)
+    if sep:  # a spreadsheet's hint line: "sep=;" names the delimiter of the lines below
+        skip += 1
+        first = lines[skip].rstrip("\r\n") if len(lines) > skip else ""
+        if not tcfg.delimiter:
+            return sep.group(1), skip
+    delim = tcfg.delimiter or _sniff_delimiter(first)
+    if delim != "," and not tcfg.delimiter and log is not None:
+        log.note(table, path.name, f"read as {_DELIMITERS[delim]}-delimited (detected from the header; "
+                 f"set tables.{table}.delimiter in the data config to choose another)")
+    return delim, skip
+
+
+def _decode(data: bytes, path: Path, table: str, encoding, log) -> str | None:
+    if not data.strip(b" \t\r\n") or data.strip(b" \t\r\n") == codecs.BOM_UTF8:
+        return None
+    if encoding:
+        try:
+            return data.decode(encoding).lstrip("\ufeff")
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
+            raise DataValidationError(table, None, f"cannot be decoded as {encoding} (tables.{table}.encoding "
+                                      f"in the data config): line {line} has the byte(s) "
+                                      f"{data[e.start:e.end]!r}; check the file's encoding",
+                                      file=path.name) from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DataValidationError(table, None, "starts with a UTF-16 byte-order mark but is not UTF-16 "
+                                      "text: export it again as UTF-8", file=path.name) from None
+        if log is not None:
+            log.note(table, path.name, "read as UTF-16 (the file starts with its byte-order mark)")
+        return text.lstrip("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        guess = _guess_encoding(data)
+        looks = f"; it looks like {guess}" if guess else ""
+        raise DataValidationError(
+            table, None, f"is not UTF-8 text: line {line} has the byte(s) {data[e.start:e.end]!r}, which "
+            f"are not UTF-8{looks}. Name the file's encoding in the data config (tables.{table}.encoding: "
+            f"{guess or 'cp1252'}), or save the file as UTF-8", file=path.name) from None
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def _date_hint(values: pd.Series) -> str:
+    """Why dates that cannot be read might look the way they do."""
+    v = values.dropna()
+    if len(v) and v.str.fullmatch(r"\d{5}(\.\d+)?").all() and v.astype(float).between(20000, 80000).all():
+        return "; they look like spreadsheet date serials (days since 1899-12-30): export them as dates"
+    if len(v) and v.str.fullmatch(r"\d{9,19}").all():
+        return "; they look like Unix epoch numbers: write them as dates"
+    return ""
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    try:
+        if re.search("[\u3040-\u30ff]", data.decode("cp932")):  # kana: Japanese text
+            return "cp932"
+    except UnicodeDecodeError:
+        pass
+    for enc in ("cp1252", "latin-1"):
+        try:
+            data.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _check_nul(text: str, path: Path, table: str):
+    if "\x00" not in text:
+        return
+    lines = [i + 1 for i, ln in enumerate(text.split("\n")) if "\x00" in ln]
+    shown = ", ".join(map(str, lines[:5])) + (" ..." if len(lines) > 5 else "")
+    raise DataValidationError(
+        table, None, f"contains NUL bytes (binary zeros) on {len(lines)} line(s) (line {shown}): the file is "
+        f"damaged, truncated or not a text CSV (UTF-16 without a byte-order mark? then set "
+        f"tables.{table}.encoding: utf-16). Export it again", file=path.name)
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    """The delimiter that splits the header line into the most fields (comma on a tie)."""
+    best, most = ",", 1
+    for d in _DELIMITERS:
+        try:
+            n = len(next(csv.reader([first_line], delimiter=d)))
+        except (csv.Error, StopIteration):
+            continue
+        if n > most:
+            best, most = d, n
+    return best
+
+
+def _check_header(names: list, table: str, path: Path, line: int = 1):
+    for i, name in enumerate(names):
+        if len(name) > _MAX_NAME:
+            raise DataValidationError(
+                table, None, f"the header (line {line}) has a column name {len(name):,} characters long "
+                f"(column {i + 1}: {name[:40]!r}...): the first line is not a header, or a quote in it is "
+                "not closed", file=path.name)
+    seen: dict = {}
+    for i, name in enumerate(names):
+        if name:
+            seen.setdefault(name, []).append(i + 1)
+    dup = {n: pos for n, pos in seen.items() if len(pos) > 1}
+    if dup:
+        n, pos = next(iter(dup.items()))
+        raise DataValidationError(table, n, f"appears {len(pos)} times in the header (columns "
+                                  f"{', '.join(map(str, pos))}); rename or remove the duplicates",
+                                  file=path.name)
+
+
+def _parse_csv(text: str, delim: str, path: Path, table: str, skip: int = 0) -> pd.DataFrame:
+    old = csv.field_size_limit()
+    csv.field_size_limit(MAX_FIELD)
+    phys = None  # the physical lines, split as csv splits them; only built when a record spans lines
+    start, header = 1, []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+        for _ in range(skip):
+            next(reader)
+        start = skip + 1
         header = next(reader)
-    except StopIteration:
-        return pd.DataFrame({LINE_COL: []})
-    rows, lines = [], []
-    start = reader.line_num + 1
-    for rec in reader:
-        if rec:
-            rows.append(rec + [""] * (len(header) - len(rec)) if len(rec) < len(header) else rec[:len(header)])
-            lines.append(start)
+        if reader.line_num > start:
+            raise DataValidationError(
+                table, None, f"the header runs over lines {start}-{reader.line_num}: a quote in the header is "
+                "not closed (or a column name holds a line break)", file=path.name)
+        names = [h.strip().lstrip("\ufeff").strip() for h in header]
+        _check_header(names, table, path, line=start)
+        names = [n or f"_unnamed_{i + 1}" for i, n in enumerate(names)]
+        width = len(names)
+        rows, lines, ragged = [], [], []
         start = reader.line_num + 1
-    df = pd.DataFrame(rows, columns=[h.strip() for h in header], dtype=object)
+        for rec in reader:
+            end = reader.line_num
+            if not rec or (len(rec) == 1 and not rec[0].strip() and width > 1):
+                start = end + 1
+                continue  # a blank line is not a record
+            if end > start:
+                if phys is None:
+                    phys = io.StringIO(text, newline="").readlines()
+                _check_swallowed(phys, start, end, delim, width, path, table)
+            if len(rec) != width:
+                if len(rec) > width and not any(f.strip() for f in rec[width:]):
+                    rec = rec[:width]  # trailing empty fields (a spreadsheet's extra commas)
+                else:
+                    ragged.append((start, len(rec)))
+            rows.append(rec)
+            lines.append(start)
+            start = end + 1
+    except csv.Error as e:
+        raise _csv_error(e, text, start, delim, len(header), path, table) from None
+    finally:
+        csv.field_size_limit(old)
+    if ragged:
+        shown = ", ".join(f"line {ln} has {n}" for ln, n in ragged[:5]) + (" ..." if len(ragged) > 5 else "")
+        raise DataValidationError(
+            table, None, f"{len(ragged):,} record(s) do not have the header's {width} fields ({shown}): a value "
+            f"holding a {_DELIMITERS.get(delim, repr(delim))} without quotes, or a missing field? Quote such "
+            "values or fix those lines", file=path.name)
+    df = pd.DataFrame(rows, columns=names, dtype=object)
     df = df.replace({"": None})
     df[LINE_COL] = lines
     return df
 
 
-def _parse(df, col, kind, table, path, date_format):
+def _looks_like_record(line: str, delim: str, width: int) -> bool:
+    line = line.rstrip("\r\n")
+    if width < 2 or not line.strip() or line.count('"') % 2:
+        return False
+    try:
+        return len(next(csv.reader([line], delimiter=delim))) == width
+    except csv.Error:
+        return False
+
+
+def _check_swallowed(phys, start, end, delim, width, path, table):
+    """A quoted field over several lines must not hold lines that look like whole records."""
+    inner = [start + 1 + i for i, ln in enumerate(phys[start:end]) if _looks_like_record(ln, delim, width)]
+    if inner:
+        raise DataValidationError(
+            table, None, f"a quoted field opened on line {start} runs to line {end} and swallows {len(inner)} "
+            f"line(s) that look like records (line {', '.join(map(str, inner[:5]))}"
+            f"{' ...' if len(inner) > 5 else ''}): a stray quote on line {start}? Remove it, or double it "
+            '("") inside a quoted value', file=path.name, rows=0)
+
+
+def _csv_error(e, text, start, delim, width, path, table):
+    msg = str(e)
+    if "unexpected end of data" in msg:
+        phys = io.StringIO(text, newline="").readlines()
+        after = sum(_looks_like_record(ln, delim, width) for ln in phys[start:])
+        problem = (f"a quoted field opened on line {start} is never closed, so the {len(phys) - start + 1} "
+                   f"line(s) to the end of the file ({after} of which look like records) would be lost: "
+                   f"a stray quote on line {start}? Remove it, or double it (\"\") inside a quoted value")
+    elif "field larger than field limit" in msg:
+        problem = (f"a field starting on line {start} is longer than {MAX_FIELD // 2**20} MiB: a quote that "
+                   "is not closed?")
+    elif "expected after" in msg:
+        problem = (f"line {start}: a quoted value is followed by more text before the next "
+                   f"{_DELIMITERS.get(delim, repr(delim))} (like \"abc\"def); double the quotes inside "
+                   "quoted values (\"\") or remove the stray quote")
+    else:
+        problem = f"line {start} cannot be read as CSV ({msg})"
+    return DataValidationError(table, None, problem, file=path.name)
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Numbers (ids stored as numbers in Parquet) as text: 123.0 -> "123"."""
+    if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
+        s = s.astype("Int64")
+    return s.astype("string").astype(object).where(s.notna(), None)
+
+
+def _parse(df, col, kind, table, path, date_format, log=None):
+    """Parse column ``col`` as ``kind``; returns ``(values, non-finite mask or None)``."""
     s = df[col]
-    if kind == "str" or s.dtype == object or pd.api.types.is_string_dtype(s):
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    is_dt = pd.api.types.is_datetime64_any_dtype(s)
+    if kind == "str" and not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+        s = _as_text(s)
+    if (s.dtype == object or pd.api.types.is_string_dtype(s)) and not is_dt:
         # text is trimmed in Arrow (vectorised), and blank text counts as missing
-        text = s.astype("string[pyarrow]").str.strip() if not pd.api.types.is_datetime64_any_dtype(s) else None
-        present = text.notna() & (text != "") if text is not None else s.notna()
-        present = present.fillna(False).astype(bool)
+        text = s.astype("string[pyarrow]").str.strip()
+        present = (text.notna() & (text != "")).fillna(False).astype(bool)
     else:
         text, present = None, s.notna()
     if kind == "str":
-        return text.astype(object).where(present, None)
+        return text.astype(object).where(present, None), None
     if kind in ("date", "timestamp"):
-        if pd.api.types.is_datetime64_any_dtype(s):
+        if is_dt:
             out = s.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
+        elif numeric:
+            out = _epoch(s, col, table, path, log)
+        elif text is None:
+            raise DataValidationError(table, col, f"are stored as {s.dtype}, not as dates", file=path.name,
+                                      rows=int(present.sum()))
         else:
             txt = text.where(present)
             fmt = date_format or "ISO8601"
@@ -232,22 +722,42 @@ def _parse(df, col, kind, table, path, date_format):
             bad = present & out.isna()
             if bad.any():
                 want = f"dates like {date_format}" if date_format else "ISO dates (YYYY-MM-DD)"
+                hint = _date_hint(txt[bad])
                 raise DataValidationError(
                     table, col, f"cannot be read as a date (expected {want}; set tables.{table}."
-                    "date_format in the data config for another format)", file=path.name,
+                    f"date_format in the data config for another format{hint})", file=path.name,
                     rows=int(bad.sum()), examples=df.loc[bad, _example_cols(df, col)])
         out = out.astype("datetime64[ns]")
-        return out.dt.normalize() if kind == "date" else out
+        return (out.dt.normalize() if kind == "date" else out), None
     if kind in ("float", "int"):
-        out = pd.to_numeric((text.astype(object) if text is not None else s).where(present), errors="coerce")
-        bad = present & out.isna()
-        if bad.any():
-            raise DataValidationError(table, col, "are not numbers", file=path.name, rows=int(bad.sum()),
-                                      examples=df.loc[bad, _example_cols(df, col)])
-        return out.astype("Int64") if kind == "int" and (out.dropna() % 1 == 0).all() else out.astype(float)
+        if text is None:
+            out = s.astype(float)
+            nonfinite = present & np.isinf(out)
+        else:
+            nonfinite = text.str.lower().isin(_NONFINITE).fillna(False).astype(bool) & present
+            out = pd.to_numeric(text.astype(object).where(present & ~nonfinite), errors="coerce")
+            bad = present & ~nonfinite & out.isna()
+            if bad.any():  # 1e999 is a number too large for a float: inf
+                huge = text[bad].map(_overflows).astype(bool)
+                nonfinite = nonfinite | huge.reindex(s.index, fill_value=False)
+                bad = bad & ~nonfinite
+            if bad.any():
+                decimal = text[bad].str.fullmatch(r"-?[\d.]*\d,\d{1,2}").fillna(False).all()
+                hint = (" (decimal commas? Export numbers with a decimal point, like 1234.50)" if decimal else
+                        " (thousands separators or currency signs? Export plain numbers, like 1234.50)")
+                raise DataValidationError(table, col, "are not numbers" + hint, file=path.name,
+                                          rows=int(bad.sum()), examples=df.loc[bad, _example_cols(df, col)])
+            out = out.astype(float)
+            nonfinite = nonfinite | (present & np.isinf(out))  # 1e999 overflows to inf
+        out = out.where(~nonfinite)
+        nonfinite = nonfinite.astype(bool)
+        ints = kind == "int" and (out.dropna() % 1 == 0).all()
+        return (out.astype("Int64") if ints else out.astype(float)), nonfinite
     if kind == "bool":
         if pd.api.types.is_bool_dtype(s):
-            return s.astype("boolean")
+            return s.astype("boolean"), None
+        if text is None:
+            text = s.astype("string[pyarrow]")
         low = text.where(present).str.lower()
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
         out[low.isin(_TRUE).fillna(False).astype(bool)] = True
@@ -256,8 +766,57 @@ def _parse(df, col, kind, table, path, date_format):
         if bad.any():
             raise DataValidationError(table, col, "are not true/false values", file=path.name,
                                       rows=int(bad.sum()), examples=df.loc[bad, _example_cols(df, col)])
-        return out
+        return out, None
     raise AssertionError(kind)
+
+
+def _overflows(text) -> bool:
+    try:
+        return bool(np.isinf(float(text)))
+    except (TypeError, ValueError):
+        return False
+
+
+#: Unix epoch units tried on dates stored as numbers, by the size of the largest value.
+_EPOCH_UNITS = ((1e5, "D", "days"), (1e11, "s", "seconds"), (1e14, "ms", "milliseconds"),
+                (1e17, "us", "microseconds"), (float("inf"), "ns", "nanoseconds"))
+
+
+def epoch_unit(largest: float) -> tuple[str, str]:
+    """The epoch unit of dates stored as numbers, from the largest absolute value.
+
+    Values below 1e5 are days, below 1e11 seconds, below 1e14 milliseconds, below 1e17
+    microseconds, else nanoseconds since 1970-01-01 UTC: for dates between 1990 and 2100 the ranges
+    do not overlap.
+
+    Examples
+    --------
+    >>> epoch_unit(1_719_792_000), epoch_unit(1_719_792_000_000)
+    (('s', 'seconds'), ('ms', 'milliseconds'))
+    """
+    for limit, unit, words in _EPOCH_UNITS:
+        if largest < limit:
+            return unit, words
+    raise AssertionError(largest)
+
+
+def _epoch(s, col, table, path, log):
+    v = s.astype(float)
+    present = v.notna()
+    if not present.any():
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    unit, words = epoch_unit(float(v[present].abs().max()))
+    out = pd.to_datetime(v, unit=unit, errors="coerce")
+    if out[present].isna().any() or out.min() < pd.Timestamp("1990-01-01") or out.max() > pd.Timestamp("2100-01-01"):
+        shown = ", ".join(str(x) for x in s[present].head(3))
+        raise DataValidationError(
+            table, col, f"are stored as numbers ({shown} ...) that do not read as dates: as Unix epoch "
+            f"{words} they fall outside 1990-2100. Store them as Parquet dates / timestamps or as ISO text",
+            file=path.name, rows=int(present.sum()))
+    if log is not None:
+        log.note(table, path.name, f"{col} is stored as numbers: read as Unix epoch {words} (UTC)",
+                 int(present.sum()))
+    return out
 
 
 def _example_cols(df, col):
@@ -273,7 +832,23 @@ def _exclude(df, mask, table, path, reason, log: ExclusionLog, extra_cols=()):
     return df.loc[~mask]
 
 
-def _check_accounts(df, path, log):
+def _absent_if_unused(df, table, path, log):
+    """An optional table whose every row was excluded is treated as absent (and says so)."""
+    if len(df):
+        return df
+    log.note(table, path.name, f"no usable rows: treated as absent (analyses that need {table} skip themselves)")
+    return None
+
+
+def _check_accounts(df, path, log, extraction):
+    sci = df["account_id"].astype(str).str.match(_SCIENTIFIC)
+    if sci.any():
+        first = df.loc[sci, "account_id"].iloc[0]
+        raise DataValidationError(
+            "accounts", "account_id", f"are numbers in scientific notation (like {first!r}): a spreadsheet rounded "
+            "long numeric ids, so they no longer identify accounts. Export the file again without opening it in "
+            "a spreadsheet, or import the column as text", file=path.name, rows=int(sci.sum()),
+            examples=df.loc[sci, [LINE_COL, "account_id"]])
     if "churn_date" in df:
         bad = df["churn_date"].notna() & (df["churn_date"] < df["signup_date"])
         df = _exclude(df, bad, "accounts", path, "churn_date before signup_date", log,
@@ -284,6 +859,18 @@ def _check_accounts(df, path, log):
         bad = df["cancel_date"].notna() & (df["cancel_date"] < df["signup_date"])
         df = _exclude(df, bad, "accounts", path, "cancel_date before signup_date", log,
                       extra_cols=("signup_date", "cancel_date"))
+    df = _exclude_future(df, "accounts", path, extraction, log)
+    for col in ("seats", "employees"):
+        if col in df and (df[col] < 0).any():
+            neg = (df[col] < 0).fillna(False).astype(bool)
+            log.fix("accounts", path.name, f"negative {col} set to missing", int(neg.sum()),
+                    df.loc[neg, [LINE_COL, "account_id", col]])
+            df = df.copy()
+            df.loc[neg, col] = np.nan
+    if not len(df):
+        raise DataValidationError("accounts", None, f"no usable rows: all {log._read['accounts']:,} rows were "
+                                  "excluded (see the reasons above in the row accounting); accounts is "
+                                  "required", file=path.name)
     if "contract" in df:
         df = _normalise_contracts(df, path, log)
     log.used("accounts", len(df))
@@ -306,6 +893,22 @@ def _normalise_contracts(df, path, log):
     return df
 
 
+def _exclude_future(df, table, path, extraction, log):
+    stamp = extraction.date()
+    for col in _HAPPENED.get(table, ()):
+        if col in df:
+            late = df[col].notna() & (df[col].dt.normalize() > extraction)
+            df = _exclude(df, late, table, path, f"{col} after the extraction date ({stamp})", log, (col,))
+    for col in _SCHEDULED.get(table, ()):
+        if col in df:
+            late = (df[col].notna() & (df[col].dt.normalize() > extraction)).fillna(False).astype(bool)
+            if late.any():
+                log.note(table, path.name, f"{col} after the extraction date ({stamp}): kept as a scheduled "
+                         "date; it does not move the end of the data", int(late.sum()),
+                         df.loc[late, _example_cols(df, col)], severity="flagged")
+    return df
+
+
 def _check_roadmap(df, path, taxonomy):
     known = {s for p in taxonomy["primary"].values() for s in p.get("secondary", {})}
     bad = df["secondary_reason"].notna() & ~df["secondary_reason"].isin(known)
@@ -316,12 +919,74 @@ def _check_roadmap(df, path, taxonomy):
                                   examples=df.loc[bad, [LINE_COL, "item", "secondary_reason"]])
 
 
-def _drop_unknown_accounts(df, table, path, known, raw_ids, log):
+def _drop_unknown_accounts(df, table, path, known, raw_ids, log, accounts_file="accounts"):
     unknown = ~df["account_id"].isin(known)
     in_raw = df["account_id"].isin(raw_ids)
+    if (unknown & ~in_raw).any():
+        ids = df.loc[unknown & ~in_raw, "account_id"]
+        check_mangled_ids(table, path.name, ids.value_counts(), len(df), raw_ids, accounts_file,
+                          examples=df.loc[unknown & ~in_raw, [LINE_COL, "account_id"]])
     df2 = _exclude(df, unknown & ~in_raw, table, path, "unknown account_id", log, ("account_id",))
     return _exclude(df2, ~df2["account_id"].isin(known), table, path,
                     "account excluded from accounts", log, ("account_id",))
+
+
+def check_mangled_ids(table, file, unknown_counts: pd.Series, n_rows: int, raw_ids, accounts_file,
+                      examples=None, n_unknown: int | None = None):
+    """Stop when unknown account ids show how they were mangled, or when no row matches at all.
+
+    ``unknown_counts`` maps each unknown id to its number of rows. Recognised: ids in scientific
+    notation (a spreadsheet turned them into rounded numbers) and ids that lost (or gained) leading
+    zeros against ``accounts``.
+    """
+    ids = [str(i) for i in unknown_counts.index]
+    n_unknown = int(unknown_counts.sum()) if n_unknown is None else int(n_unknown)
+    sci = [i for i in ids if _SCIENTIFIC.match(i)]
+    if sci:
+        raise DataValidationError(
+            table, "account_id", f"are numbers in scientific notation (like {sci[0]!r}) that match no account in "
+            f"{accounts_file}: a spreadsheet rounded the long numeric ids. Export the file again without "
+            "opening it in a spreadsheet, or import the column as text",
+            file=file, rows=int(unknown_counts[unknown_counts.index.isin(sci)].sum()), examples=examples)
+    padded = {}
+    for r in raw_ids:
+        r = str(r)
+        if r[:1] == "0" and r.lstrip("0"):
+            padded.setdefault(r.lstrip("0"), r)
+    lost = [i for i in ids if i in padded]
+    if lost:
+        raise DataValidationError(
+            table, "account_id", f"lost their leading zeros ({lost[0]!r} is {padded[lost[0]]!r} in {accounts_file}): "
+            "a spreadsheet read the ids as numbers. Export the file again without opening it in a "
+            "spreadsheet, or import the column as text", file=file,
+            rows=int(unknown_counts[unknown_counts.index.isin(lost)].sum()), examples=examples)
+    raw_text = {str(r) for r in raw_ids}
+    gained = [i for i in ids if i[:1] == "0" and i.lstrip("0") in raw_text]
+    if gained:
+        raise DataValidationError(
+            table, "account_id", f"have leading zeros that {accounts_file} lost ({gained[0]!r} is "
+            f"{gained[0].lstrip('0')!r} there): a spreadsheet read the account ids of {accounts_file} as "
+            "numbers. Export it again without opening it in a spreadsheet", file=file,
+            rows=int(unknown_counts[unknown_counts.index.isin(gained)].sum()), examples=examples)
+    decimal = [i for i in ids if re.fullmatch(r"\d+\.0+", i) and i.split(".")[0] in raw_text]
+    if decimal:
+        raise DataValidationError(
+            table, "account_id", f"were written as decimal numbers ({decimal[0]!r} is {decimal[0].split('.')[0]!r} in "
+            f"{accounts_file}): export the ids as text or whole numbers", file=file,
+            rows=int(unknown_counts[unknown_counts.index.isin(decimal)].sum()), examples=examples)
+    folded = {r.casefold(): r for r in raw_text}
+    case = [i for i in ids if i.casefold() in folded]
+    if case and len(case) * 2 >= len(ids):
+        raise DataValidationError(
+            table, "account_id", f"differ from {accounts_file} only in upper / lower case ({case[0]!r} is "
+            f"{folded[case[0].casefold()]!r} there): ids must match exactly; export them unchanged", file=file,
+            rows=int(unknown_counts[unknown_counts.index.isin(case)].sum()), examples=examples)
+    if n_unknown == n_rows and n_rows >= 3:
+        have = ", ".join(repr(str(r)) for r in sorted(raw_text)[:3])
+        raise DataValidationError(
+            table, "account_id", f"match no account in {accounts_file} (ids like {ids[0]!r}; accounts has ids "
+            f"like {have}): is this the export of another system or company, or are the ids formatted "
+            "differently?", file=file, rows=n_unknown, examples=examples)
 
 
 def _check_interviews(df, path, log):
@@ -371,63 +1036,222 @@ def _lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _load_events(data_dir, cfg, accounts, raw_ids, log):
-    con = connect()
+def _open_events(con, data_dir, cfg, log) -> dict | None:
+    """Phase 1 of the events: find and check the file, and define the view ``events_src``."""
+    import duckdb
+
+    path = find_file(data_dir, "events", cfg)
+    if path is None:
+        _note_near_files(data_dir, "events", log)
+        return None
+    try:
+        return _events_view(con, path, cfg.table("events"), log)
+    except duckdb.Error as e:
+        raise _engine_error(e, path) from None
+
+
+def _event_days(con, ev) -> pd.Series:
+    """Events per day (for the extraction date)."""
+    import duckdb
+
+    if ev is None:
+        return pd.Series(dtype="int64")
+    try:
+        df = con.raw_sql("SELECT CAST(ts AS DATE) AS d, count(*) AS n FROM events_src "
+                         "WHERE ts IS NOT NULL GROUP BY 1").df()
+    except duckdb.Error as e:
+        raise _engine_error(e, ev["path"]) from None
+    return pd.Series(df["n"].to_numpy(), index=pd.to_datetime(df["d"]))
+
+
+def _load_events(con, ev, accounts, raw_ids, log, extraction, accounts_file="accounts"):
+    """Phase 2 of the events: account for every row; returns ``(events table or None, last timestamp)``."""
+    import duckdb
+
     acc_cols = [c for c in ("account_id", "signup_date", "churn_date", "cancel_date", "segment", "plan",
                             "contract", "contract_months", "industry", "region", "acquisition_channel", "seats", "mrr")
                 if c in accounts.columns]
     register_frame(con, "accounts", accounts[acc_cols].astype({"account_id": str}))
     register_frame(con, "raw_account_ids", pd.DataFrame({"account_id": sorted(map(str, raw_ids))}))
-    path = find_file(data_dir, "events", cfg)
-    if path is None:
-        return con, None, None
-    spec = TABLES["events"]
-    tcfg = cfg.table("events")
+    if ev is None:
+        return None, None
+    try:
+        return _events(con, ev, raw_ids, log, extraction, accounts_file)
+    except duckdb.Error as e:
+        raise _engine_error(e, ev["path"]) from None
+
+
+def _events_source(con, path, tcfg, log):
+    """The SQL source of the events file: ``(source, line expression, line word)``; None if no rows."""
     if path.suffix.lower() == ".parquet":
+        if path.is_dir():  # a folder of part files
+            return f"read_parquet({_lit(str(path.resolve() / '**' / '*.parquet'))})", "row_number() OVER ()", "row"
+        if path.stat().st_size == 0:
+            return None
         src = f"read_parquet({_lit(path.resolve())}, file_row_number = true)"
-        line_expr = "file_row_number + 1"
-        line_word = "row"
+        return src, "file_row_number + 1", "row"
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+        more = bool(fh.read(1))
+    wide = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        tcfg.encoding or "").replace("_", "-").lower().startswith(("utf-16", "utf-32"))
+    if wide:  # UTF-16/32: the whole file is checked while it is copied to UTF-8 below
+        text = head[:len(head) // 4 * 4].decode(tcfg.encoding or "utf-16", errors="replace").lstrip("\ufeff")
+        if not tcfg.encoding:
+            log.note("events", path.name, "read as UTF-16 (the file starts with its byte-order mark)")
+        text = text if text.strip() else None
     else:
-        src = f"read_csv({_lit(path.resolve())}, all_varchar = true, header = true)"
-        line_expr = "row_number() OVER () + 1"
-        line_word = "line"
-    cols = [r[0] for r in con.raw_sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
-    types = {r[0]: r[1] for r in con.raw_sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-    inv = {k: v for k, v in tcfg.columns.items()}
-    canon = {inv.get(c, c): c for c in cols}
+        if more and b"\n" in head:
+            head = head[:head.rfind(b"\n") + 1]  # whole lines only (no multi-byte character cut in two)
+        text = _decode(head, path, "events", tcfg.encoding, log)
+    if text is None:
+        return None
+    _check_nul(text, path, "events")
+    delim, skip = _delimiter(text, path, "events", tcfg, log)
+    lines = io.StringIO(text, newline="").readlines()
+    first = lines[skip].rstrip("\r\n") if len(lines) > skip else ""
+    names = [h.strip().lstrip("\ufeff").strip() for h in next(csv.reader([first], delimiter=delim), [])]
+    _check_header(names, "events", path, line=skip + 1)
+    names = [n or f"_unnamed_{i + 1}" for i, n in enumerate(names)]
+    if not more and not "".join(lines[skip + 1:]).strip():
+        return None  # a header and no rows
+    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+    opts = (f"delim = {_lit(delim)}, quote = '\"', escape = '\"', header = true, auto_detect = false, "
+            f"columns = {columns}, strict_mode = true, null_padding = false, max_line_size = {MAX_FIELD}, "
+            f"skip = {skip}")
+    enc = tcfg.encoding or ("utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None)
+    if enc and codecs.lookup(enc).name not in ("utf-8", "utf-8-sig"):
+        # DuckDB reads UTF-8 only: copy the text to a UTF-8 file, load it, and drop the copy.
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "events.csv"
+            try:
+                with open(path, encoding=enc, newline="") as fin, open(copy, "w", encoding="utf-8",
+                                                                       newline="") as fout:
+                    for chunk in iter(lambda: fin.read(1 << 20), ""):
+                        fout.write(chunk)
+            except UnicodeDecodeError as e:
+                raise DataValidationError("events", None, f"cannot be decoded as {enc} (tables.events.encoding "
+                                          f"in the data config): {e.reason}", file=path.name) from None
+            con.raw_sql(f"CREATE OR REPLACE TABLE _events_file AS SELECT *, row_number() OVER () AS _row "
+                        f"FROM read_csv({_lit(copy)}, {opts})")
+        return "_events_file", f"_row + {1 + skip}", "line"
+    return f"read_csv({_lit(path.resolve())}, {opts})", f"row_number() OVER () + {1 + skip}", "line"
+
+
+def _engine_error(e, path) -> DataValidationError:
+    """A DuckDB read error as a :class:`DataValidationError` naming the line and what is wrong."""
+    msg = str(e)
+    m = re.search(r"CSV Error on Line: (\d+)", msg)
+    at = f"line {m.group(1)}" if m else "a line"
+    cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg)
+    if cols:
+        problem = (f"{at} has {cols.group(2)} fields, the header has {cols.group(1)}: a value holding the "
+                   "delimiter without quotes, or a missing field? Quote such values or fix the line")
+    elif "unterminated quote" in msg:
+        problem = (f"a quoted field opened on {at} is never closed: a stray quote? Remove it, or double it "
+                   "(\"\") inside a quoted value")
+    elif "Invalid unicode" in msg or "not utf-8" in msg.lower():
+        problem = (f"is not UTF-8 text ({at}): name its encoding in the data config "
+                   "(tables.events.encoding: cp1252, cp932, ...), or save it as UTF-8")
+    elif "Maximum line size" in msg:
+        problem = f"{at} is longer than {MAX_FIELD // 2**20} MiB: a quote that is not closed?"
+    elif path.suffix.lower() == ".parquet":
+        problem = f"cannot be read as Parquet ({msg.splitlines()[0]}): export it again, or save it as CSV"
+    else:
+        problem = f"cannot be read ({msg.splitlines()[0]})"
+    return DataValidationError("events", None, problem, file=path.name)
+
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _events_view(con, path, tcfg, log) -> dict | None:
+    """Phase 1: the events file as the view ``events_src`` (canonical columns); None when it has no rows."""
+    spec = TABLES["events"]
+    source = _events_source(con, path, tcfg, log)
+    if source is None:
+        log.read("events", path.name, 0)
+        log.used("events", 0)
+        what = ("is empty" if path.is_dir() or path.stat().st_size == 0 or path.suffix.lower() == ".parquet"
+            else "has a header but no rows")
+        log.note("events", path.name, f"{what}: treated as absent (analyses that need events skip themselves)")
+        return None
+    src, line_expr, line_word = source
+    described = con.raw_sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
+    cols = [r[0] for r in described if r[0] not in ("file_row_number", "_row")]
+    types = {r[0]: r[1] for r in described}
+    _check_header(cols, "events", path)
+    absent = [c for c in tcfg.columns if c not in cols]
+    if absent:
+        raise ConfigError(f"data config: tables.events.columns maps {', '.join(map(repr, absent))}, but "
+                          f"{path.name} has no such column; it has: {', '.join(cols)}")
+    canon = {}
+    for c in cols:
+        target = tcfg.columns.get(c, c)
+        if target in canon and target in spec.columns:
+            raise DataValidationError("events", target, f"appears twice after mapping: {canon[target]!r} and {c!r} "
+                                      "both give it; drop one of them or its mapping (tables.events.columns)",
+                                      file=path.name)
+        canon[target] = c
     missing = [c for c in spec.required if c not in canon]
     if missing:
+        hint = " (map your column names in the data config: tables.events.columns)"
+        if len(cols) == 1 and any(d in cols[0] for d in _DELIMITERS):
+            hint = " (the header looks delimited by another character: set tables.events.delimiter)"
         raise DataValidationError("events", missing[0], f"required column(s) {', '.join(map(repr, missing))} "
-                                  f"missing; the file has: {', '.join(c for c in cols if c != 'file_row_number')}"
-                                  " (map your column names in the data config: tables.events.columns)",
-                                  file=path.name)
+                                  f"missing; the file has: {', '.join(cols)}{hint}", file=path.name)
+    if "event" in tcfg.values:
+        raise ConfigError("data config: tables.events.values is not supported for events; rename events in "
+                          "the activity settings instead")
+
+    def text(c):
+        return f"NULLIF(trim(CAST({_q(canon[c])} AS VARCHAR)), '')"
+
     ts_src, ts_type = _q(canon["ts"]), types[canon["ts"]].upper()
+    ts_raw = text("ts") if ts_type == "VARCHAR" else ts_src
     if "TIME ZONE" in ts_type:
         ts_expr = f"({ts_src} AT TIME ZONE 'UTC')"
-    elif ts_type.startswith("TIMESTAMP"):
+    elif ts_type.startswith("TIMESTAMP") or ts_type == "DATE":
         ts_expr = f"CAST({ts_src} AS TIMESTAMP)"
-    elif ts_type == "DATE":
-        ts_expr = f"CAST({ts_src} AS TIMESTAMP)"
+    elif ts_type.startswith(_INTEGER_TYPES):
+        ts_expr = _epoch_sql(con, src, ts_src, path, log)
+    elif tcfg.date_format:
+        fmt = _lit(tcfg.date_format)
+        ts_expr = (f"(try_strptime({ts_raw}, {fmt}) AT TIME ZONE 'UTC')" if re.search("%[zZ]", tcfg.date_format)
+                   else f"CAST(try_strptime({ts_raw}, {fmt}) AS TIMESTAMP)")
     else:
-        ts_expr = f"(TRY_CAST({ts_src} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
-    sel = [f"CAST({_q(canon['account_id'])} AS VARCHAR) AS account_id", f"{ts_expr} AS ts",
-           f"CAST({_q(canon['event'])} AS VARCHAR) AS event"]
-    sel.append(f"CAST({_q(canon['user_id'])} AS VARCHAR) AS user_id" if "user_id" in canon
-               else "CAST(NULL AS VARCHAR) AS user_id")
-    sel.append(f"TRY_CAST({_q(canon['value'])} AS DOUBLE) AS value" if "value" in canon
-               else "CAST(NULL AS DOUBLE) AS value")
-    raw_ts = f"{ts_src} AS ts_raw"
-    con.raw_sql(f"CREATE OR REPLACE VIEW events_src AS SELECT {', '.join(sel)}, {raw_ts}, "
-                f"{line_expr} AS _line FROM {src}")
+        ts_expr = f"(TRY_CAST({ts_raw} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+    sel = [f"{text('account_id')} AS account_id", f"{ts_expr} AS ts", f"{text('event')} AS event",
+           f"{text('user_id')} AS user_id" if "user_id" in canon else "CAST(NULL AS VARCHAR) AS user_id",
+           f"TRY_CAST({_q(canon['value'])} AS DOUBLE) AS value" if "value" in canon
+           else "CAST(NULL AS DOUBLE) AS value"]
+    value_raw = text("value") if "value" in canon else "CAST(NULL AS VARCHAR)"
+    con.raw_sql(f"CREATE OR REPLACE VIEW events_src AS SELECT {', '.join(sel)}, {ts_raw} AS ts_raw, "
+                f"{value_raw} AS value_raw, {line_expr} AS _line FROM {src}")
+    return {"path": path, "line_word": line_word, "date_format": tcfg.date_format}
+
+
+def _events(con, ev, raw_ids, log, extraction, accounts_file):
+    path, line_word = ev["path"], ev["line_word"]
 
     # One pass over the events, grouped by account: joining the (small) per-account result to the
     # account lists is far cheaper than joining every event row.
-    con.raw_sql("""
+    cut = f"TIMESTAMP {_lit((extraction + pd.Timedelta(days=1)).strftime('%Y-%m-%d'))}"
+    incomplete = "account_id IS NULL OR ts_raw IS NULL OR event IS NULL"
+    multiline = ("(contains(account_id, chr(10)) OR contains(event, chr(10)) OR contains(user_id, chr(10)) OR "
+                 "contains(account_id, chr(13)) OR contains(event, chr(13)))")
+    con.raw_sql(f"""
         CREATE OR REPLACE TEMP TABLE _events_by_account AS
         SELECT account_id, count(*) AS n,
                count(*) FILTER (WHERE ts IS NULL AND ts_raw IS NOT NULL) AS bad_ts,
-               count(*) FILTER (WHERE account_id IS NULL OR ts_raw IS NULL OR event IS NULL) AS missing,
-               max(ts) AS ts_max
+               count(*) FILTER (WHERE {incomplete}) AS missing,
+               count(*) FILTER (WHERE NOT ({incomplete}) AND ts >= {cut}) AS future,
+               count(*) FILTER (WHERE value_raw IS NOT NULL AND value IS NULL) AS bad_value,
+               count(*) FILTER (WHERE {multiline}) AS multiline,
+               max(ts) FILTER (WHERE ts < {cut}) AS ts_max
         FROM events_src GROUP BY account_id""")
     con.raw_sql("""
         CREATE OR REPLACE TEMP TABLE _events_by_account_status AS
@@ -438,9 +1262,10 @@ def _load_events(data_dir, cfg, accounts, raw_ids, log):
         FROM _events_by_account g
         LEFT JOIN raw_account_ids r ON g.account_id = r.account_id
         LEFT JOIN (SELECT account_id FROM accounts) a ON g.account_id = a.account_id""")
-    n, bad_ts, missing, ts_max = con.raw_sql(
-        "SELECT sum(n), sum(bad_ts), sum(missing), max(ts_max) FROM _events_by_account").fetchone()
-    n, bad_ts, missing = int(n or 0), int(bad_ts or 0), int(missing or 0)
+    n, bad_ts, missing, future, bad_value, multi = (int(v or 0) for v in con.raw_sql(
+        "SELECT sum(n), sum(bad_ts), sum(missing), sum(future), sum(bad_value), sum(multiline) "
+        "FROM _events_by_account").fetchone())
+    ts_max = con.raw_sql("SELECT max(ts_max) FROM _events_by_account_status WHERE status = 'ok'").fetchone()[0]
     log.read("events", path.name, n)
     ts_text = "COALESCE(CAST(date_trunc('second', ts) AS VARCHAR), CAST(ts_raw AS VARCHAR)) AS ts"
 
@@ -450,28 +1275,80 @@ def _load_events(data_dir, cfg, accounts, raw_ids, log):
         ex.attrs["line_word"] = line_word
         return ex
 
+    if multi:  # ids and event names never hold a line break: a stray quote swallowed lines
+        ex = examples(multiline)
+        raise DataValidationError(
+            "events", None, f"{multi:,} value(s) of account_id / event / user_id run over several lines, from "
+            f"line {int(ex['_line'].iloc[0])} on: a stray quote swallowed the lines after it? Remove it, or "
+            "double it (\"\") inside a quoted value", file=path.name, rows=0, examples=ex)
     if bad_ts:
-        raise DataValidationError("events", "ts", "cannot be read as a timestamp (expected ISO 8601, "
-                                  "UTC unless an offset is given)", file=path.name, rows=bad_ts,
-                                  examples=examples("ts IS NULL AND ts_raw IS NOT NULL"))
+        fmt = ev["date_format"]
+        want = (f"dates like {fmt} (tables.events.date_format)" if fmt else
+                "ISO 8601, UTC unless an offset is given; set tables.events.date_format for another format")
+        raise DataValidationError("events", "ts", f"cannot be read as a timestamp (expected {want})",
+                                  file=path.name, rows=bad_ts, examples=examples("ts IS NULL AND ts_raw IS NOT NULL"))
     if missing:
-        log.exclude("events", path.name, "missing account_id / ts / event", missing,
-                    examples("account_id IS NULL OR ts_raw IS NULL OR event IS NULL"))
+        log.exclude("events", path.name, "missing account_id / ts / event", missing, examples(incomplete))
+    if bad_value:
+        ex = con.raw_sql("SELECT _line, account_id, event, value_raw AS value FROM events_src WHERE value_raw IS NOT "
+                         "NULL AND value IS NULL ORDER BY _line LIMIT 5").df()
+        ex.attrs["line_word"] = line_word
+        log.fix("events", path.name, "value not a number set to missing", bad_value, ex)
+    if future:
+        log.exclude("events", path.name, f"ts after the extraction date ({extraction.date()})", future,
+                    examples(f"NOT ({incomplete}) AND ts >= {cut}"))
+    unknown = con.raw_sql("SELECT account_id, n - missing - future AS k FROM _events_by_account_status "
+                          "WHERE status = 'unknown account_id' AND n - missing - future > 0 "
+                          "ORDER BY k DESC LIMIT 10000").df()
+    if len(unknown):
+        counts = pd.Series(unknown["k"].to_numpy(), index=unknown["account_id"].astype(str))
+        total = n - missing - future
+        n_unknown = int(con.raw_sql("SELECT sum(n - missing - future) FROM _events_by_account_status "
+                                    "WHERE status = 'unknown account_id'").fetchone()[0] or 0)
+        check_mangled_ids("events", path.name, counts, total, raw_ids, accounts_file, n_unknown=n_unknown,
+                          examples=examples(f"account_id IN ({', '.join(map(_lit, counts.index[:5]))})"))
     for reason in ("unknown account_id", "account excluded from accounts"):
-        k = con.raw_sql(f"SELECT sum(n - missing) FROM _events_by_account_status "
+        k = con.raw_sql(f"SELECT sum(n - missing - future) FROM _events_by_account_status "
                         f"WHERE status = {_lit(reason)}").fetchone()[0]
         if k:
             ids = [r[0] for r in con.raw_sql(f"SELECT account_id FROM _events_by_account_status WHERE "
                                              f"status = {_lit(reason)} ORDER BY account_id LIMIT 5").fetchall()]
-            where = (f"account_id IN ({', '.join(map(_lit, ids))}) AND ts_raw IS NOT NULL AND event IS NOT NULL")
+            where = (f"account_id IN ({', '.join(map(_lit, ids))}) AND NOT ({incomplete}) AND ts < {cut}")
             log.exclude("events", path.name, reason, int(k), examples(where))
-    valid = "account_id IS NOT NULL AND ts IS NOT NULL AND event IS NOT NULL"
+    valid = f"account_id IS NOT NULL AND ts IS NOT NULL AND event IS NOT NULL AND ts < {cut}"
     excluded_ids = ("SELECT account_id FROM _events_by_account_status "
                     "WHERE status IN ('unknown account_id', 'account excluded from accounts')")
     con.raw_sql(f"CREATE OR REPLACE VIEW events AS SELECT account_id, ts, event, user_id, value "
                 f"FROM events_src WHERE {valid} AND account_id NOT IN ({excluded_ids})")
-    log.used("events", n - log.excluded_count("events"))
-    return con, con.table("events"), (pd.Timestamp(ts_max) if ts_max is not None else None)
+    used = n - log.excluded_count("events")
+    log.used("events", used)
+    if not used:
+        log.note("events", path.name, "no usable rows: treated as absent (analyses that need events skip "
+                 "themselves)")
+        return None, None
+    return con.table("events"), (pd.Timestamp(ts_max) if ts_max is not None else None)
+
+
+def _epoch_sql(con, src, col, path, log) -> str:
+    """SQL reading event timestamps stored as numbers as Unix epoch values (see :func:`epoch_unit`)."""
+    largest, count = con.raw_sql(f"SELECT max(abs(CAST({col} AS DOUBLE))), count({col}) FROM {src}").fetchone()
+    if not count:
+        return "CAST(NULL AS TIMESTAMP)"
+    unit, words = epoch_unit(float(largest))
+    x = f"CAST({col} AS DOUBLE)"
+    expr = {"D": f"CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS TIMESTAMP)",
+            "s": f"make_timestamp(CAST({x} * 1e6 AS BIGINT))",
+            "ms": f"make_timestamp(CAST({x} * 1e3 AS BIGINT))",
+            "us": f"make_timestamp(CAST({x} AS BIGINT))",
+            "ns": f"make_timestamp(CAST({x} / 1e3 AS BIGINT))"}[unit]
+    lo, hi = con.raw_sql(f"SELECT min({expr}), max({expr}) FROM {src}").fetchone()
+    if pd.Timestamp(lo) < pd.Timestamp("1990-01-01") or pd.Timestamp(hi) > pd.Timestamp("2100-01-01"):
+        raise DataValidationError(
+            "events", "ts", f"are stored as numbers that do not read as timestamps: as Unix epoch {words} "
+            "they fall outside 1990-2100. Store them as Parquet timestamps or as ISO text", file=path.name,
+            rows=int(count))
+    log.note("events", path.name, f"ts is stored as numbers: read as Unix epoch {words} (UTC)", int(count))
+    return expr
 
 
 def coverage(dataset: Dataset) -> pd.DataFrame:
