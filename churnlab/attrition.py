@@ -238,6 +238,15 @@ def accounts_with_churn(accounts: pd.DataFrame, spells: pd.DataFrame, *, churn_c
     return accounts
 
 
+def review_accounts(dataset, settings, *, churn_col: str = "churn_date") -> pd.DataFrame:
+    """The accounts of a review with the churn every analysis shares (see :func:`accounts_with_churn`):
+    recorded churn dates, else churn inferred from inactivity in the events, with the review's
+    qualified events and inactivity days (:func:`churnlab.settings.resolve`)."""
+    spells = logo_spells(dataset.accounts, events=dataset.events, churn_col=churn_col, data_end=dataset.data_end,
+                         inactivity_days=settings.inactivity_days, qualified_events=settings.qualified_events)
+    return accounts_with_churn(dataset.accounts, spells, churn_col=churn_col)
+
+
 def describe_basis(spells: pd.DataFrame, *, churn_col: str = "churn_date") -> str:
     """One sentence stating how churn was counted for the report.
 
