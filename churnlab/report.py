@@ -7,7 +7,6 @@ notebook; an ``index.html`` shows the quarter's headline figures and links to ev
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 import time
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from . import presentation
 
 NOTEBOOKS = ("00-data-check", "10-attrition", "20-survival", "30-churn-reasons", "40-exit-sentiment")
 TITLES = {
@@ -272,7 +273,7 @@ def export_html(notebook, html_path, *, index_link: str | None = None, error: st
             if o.get("output_type") == "error":
                 kept.append(nbformat.v4.new_output(
                     "display_data", data={"text/html": "<p class='err'><b>This section could not be "
-                                          "completed.</b> " + html.escape(error or "An error occurred.")
+                                          "completed.</b> " + presentation.escape(error or "An error occurred.")
                                           + "</p>", "text/plain": "This section could not be completed."}))
             elif o.get("output_type") == "stream" and o.get("name") == "stderr":
                 continue
@@ -287,7 +288,7 @@ def export_html(notebook, html_path, *, index_link: str | None = None, error: st
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb)
     title = TITLES.get(Path(notebook).stem, Path(notebook).stem)
-    body = body.replace("<title>Notebook</title>", f"<title>{html.escape(title)}</title>", 1)
+    body = body.replace("<title>Notebook</title>", f"<title>{presentation.escape(title)}</title>", 1)
     body = body.replace("</head>", "<style>body{max-width:1100px;margin:0 auto;}"
                         ".jp-RenderedHTMLCommon table{font-size:13px}</style></head>", 1)
     Path(html_path).write_text(body, encoding="utf-8")
@@ -331,7 +332,7 @@ def headline_cards(metrics: dict) -> list[tuple[str, str]]:
 
 def write_index(result: ReviewResult, dataset=None) -> Path:
     """Write ``index.html``: headline figures, links to the reports, and their status."""
-    e = html.escape
+    e = presentation.escape
     rows = []
     for n in result.notebooks:
         title = e(TITLES.get(n.name, n.name))
@@ -373,12 +374,14 @@ Figures: metrics.json in this folder.</p>
 
 
 def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), pvalues=(),
-           caption: str | None = None):
+           formats: dict | None = None, caption: str | None = None):
     """A pandas Styler for reports: hidden index, percentages, thousands separators, escaped text.
 
-    ``pvalues`` columns read ``< 0.001`` below that and three decimals otherwise.
+    ``pvalues`` columns read ``< 0.001`` below that and three decimals otherwise; ``formats`` maps
+    other columns to a format string (``"{:.3g}"``) or a callable returning plain text.
 
-    Customer text in ``frame`` is HTML-escaped when rendered.
+    Every text shown - cells, column labels, caption - goes through :func:`churnlab.presentation.escape`
+    (see :func:`churnlab.presentation.styler`).
 
     Examples
     --------
@@ -393,17 +396,15 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     fmt.update({c: "{:,.0f}" for c in counts if c in frame})
     fmt.update({c: "${:,.0f}" for c in money if c in frame})
     fmt.update({c: "{:.2f}" for c in decimals if c in frame})
-    # callable output is not escaped by the Styler, hence the entity
-    fmt.update({c: (lambda p: "&lt; 0.001" if p < 0.001 else f"{p:.3f}") for c in pvalues if c in frame})
-    st = frame.style.format(fmt, na_rep="–", escape="html").hide(axis="index")
+    fmt.update({c: (lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}") for c in pvalues if c in frame})
+    fmt.update({c: f for c, f in (formats or {}).items() if c in frame})
+    st = presentation.styler(frame, formats=fmt, na_rep="–", hide_index=True, caption=caption)
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
                               {"selector": "td", "props": "padding: 4px 10px;"}])
     text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
                  or pd.api.types.is_bool_dtype(frame[c])]
     if text_cols:
         st = st.set_properties(subset=text_cols, **{"text-align": "left"})
-    if caption:
-        st = st.set_caption(caption)
     return st
 
 
@@ -428,10 +429,10 @@ def available(dataset, *tables: str, columns=(), what: str = "This section") -> 
         return True
     note = f"*{what} is not shown: it needs {' and '.join(missing)}, which this data does not have.*"
     from IPython import get_ipython
-    from IPython.display import Markdown, display
+    from IPython.display import HTML, display
 
-    if get_ipython() is not None:
-        display(Markdown(note))
+    if get_ipython() is not None:   # the table and column names are data: escaped, never Markdown
+        display(HTML(f"<p><em>{presentation.escape(note.strip('*'))}</em></p>"))
     else:
         print(note)
     return False

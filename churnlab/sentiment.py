@@ -19,7 +19,6 @@ return new frames.
 """
 from __future__ import annotations
 
-import html
 import math
 import re
 import unicodedata
@@ -260,7 +259,7 @@ def redact(text, *, email: str = "[email]", phone: str = "[phone]", url: str = "
     full-width digits) and URLs in a text or a Series of texts with placeholders.
 
     Returns the same type as given (a Series keeps its index); missing values stay missing. The
-    result is plain text: escape it (``html.escape``) before putting it into HTML.
+    result is plain text: escape it (:func:`churnlab.presentation.escape`) before putting it into HTML.
 
     Examples
     --------
@@ -311,7 +310,9 @@ def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     >>> escape_table_html(pd.DataFrame({"quote": ["<b>bad</b> & slow"]}), index=False).count("&lt;b&gt;")
     1
     """
-    return frame.to_html(escape=True, **{"border": 0, "classes": "churnlab-table", **kwargs})
+    from churnlab.presentation import table_html
+
+    return table_html(frame, **{"classes": "churnlab-table", **kwargs})
 
 
 # --------------------------------------------------------------------------------------------
@@ -1106,10 +1107,12 @@ def quotes_html(quotes: pd.DataFrame, *, by: str = "primary_reason", labels: dic
     >>> "<script>" in h, "&lt;script&gt;" in h, "03-1234" in h
     (False, True, False)
     """
+    from churnlab.presentation import escape
+
     labels = labels or {}
     parts = ['<div class="churnlab-quotes">']
     for grp, g in quotes.groupby(by, sort=False):
-        parts.append(f"<h4>{html.escape(str(labels.get(grp, grp)))}</h4><ul>")
+        parts.append(f"<h4>{escape(labels.get(grp, grp))}</h4><ul>")
         for r in g.itertuples():
             meta = [str(r.kind)]
             if getattr(r, "tone", None) and isinstance(r.tone, str):
@@ -1117,8 +1120,8 @@ def quotes_html(quotes: pd.DataFrame, *, by: str = "primary_reason", labels: dic
             s = getattr(r, "sentiment_score", None)
             if s is not None and pd.notna(s):
                 meta.append(f"score {float(s):+.2f}")
-            parts.append(f"<li>&ldquo;{html.escape(redact(str(r.quote)))}&rdquo; "
-                         f"<small>({html.escape(', '.join(meta))})</small></li>")
+            parts.append(f"<li>&ldquo;{escape(redact(str(r.quote)))}&rdquo; "
+                         f"<small>({escape(', '.join(meta))})</small></li>")
         parts.append("</ul>")
     parts.append("</div>")
     return "".join(parts)
