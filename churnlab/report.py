@@ -175,6 +175,7 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     params = {"quarter": q, "data_dir": str(data_dir), "config": str(Path(config).resolve()) if config else "",
               "out_dir": str(out)}
     result = ReviewResult(out, q)
+    pii = personal_data(dataset)   # removed from every executed notebook before it is published
     echo(f"churnlab review {q}: {len(names)} notebooks, data {data_dir}, reports in {out}")
     for i, name in enumerate(names, 1):
         src, dst = nb_dir / f"{name}.ipynb", out / "notebooks" / f"{name}.ipynb"
@@ -196,6 +197,12 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
         except Exception as e:  # kernel died, notebook missing, ...
             error = f"{type(e).__name__}: {_first_line(str(e))}"
         secs = time.perf_counter() - t0
+        if dst.exists():
+            try:
+                redact_notebook(dst, pii)
+            except Exception as e:  # an unreadable notebook must not be published as it is
+                dst.unlink()
+                error = error or f"redaction failed: {type(e).__name__}: {_first_line(str(e))}"
         page = f"{name}.html"
         try:
             export_html(dst if dst.exists() else src, out / page, index_link="index.html", error=error)
@@ -209,6 +216,88 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, ensure_ascii=False), encoding="utf-8")
     write_index(result, dataset)
     return result
+
+
+# --------------------------------------------------------------------------- personal data
+
+#: What personal data in a notebook's output is replaced with.
+REDACTED = "[redacted]"
+
+
+def personal_data(dataset) -> list[str]:
+    """Every piece of personal data in the text columns of ``dataset``, longest first.
+
+    "Personal data" is what :func:`churnlab.sentiment.redact` replaces (e-mail addresses, telephone
+    numbers, URLs) in any text cell of the pandas tables of the dataset (verbatims, liked, comments,
+    ...). :func:`redact_notebook` removes exactly these strings from the executed notebooks, so
+    customer text that reaches an output unredacted by any path is caught without touching figures.
+    """
+    from .sentiment import personal_data as pieces
+
+    found: set[str] = set()
+    for name, frame in vars(dataset).items():
+        if not isinstance(frame, pd.DataFrame) or name in ("rows", "exclusions"):
+            continue
+        for c in frame.columns:
+            col = frame[c]
+            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
+                continue
+            for v in col.dropna().unique():
+                if isinstance(v, str) and any(ch.isdigit() or ch in "@＠/" for ch in v):
+                    found.update(p for p in pieces(v) if len(p) >= 4)
+    return sorted(found, key=lambda t: (-len(t), t))
+
+
+def _redact_terms(text: str, patterns) -> str:
+    for pat in patterns:
+        text = pat.sub(REDACTED, text)
+    return text
+
+
+def redact_notebook(path, terms) -> int:
+    """Remove personal data from the outputs of an executed notebook, in place.
+
+    ``terms`` (from :func:`personal_data`) are replaced, as written and HTML-escaped, in every text
+    output (streams, ``text/plain``, ``text/html``, ``text/markdown``, errors); stderr streams and
+    error tracebacks, which only the kept notebook shows, also go through
+    :func:`churnlab.sentiment.redact`. Returns the number of outputs changed.
+    """
+    import html as _html
+    import re
+
+    import nbformat
+
+    from .sentiment import redact
+
+    forms = []
+    for t in terms:
+        forms += [t, _html.escape(t, quote=False), _html.escape(t, quote=True), presentation.escape(t)]
+    patterns = [re.compile(re.escape(f), re.I) for f in sorted(set(forms), key=len, reverse=True)]
+
+    def clean(text, full=False):
+        if isinstance(text, list):
+            text = "".join(text)
+        out = _redact_terms(text, patterns)
+        return redact(out) if full else out
+
+    nb = nbformat.read(str(path), as_version=4)
+    changed = 0
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            before = json.dumps(o, sort_keys=True)
+            kind = o.get("output_type")
+            if kind == "stream":
+                o["text"] = clean(o.get("text", ""), full=o.get("name") == "stderr")
+            elif kind in ("display_data", "execute_result"):
+                for mime, value in list(o.get("data", {}).items()):
+                    if mime.startswith("text/") and isinstance(value, (str, list)):
+                        o["data"][mime] = clean(value)
+            elif kind == "error":
+                o["evalue"] = clean(o.get("evalue", ""), full=True)
+                o["traceback"] = [clean(line, full=True) for line in o.get("traceback", [])]
+            changed += json.dumps(o, sort_keys=True) != before
+    nbformat.write(nb, str(path))
+    return changed
 
 
 def _first_line(text) -> str:

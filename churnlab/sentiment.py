@@ -36,7 +36,7 @@ __all__ = [
     "THEMES_PATH", "TONES", "LABELS", "detect_language", "score_verbatims", "redact", "load_themes",
     "classify_tone", "count_mentions", "mention_shares", "mention_sentences", "distinctive_terms",
     "check_reasons", "select_quotes", "quotes_html", "label_shares", "tone_shares",
-    "sentiment_summary", "read_verbatims", "escape_table_html",
+    "sentiment_summary", "read_verbatims", "escape_table_html", "personal_data",
 ]
 
 #: The shipped themes, tone markers and reason keywords.
@@ -257,8 +257,8 @@ _TRAIL = ".,;:!?)]}」』。、"
 
 def _phone_ok(s: str) -> bool:
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", s))
-    if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", unicodedata.normalize("NFKC", s).strip()):
-        return False                           # an ISO date
+    if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[\sT]{1,2}\d{1,2})?", unicodedata.normalize("NFKC", s).strip()):
+        return False                           # an ISO date (and the hour of a timestamp)
     if s.lstrip().startswith(("+", "＋")):
         return 8 <= len(digits) <= 15
     if re.search(r"\s", s.strip()) and not re.search(r"[\-‐－―−ー().（）]", s):
@@ -289,7 +289,33 @@ def redact(text, *, email: str = "[email]", phone: str = "[phone]", url: str = "
                         if isinstance(t, str) else t)
     if text is None or not isinstance(text, str):
         return text
-    out = _EMAIL_RE.sub(email, text)
+    return _redact(text, email, phone, url, None)
+
+
+def personal_data(text) -> list[str]:
+    """The pieces of ``text`` that :func:`redact` replaces (e-mail addresses, phone numbers, URLs).
+
+    Examples
+    --------
+    >>> personal_data("Mail jane@example.com or call (415) 555-0147 ext. 12.")
+    ['jane@example.com', 'ext. 12', '(415) 555-0147']
+    """
+    found: list[str] = []
+    if isinstance(text, str):
+        _redact(text, "[email]", "[phone]", "[url]", found)
+    return found
+
+
+def _redact(text: str, email: str, phone: str, url: str, found) -> str:
+    def keep(s):
+        if found is not None and s.strip():
+            found.append(s.strip())
+
+    def _email(m):
+        keep(m.group(0))
+        return email
+
+    out = _EMAIL_RE.sub(_email, text)
 
     def _url(m):
         s = m.group(0)
@@ -303,10 +329,15 @@ def redact(text, *, email: str = "[email]", phone: str = "[phone]", url: str = "
         while s and s[-1] in _TRAIL:
             tail = s[-1] + tail
             s = s[:-1]
+        keep(s)
         return url + tail + (_URL_RE.sub(_url, rest) if rest else "")
 
+    def _ext(m):
+        keep(m.group(0))
+        return phone
+
     out = _URL_RE.sub(_url, out)
-    out = _EXT_RE.sub(phone, out)
+    out = _EXT_RE.sub(_ext, out)
 
     def _phone(m):
         s = m.group(0)
@@ -318,7 +349,10 @@ def redact(text, *, email: str = "[email]", phone: str = "[phone]", url: str = "
                 break
             tail = core[-1] + tail
             core = core[:-1]
-        return lead + phone + tail if _phone_ok(core) else s
+        if not _phone_ok(core):
+            return s
+        keep(core)
+        return lead + phone + tail
 
     out = _PHONE_RE.sub(_phone, out)
     ph = re.escape(phone)

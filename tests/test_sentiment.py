@@ -117,6 +117,7 @@ REDACTION_CASES_MORE = [
     ("We moved to Node.js/React", "We moved to Node.js/React"),
     ("2x faster, a x10 gain, and/or US/EU", "2x faster, a x10 gain, and/or US/EU"),
     ("No extension of the contract; rated 3.5/5", "No extension of the contract; rated 3.5/5"),
+    ("Logged at 2026-08-03 11:48:47 by us", "Logged at 2026-08-03 11:48:47 by us"),
 ]
 
 
