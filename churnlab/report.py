@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,6 +197,10 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
             error = f"cell In [{e.exec_count}]: {e.ename}: {_first_line(e.evalue)}"
         except Exception as e:  # kernel died, notebook missing, ...
             error = f"{type(e).__name__}: {_first_line(str(e))}"
+        if error:   # an error message can quote customer text; it is shown on the index page
+            from .sentiment import redact
+
+            error = redact(error)
         secs = time.perf_counter() - t0
         if dst.exists():
             try:
@@ -344,11 +349,15 @@ h2 { margin-top: 36px; font-size: 19px; } a { color: #1d4ed8; } .err { color: #b
 """
 
 
+_MATHJAX = re.compile(r"<script[^>]*src=\"[^\"]*mathjax[^\"]*\"[^>]*>\s*</script>\s*<!-- MathJax configuration -->"
+                      r".*?<!-- End of mathjax configuration -->", re.S | re.I)
+
+
 def export_html(notebook, html_path, *, index_link: str | None = None, error: str = "") -> Path:
     """Write a notebook as HTML for stakeholders: no code, no prompts, no tracebacks or warnings.
 
     Error outputs and stderr streams are removed; when ``error`` is given, a short notice replaces
-    the failed section.
+    the failed section. The page loads no MathJax, so ``$`` in data text is shown as written.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -378,6 +387,8 @@ def export_html(notebook, html_path, *, index_link: str | None = None, error: st
     body, _ = exporter.from_notebook_node(nb)
     title = TITLES.get(Path(notebook).stem, Path(notebook).stem)
     body = body.replace("<title>Notebook</title>", f"<title>{presentation.escape(title)}</title>", 1)
+    # no MathJax: it would typeset "$99 plan ... $199 plan" in data text as mathematics
+    body = _MATHJAX.sub("", body, count=1)
     body = body.replace("</head>", "<style>body{max-width:1100px;margin:0 auto;}"
                         ".jp-RenderedHTMLCommon table{font-size:13px}</style></head>", 1)
     Path(html_path).write_text(body, encoding="utf-8")

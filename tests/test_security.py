@@ -162,6 +162,8 @@ def test_no_payload_markup_in_html(hostile_review):
             for key in ("href", "src", "action", "formaction"):
                 assert not (attrs.get(key) or "").strip().lower().startswith("javascript:"), (page.name, attrs)
         assert not [s for s in parsed.scripts if "XSS" in s or "xss-ran" in s], page.name
+        # no MathJax, which would typeset "$99 \\cost$ plan" from the data as mathematics
+        assert not [a for t, a in parsed.tags if t == "script" and "mathjax" in (a.get("src") or "").lower()]
     # the payloads are shown, as text, where the data puts them
     attrition = _Elements()
     attrition.feed((hostile_review.out_dir / "10-attrition.html").read_text(encoding="utf-8"))
