@@ -164,11 +164,12 @@ def test_no_payload_markup_in_html(hostile_review):
         assert not [s for s in parsed.scripts if "XSS" in s or "xss-ran" in s], page.name
         # no MathJax, which would typeset "$99 \\cost$ plan" from the data as mathematics
         assert not [a for t, a in parsed.tags if t == "script" and "mathjax" in (a.get("src") or "").lower()]
-    # the payloads are shown, as text, where the data puts them
-    attrition = _Elements()
-    attrition.feed((hostile_review.out_dir / "10-attrition.html").read_text(encoding="utf-8"))
+    # the payloads are shown, as text, where the data puts them: tables and sentences, and printed
+    # output (nbconvert escapes streams)
     text = (hostile_review.out_dir / "10-attrition.html").read_text(encoding="utf-8")
-    assert "&lt;img src=x onerror=" in text
+    assert "&lt;img src=x onerror=" in text and "in [x](javascript:alert(1)) (" in text   # a sentence, as text
+    printed = (hostile_review.out_dir / "20-survival.html").read_text(encoding="utf-8")
+    assert re.search(r"&lt;img src=x onerror=.{0,40}&gt; +median lifetime", printed)
 
 
 def test_csv_attachments_have_no_formula_cells(hostile_review):
