@@ -227,6 +227,7 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
 
 #: What personal data in a notebook's output is replaced with.
 REDACTED = "[redacted]"
+_NUMBERS_ONLY = re.compile(r"[\d\s\-+().０-９＋－（）]+")
 
 
 def personal_data(dataset) -> list[str]:
@@ -234,7 +235,7 @@ def personal_data(dataset) -> list[str]:
 
     "Personal data" is what :func:`churnlab.sentiment.redact` replaces (e-mail addresses, telephone
     numbers, URLs) in any text cell of the pandas tables of the dataset (verbatims, liked, comments,
-    ...). :func:`redact_notebook` removes exactly these strings from the executed notebooks, so
+    ...) other than identifiers (``id``, ``*_id``), and the addresses quoted in the findings. :func:`redact_notebook` removes exactly these strings from the executed notebooks, so
     customer text that reaches an output unredacted by any path is caught without touching figures.
     """
     from .sentiment import personal_data as pieces
@@ -245,11 +246,15 @@ def personal_data(dataset) -> list[str]:
             continue
         for c in frame.columns:
             col = frame[c]
-            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
-                continue
+            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col) \
+                    or str(c) == "id" or str(c).endswith("_id"):
+                continue    # identifiers are shown as they are (a numeric id is not a phone number)
             for v in col.dropna().unique():
                 if isinstance(v, str) and any(ch.isdigit() or ch in "@＠/" for ch in v):
-                    found.update(p for p in pieces(v) if len(p) >= 4)
+                    new = [p for p in pieces(v) if len(p) >= 4]
+                    if name == "findings":   # our messages quote ids and numbers: addresses only
+                        new = [p for p in new if not _NUMBERS_ONLY.fullmatch(p)]
+                    found.update(new)
     return sorted(found, key=lambda t: (-len(t), t))
 
 

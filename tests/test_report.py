@@ -149,8 +149,11 @@ def test_personal_data_of_a_dataset():
     ds = _Data(exit_interviews=pd.DataFrame({"verbatim": ["Mail ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ or call x1234.",
                                                           "See bit.ly/3xYz and 212-555-0123.", None],
                                              "mrr": [1.0, 2.0, 3.0]}),
-               accounts=pd.DataFrame({"segment": ["SMB", "2026-08-03 11:48"]}), events=object())
-    assert report.personal_data(ds) == ["ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "212-555-0123", "bit.ly/3xYz", "x1234"]
+               accounts=pd.DataFrame({"account_id": ["1234567890"], "segment": ["SMB", "2026-08-03 11:48"][:1]}),
+               findings=pd.DataFrame({"examples": ["line 3: account_id='0123456789', note='mail a.b@example.com'"]}),
+               events=object())
+    assert report.personal_data(ds) == ["ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "a.b@example.com", "212-555-0123",
+                                        "bit.ly/3xYz", "x1234"]   # longest first; no ids, no numbers of findings
 
 
 def test_redact_notebook_removes_personal_data_from_every_output(tmp_path):
