@@ -160,3 +160,30 @@ def test_write_csv_file_has_no_formula_cells(tmp_path):
     assert not [c for c in cells if c[:1] in "=+@\t\r" or (c[:1] == "-" and c not in ("-10.0", "-5.5"))]
     assert rows[1][1] == "-10.0" and rows[2][2] == "-5.5"
     assert rows[1][0].startswith("'=HYPERLINK")
+
+
+# --------------------------------------------------------------------------------------------
+# One escaping function, one CSV writer: no other sink in the package or the notebooks
+# --------------------------------------------------------------------------------------------
+
+def test_every_sink_goes_through_presentation():
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in sorted((root / "churnlab").rglob("*.py")):
+        if path.name in ("presentation.py", "sample.py"):     # sample.py writes input data, not reports
+            continue
+        text = path.read_text(encoding="utf-8")
+        for pattern in (r"\bhtml\.escape\(", r"\.to_csv\(", r"\bMarkdown\(", r"to_html\([^)]*escape=True"):
+            if re.search(pattern, text):
+                offenders.append(f"{path.relative_to(root)}: {pattern}")
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                         if c["cell_type"] == "code")
+        for pattern in (r"\.to_csv\(", r"\bMarkdown\(", r"\.style\b", r"\bhtml\.escape\("):
+            if re.search(pattern, code):
+                offenders.append(f"{path.name}: {pattern}")
+    assert not offenders, "use churnlab.presentation (escape, sentences, styler, write_csv): " + "; ".join(offenders)
