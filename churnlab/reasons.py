@@ -1511,18 +1511,18 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reas
     >>> '<a href="#reason-a&lt;b">A &amp; B</a>' in shares_html(s)
     True
     """
-    import html
+    from churnlab.presentation import escape
     from churnlab.stats import pct
     rows = []
     for r in shares.itertuples():
-        link = f'<a href="#{html.escape(anchor + str(r.reason))}">{html.escape(str(r.label))}</a>' \
-            if r.k > 0 else html.escape(str(r.label))
+        link = f'<a href="#{escape(anchor + str(r.reason))}">{escape(r.label)}</a>' \
+            if r.k > 0 else escape(r.label)
         rows.append(f"<tr><td>{link}</td><td style='text-align:right'>{r.k} of {r.n}</td>"
                     f"<td style='text-align:right'>{pct(r.share)}</td>"
                     f"<td style='text-align:right'>{100 * r.share_lo:.1f}-{pct(r.share_hi)}</td>"
-                    f"<td style='text-align:right'>{html.escape(money(r.mrr, currency))}</td>"
+                    f"<td style='text-align:right'>{escape(money(r.mrr, currency))}</td>"
                     f"<td style='text-align:right'>{pct(r.mrr_share)}</td></tr>")
-    head = (f"<tr><th>{html.escape(title)}</th><th>Accounts</th><th>Share</th><th>95% CI</th>"
+    head = (f"<tr><th>{escape(title)}</th><th>Accounts</th><th>Share</th><th>95% CI</th>"
             "<th>MRR lost</th><th>Share of MRR lost</th></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -1538,7 +1538,7 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
     >>> '<h4 id="reason-price_budget">Price / budget (1 account)</h4>' in drilldown_html(d)
     True
     """
-    import html
+    from churnlab.presentation import escape, table_html
     parts = []
     resp = drill[drill["responded"].astype(bool)]
     names = {"account_id": "Account", "segment": "Segment", "region": "Region", "secondary_label": "Secondary reason",
@@ -1550,9 +1550,9 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
         if "mrr" in t:
             t["mrr"] = [money(x, currency) for x in t["mrr"]]
         t = t.astype(object).where(t.notna(), "")
-        parts.append(f'<h4 id="{html.escape(anchor + str(code))}">{html.escape(str(label))} '
+        parts.append(f'<h4 id="{escape(anchor + str(code))}">{escape(label)} '
                      f"({len(g)} account{'s' if len(g) != 1 else ''})</h4>"
-                     + t.rename(columns=names).to_html(index=False, escape=True, border=0))
+                     + table_html(t.rename(columns=names), index=False))
     return "\n".join(parts)
 
 
@@ -1604,15 +1604,13 @@ def sentences_html(sentences, *, bullets: bool = False) -> str:
     """Sentences as HTML paragraphs (or a bulleted list), every character escaped.
 
     Sentences carry taxonomy labels and competitor names typed by customers, so they are escaped
-    before they reach a report.
+    (:func:`churnlab.presentation.escape`) before they reach a report.
 
     Examples
     --------
     >>> sentences_html(["Lost to <Acme> & co."])
     '<p>Lost to &lt;Acme&gt; &amp; co.</p>'
     """
-    import html
+    from churnlab.presentation import sentences_html as _html
     items = [sentences] if isinstance(sentences, str) else list(sentences)
-    if bullets:
-        return "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in items) + "</ul>"
-    return "".join(f"<p>{html.escape(s)}</p>" for s in items)
+    return _html(items, bullets=bullets, markup=False)

@@ -7,14 +7,16 @@ notebook; an ``index.html`` shows the quarter's headline figures and links to ev
 """
 from __future__ import annotations
 
-import html
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from . import presentation
 
 NOTEBOOKS = ("00-data-check", "10-attrition", "20-survival", "30-churn-reasons", "40-exit-sentiment")
 TITLES = {
@@ -324,6 +326,7 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     params = {"quarter": q, "data_dir": str(data_dir), "config": str(Path(config).resolve()) if config else "",
               "out_dir": str(out)}
     result = ReviewResult(out, q)
+    pii = personal_data(dataset)   # removed from every executed notebook before it is published
     echo(f"churnlab review {q}: {len(names)} notebooks, data {data_dir}, reports in {out}")
     for i, name in enumerate(names, 1):
         src, dst = nb_dir / f"{name}.ipynb", out / "notebooks" / f"{name}.ipynb"
@@ -344,7 +347,17 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
             error = f"cell In [{e.exec_count}]: {e.ename}: {_first_line(e.evalue)}"
         except Exception as e:  # kernel died, notebook missing, ...
             error = f"{type(e).__name__}: {_first_line(str(e))}"
+        if error:   # an error message can quote customer text; it is shown on the index page
+            from .sentiment import redact
+
+            error = redact(error)
         secs = time.perf_counter() - t0
+        if dst.exists():
+            try:
+                redact_notebook(dst, pii)
+            except Exception as e:  # an unreadable notebook must not be published as it is
+                dst.unlink()
+                error = error or f"redaction failed: {type(e).__name__}: {_first_line(str(e))}"
         page = f"{name}.html"
         try:
             export_html(dst if dst.exists() else src, out / page, index_link="index.html", error=error)
@@ -384,6 +397,93 @@ def _earlier_results(out: Path, quarter: str) -> dict[str, NotebookResult]:
     if data.get("quarter") != quarter:
         return {}
     return {d["name"]: NotebookResult(**d) for d in data.get("notebooks", []) if isinstance(d, dict)}
+
+
+# --------------------------------------------------------------------------- personal data
+
+#: What personal data in a notebook's output is replaced with.
+REDACTED = "[redacted]"
+_NUMBERS_ONLY = re.compile(r"[\d\s\-+().０-９＋－（）]+")
+
+
+def personal_data(dataset) -> list[str]:
+    """Every piece of personal data in the text columns of ``dataset``, longest first.
+
+    "Personal data" is what :func:`churnlab.sentiment.redact` replaces (e-mail addresses, telephone
+    numbers, URLs) in any text cell of the pandas tables of the dataset (verbatims, liked, comments,
+    ...) other than identifiers (``id``, ``*_id``), and the addresses quoted in the findings. :func:`redact_notebook` removes exactly these strings from the executed notebooks, so
+    customer text that reaches an output unredacted by any path is caught without touching figures.
+    """
+    from .sentiment import personal_data as pieces
+
+    found: set[str] = set()
+    for name, frame in vars(dataset).items():
+        if not isinstance(frame, pd.DataFrame) or name in ("rows", "exclusions"):
+            continue
+        for c in frame.columns:
+            col = frame[c]
+            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col) \
+                    or str(c) == "id" or str(c).endswith("_id"):
+                continue    # identifiers are shown as they are (a numeric id is not a phone number)
+            for v in col.dropna().unique():
+                if isinstance(v, str) and any(ch.isdigit() or ch in "@＠/" for ch in v):
+                    new = [p for p in pieces(v) if len(p) >= 4]
+                    if name == "findings":   # our messages quote ids and numbers: addresses only
+                        new = [p for p in new if not _NUMBERS_ONLY.fullmatch(p)]
+                    found.update(new)
+    return sorted(found, key=lambda t: (-len(t), t))
+
+
+def _redact_terms(text: str, patterns) -> str:
+    for pat in patterns:
+        text = pat.sub(REDACTED, text)
+    return text
+
+
+def redact_notebook(path, terms) -> int:
+    """Remove personal data from the outputs of an executed notebook, in place.
+
+    ``terms`` (from :func:`personal_data`) are replaced, as written and HTML-escaped, in every text
+    output (streams, ``text/plain``, ``text/html``, ``text/markdown``, errors); stderr streams and
+    error tracebacks, which only the kept notebook shows, also go through
+    :func:`churnlab.sentiment.redact`. Returns the number of outputs changed.
+    """
+    import html as _html
+    import re
+
+    import nbformat
+
+    from .sentiment import redact
+
+    forms = []
+    for t in terms:
+        forms += [t, _html.escape(t, quote=False), _html.escape(t, quote=True), presentation.escape(t)]
+    patterns = [re.compile(re.escape(f), re.I) for f in sorted(set(forms), key=len, reverse=True)]
+
+    def clean(text, full=False):
+        if isinstance(text, list):
+            text = "".join(text)
+        out = _redact_terms(text, patterns)
+        return redact(out) if full else out
+
+    nb = nbformat.read(str(path), as_version=4)
+    changed = 0
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            before = json.dumps(o, sort_keys=True)
+            kind = o.get("output_type")
+            if kind == "stream":
+                o["text"] = clean(o.get("text", ""), full=o.get("name") == "stderr")
+            elif kind in ("display_data", "execute_result"):
+                for mime, value in list(o.get("data", {}).items()):
+                    if mime.startswith("text/") and isinstance(value, (str, list)):
+                        o["data"][mime] = clean(value)
+            elif kind == "error":
+                o["evalue"] = clean(o.get("evalue", ""), full=True)
+                o["traceback"] = [clean(line, full=True) for line in o.get("traceback", [])]
+            changed += json.dumps(o, sort_keys=True) != before
+    nbformat.write(nb, str(path))
+    return changed
 
 
 def _first_line(text) -> str:
@@ -431,11 +531,15 @@ h2 { margin-top: 36px; font-size: 19px; } a { color: #1d4ed8; } .err { color: #b
 """
 
 
+_MATHJAX = re.compile(r"<script[^>]*src=\"[^\"]*mathjax[^\"]*\"[^>]*>\s*</script>\s*<!-- MathJax configuration -->"
+                      r".*?<!-- End of mathjax configuration -->", re.S | re.I)
+
+
 def export_html(notebook, html_path, *, index_link: str | None = None, error: str = "") -> Path:
     """Write a notebook as HTML for stakeholders: no code, no prompts, no tracebacks or warnings.
 
     Error outputs and stderr streams are removed; when ``error`` is given, a short notice replaces
-    the failed section.
+    the failed section. The page loads no MathJax, so ``$`` in data text is shown as written.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -449,7 +553,7 @@ def export_html(notebook, html_path, *, index_link: str | None = None, error: st
             if o.get("output_type") == "error":
                 kept.append(nbformat.v4.new_output(
                     "display_data", data={"text/html": "<p class='err'><b>This section could not be "
-                                          "completed.</b> " + html.escape(error or "An error occurred.")
+                                          "completed.</b> " + presentation.escape(error or "An error occurred.")
                                           + "</p>", "text/plain": "This section could not be completed."}))
             elif o.get("output_type") == "stream" and o.get("name") == "stderr":
                 continue
@@ -464,7 +568,9 @@ def export_html(notebook, html_path, *, index_link: str | None = None, error: st
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb)
     title = TITLES.get(Path(notebook).stem, Path(notebook).stem)
-    body = body.replace("<title>Notebook</title>", f"<title>{html.escape(title)}</title>", 1)
+    body = body.replace("<title>Notebook</title>", f"<title>{presentation.escape(title)}</title>", 1)
+    # no MathJax: it would typeset "$99 plan ... $199 plan" in data text as mathematics
+    body = _MATHJAX.sub("", body, count=1)
     body = body.replace("</head>", "<style>body{max-width:1100px;margin:0 auto;}"
                         ".jp-RenderedHTMLCommon table{font-size:13px}</style></head>", 1)
     Path(html_path).write_text(body, encoding="utf-8")
@@ -517,7 +623,7 @@ def headline_cards(metrics: dict) -> list[tuple[str, str]]:
 
 def write_index(result: ReviewResult, dataset=None) -> Path:
     """Write ``index.html``: headline figures, links to the reports, and their status."""
-    e = html.escape
+    e = presentation.escape
     rows = []
     for n in result.notebooks:
         title = e(TITLES.get(n.name, n.name))
@@ -559,12 +665,14 @@ Figures: metrics.json in this folder.</p>
 
 
 def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), pvalues=(),
-           caption: str | None = None, currency: str = ""):
+           formats: dict | None = None, caption: str | None = None, currency: str = ""):
     """A pandas Styler for reports: hidden index, percentages, thousands separators, escaped text.
 
-    ``pvalues`` columns read ``< 0.001`` below that and three decimals otherwise.
+    ``pvalues`` columns read ``< 0.001`` below that and three decimals otherwise; ``formats`` maps
+    other columns to a format string (``"{:.3g}"``) or a callable returning plain text.
 
-    Customer text in ``frame`` is HTML-escaped when rendered.
+    Every text shown - cells, column labels, caption - goes through :func:`churnlab.presentation.escape`
+    (see :func:`churnlab.presentation.styler`).
 
     Examples
     --------
@@ -577,19 +685,17 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     fmt = {}
     fmt.update({c: "{:.1%}" for c in percent if c in frame})
     fmt.update({c: "{:,.0f}" for c in counts if c in frame})
-    fmt.update({c: (lambda v, cur=currency: html.escape(_money(v, cur))) for c in money if c in frame})
+    fmt.update({c: (lambda v, cur=currency: _money(v, cur)) for c in money if c in frame})
     fmt.update({c: "{:.2f}" for c in decimals if c in frame})
-    # callable output is not escaped by the Styler, hence the entity
-    fmt.update({c: (lambda p: "&lt; 0.001" if p < 0.001 else f"{p:.3f}") for c in pvalues if c in frame})
-    st = frame.style.format(fmt, na_rep="–", escape="html").hide(axis="index")
+    fmt.update({c: (lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}") for c in pvalues if c in frame})
+    fmt.update({c: f for c, f in (formats or {}).items() if c in frame})
+    st = presentation.styler(frame, formats=fmt, na_rep="–", hide_index=True, caption=caption)
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
                               {"selector": "td", "props": "padding: 4px 10px;"}])
     text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
                  or pd.api.types.is_bool_dtype(frame[c])]
     if text_cols:
         st = st.set_properties(subset=text_cols, **{"text-align": "left"})
-    if caption:
-        st = st.set_caption(caption)
     return st
 
 
@@ -605,22 +711,14 @@ def available(dataset, *tables: str, columns=(), what: str = "This section") -> 
     ...     accounts = pd.DataFrame({"account_id": ["a"]})
     ...     def has(self, t): return False
     >>> available(D(), "events", what="User attrition")
-    *User attrition is not shown: it needs the events table, which this data does not have.*
+    User attrition is not shown: it needs the events table, which this data does not have.
     False
     """
     missing = [f"the {t} table" for t in tables if not dataset.has(t)]
     missing += [f"the account column '{c}'" for c in columns if c not in dataset.accounts.columns]
     if not missing:
         return True
-    note = f"*{what} is not shown: it needs {' and '.join(missing)}, which this data does not have.*"
-    from IPython import get_ipython
-    from IPython.display import Markdown, display
-
-    if get_ipython() is not None:
-        display(Markdown(note))
-    else:
-        print(note)
-    return False
+    return explain(False, f"{what} is not shown: it needs {' and '.join(missing)}, which this data does not have.")
 
 
 def explain(condition: bool, sentence: str) -> bool:
@@ -640,8 +738,8 @@ def explain(condition: bool, sentence: str) -> bool:
     from IPython import get_ipython
     from IPython.display import HTML, display
 
-    if get_ipython() is not None:
-        display(HTML(f"<p><em>{html.escape(sentence)}</em></p>"))
+    if get_ipython() is not None:   # table, column and group names are data: escaped, never Markdown
+        display(HTML(f"<p><em>{presentation.escape(sentence)}</em></p>"))
     else:
         print(sentence)
     return False

@@ -19,7 +19,6 @@ return new frames.
 """
 from __future__ import annotations
 
-import html
 import math
 import re
 import unicodedata
@@ -37,7 +36,7 @@ __all__ = [
     "THEMES_PATH", "TONES", "LABELS", "detect_language", "score_verbatims", "redact", "load_themes",
     "classify_tone", "count_mentions", "mention_shares", "mention_sentences", "distinctive_terms",
     "check_reasons", "select_quotes", "quotes_html", "label_shares", "tone_shares",
-    "sentiment_summary", "read_verbatims", "escape_table_html",
+    "sentiment_summary", "read_verbatims", "escape_table_html", "personal_data",
 ]
 
 #: The shipped themes, tone markers and reason keywords.
@@ -229,11 +228,24 @@ def _is_factual(text: str, lang: str, themes: dict) -> bool:
 
 _D = r"[0-9０-９]"
 _SEP = r"[\s\-‐－―−ー.・()（）]{0,3}"
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'\-]+\s?[@＠]\s?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# e-mail addresses, also in full-width letters, digits and signs (ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ) and mixed
+_AL = "A-Za-z0-9Ａ-Ｚａ-ｚ０-９"
+_EMAIL_RE = re.compile(rf"[{_AL}._%+'\-．＿－＋]+\s?[@＠]\s?[{_AL}\-－]+(?:[.．][{_AL}\-－]+)*[.．][A-Za-zＡ-Ｚａ-ｚ]{{2,}}")
 _URL_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]"
-_URL_RE = re.compile(rf"(?:(?:https?|ftp)://|www\.){_URL_CHARS}+"
-                     r"|\b[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.(?:com|org|net|io|co|jp|example|dev|app|ai)"
-                     rf"(?:\.[a-z]{{2}})?/{_URL_CHARS}*", re.I)
+# after a scheme or www. anything up to a space, a quote or Japanese punctuation is the address
+# (internationalised host names and paths included); a bare domain needs a path ("acme.de/kontakt",
+# "bit.ly/x") and a top-level domain that is a known generic one or two letters (a country; not a file
+# extension such as "Node.js/React")
+_IRI_CHARS = r"[^\s<>\"'`「」『』、。（）【】]"
+_TLD = (r"(?:com|org|net|edu|gov|mil|int|info|biz|name|pro|io|co|me|ly|gl|gd|to|dev|app|ai|xyz|site|online|"
+        r"shop|store|tech|cloud|page|link|example|test|(?!(?:js|ts|py|rb|sh|cs|md)/)[a-z]{2})")
+_URL_RE = re.compile(rf"(?:(?:https?|ftp)://|www\.){_IRI_CHARS}+"
+                     rf"|(?<![\w@＠.\-/])[A-Za-z0-9\u00C0-\u024F](?:[A-Za-z0-9\u00C0-\u024F\-]*)"
+                     rf"(?:\.[A-Za-z0-9\u00C0-\u024F\-]+)*\.{_TLD}/{_IRI_CHARS}*", re.I)
+_ASCII_PATH_END = re.compile(r"[^\x21-\x7e\u00C0-\u024F]")
+# a telephone extension: "ext. 555 0147", "extension 12", "x1234", "内線123"
+_EXT_RE = re.compile(r"(?:\b(?:ext|extn|extension)\b\.?|内線|(?<![A-Za-z0-9])x(?=[0-9０-９]{3}))"
+                     r"\s*[:：#＃]?\s*[0-9０-９]{1,6}(?:[\s\-‐－][0-9０-９]{2,6}){0,2}(?![0-9０-９])", re.I)
 # a run of digit groups that looks like a telephone number: optional +country code, at least 9
 # digits in 2+ groups (or 10+ digits written together), or a 3-4 local number with a separator
 _PHONE_RE = re.compile(
@@ -245,8 +257,8 @@ _TRAIL = ".,;:!?)]}」』。、"
 
 def _phone_ok(s: str) -> bool:
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", s))
-    if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", unicodedata.normalize("NFKC", s).strip()):
-        return False                           # an ISO date
+    if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[\sT]{1,2}\d{1,2})?", unicodedata.normalize("NFKC", s).strip()):
+        return False                           # an ISO date (and the hour of a timestamp)
     if s.lstrip().startswith(("+", "＋")):
         return 8 <= len(digits) <= 15
     if re.search(r"\s", s.strip()) and not re.search(r"[\-‐－―−ー().（）]", s):
@@ -256,11 +268,12 @@ def _phone_ok(s: str) -> bool:
 
 
 def redact(text, *, email: str = "[email]", phone: str = "[phone]", url: str = "[url]"):
-    """Replace e-mail addresses, telephone numbers (US, international and Japanese formats, also in
-    full-width digits) and URLs in a text or a Series of texts with placeholders.
+    """Replace e-mail addresses (also full-width), telephone numbers (US, international and Japanese
+    formats, also in full-width digits, with extensions) and URLs (also internationalised, short links
+    and bare domains with a path) in a text or a Series of texts with placeholders.
 
     Returns the same type as given (a Series keeps its index); missing values stay missing. The
-    result is plain text: escape it (``html.escape``) before putting it into HTML.
+    result is plain text: escape it (:func:`churnlab.presentation.escape`) before putting it into HTML.
 
     Examples
     --------
@@ -276,17 +289,55 @@ def redact(text, *, email: str = "[email]", phone: str = "[phone]", url: str = "
                         if isinstance(t, str) else t)
     if text is None or not isinstance(text, str):
         return text
-    out = _EMAIL_RE.sub(email, text)
+    return _redact(text, email, phone, url, None)
+
+
+def personal_data(text) -> list[str]:
+    """The pieces of ``text`` that :func:`redact` replaces (e-mail addresses, phone numbers, URLs).
+
+    Examples
+    --------
+    >>> personal_data("Mail jane@example.com or call (415) 555-0147 ext. 12.")
+    ['jane@example.com', 'ext. 12', '(415) 555-0147']
+    """
+    found: list[str] = []
+    if isinstance(text, str):
+        _redact(text, "[email]", "[phone]", "[url]", found)
+    return found
+
+
+def _redact(text: str, email: str, phone: str, url: str, found) -> str:
+    def keep(s):
+        if found is not None and s.strip():
+            found.append(s.strip())
+
+    def _email(m):
+        keep(m.group(0))
+        return email
+
+    out = _EMAIL_RE.sub(_email, text)
 
     def _url(m):
         s = m.group(0)
+        rest = ""
+        host = re.match(r"(?:(?:https?|ftp)://)?[^/?#]*", s, re.I).group(0)
+        if host.isascii():   # an ASCII address ends where the text goes on in another script
+            cut = _ASCII_PATH_END.search(s, len(host))
+            if cut:
+                s, rest = s[:cut.start()], s[cut.start():]
         tail = ""
         while s and s[-1] in _TRAIL:
             tail = s[-1] + tail
             s = s[:-1]
-        return url + tail
+        keep(s)
+        return url + tail + (_URL_RE.sub(_url, rest) if rest else "")
+
+    def _ext(m):
+        keep(m.group(0))
+        return phone
 
     out = _URL_RE.sub(_url, out)
+    out = _EXT_RE.sub(_ext, out)
 
     def _phone(m):
         s = m.group(0)
@@ -298,9 +349,14 @@ def redact(text, *, email: str = "[email]", phone: str = "[phone]", url: str = "
                 break
             tail = core[-1] + tail
             core = core[:-1]
-        return lead + phone + tail if _phone_ok(core) else s
+        if not _phone_ok(core):
+            return s
+        keep(core)
+        return lead + phone + tail
 
-    return _PHONE_RE.sub(_phone, out)
+    out = _PHONE_RE.sub(_phone, out)
+    ph = re.escape(phone)
+    return re.sub(rf"{ph}(?:[\s,;]*(?:and\s+)?{ph})+", phone, out) if phone.strip() else out
 
 
 def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
@@ -311,7 +367,9 @@ def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     >>> escape_table_html(pd.DataFrame({"quote": ["<b>bad</b> & slow"]}), index=False).count("&lt;b&gt;")
     1
     """
-    return frame.to_html(escape=True, **{"border": 0, "classes": "churnlab-table", **kwargs})
+    from churnlab.presentation import table_html
+
+    return table_html(frame, **{"classes": "churnlab-table", **kwargs})
 
 
 # --------------------------------------------------------------------------------------------
@@ -810,7 +868,7 @@ _JA_STOP = frozenset("する ある いる なる れる られる せる こと
 def _terms_of(text: str, lang: str) -> list[str]:
     if lang == "ja":
         out = []
-        for surface, pos, lemma in _ja_tokens(text):
+        for surface, pos, lemma in _ja_tokens(redact(text, email=" ", phone=" ", url=" ")):
             if pos in _JA_CONTENT and lemma not in _JA_STOP and not re.fullmatch(r"[0-9０-９.]+", lemma) \
                     and len(lemma) > 1:
                 out.append(lemma)
@@ -1106,10 +1164,12 @@ def quotes_html(quotes: pd.DataFrame, *, by: str = "primary_reason", labels: dic
     >>> "<script>" in h, "&lt;script&gt;" in h, "03-1234" in h
     (False, True, False)
     """
+    from churnlab.presentation import escape
+
     labels = labels or {}
     parts = ['<div class="churnlab-quotes">']
     for grp, g in quotes.groupby(by, sort=False):
-        parts.append(f"<h4>{html.escape(str(labels.get(grp, grp)))}</h4><ul>")
+        parts.append(f"<h4>{escape(labels.get(grp, grp))}</h4><ul>")
         for r in g.itertuples():
             meta = [str(r.kind)]
             if getattr(r, "tone", None) and isinstance(r.tone, str):
@@ -1117,8 +1177,8 @@ def quotes_html(quotes: pd.DataFrame, *, by: str = "primary_reason", labels: dic
             s = getattr(r, "sentiment_score", None)
             if s is not None and pd.notna(s):
                 meta.append(f"score {float(s):+.2f}")
-            parts.append(f"<li>&ldquo;{html.escape(redact(str(r.quote)))}&rdquo; "
-                         f"<small>({html.escape(', '.join(meta))})</small></li>")
+            parts.append(f"<li>&ldquo;{escape(redact(str(r.quote)))}&rdquo; "
+                         f"<small>({escape(', '.join(meta))})</small></li>")
         parts.append("</ul>")
     parts.append("</div>")
     return "".join(parts)

@@ -181,3 +181,52 @@ def test_only_merges_with_the_reports_already_in_the_folder(data, notebooks, tmp
     # a full run starts afresh
     res = report.run_review(data, out, **{**run, "notebook_dir": notebooks})
     assert "participation_rate" in json.loads((out / "metrics.json").read_text())
+
+
+def test_index_page_escapes_errors_and_labels(tmp_path):
+    res = report.ReviewResult(tmp_path, "2026Q3", [report.NotebookResult(
+        "10-attrition", False, 1.0, error="ValueError: <img src=x onerror=alert(1)>")],
+        metrics={"reason_shares": {"x": 0.5}, "reason_labels": {"x": "<script>alert(1)</script>"}})
+    page = report.write_index(res).read_text(encoding="utf-8")
+    assert "<img" not in page and "<script>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;script&gt;" in page
+
+
+class _Data:
+    def __init__(self, **frames):
+        self.__dict__.update(frames)
+
+
+def test_personal_data_of_a_dataset():
+    ds = _Data(exit_interviews=pd.DataFrame({"verbatim": ["Mail ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ or call x1234.",
+                                                          "See bit.ly/3xYz and 212-555-0123.", None],
+                                             "mrr": [1.0, 2.0, 3.0]}),
+               accounts=pd.DataFrame({"account_id": ["1234567890"], "segment": ["SMB", "2026-08-03 11:48"][:1]}),
+               findings=pd.DataFrame({"examples": ["line 3: account_id='0123456789', note='mail a.b@example.com'"]}),
+               events=object())
+    assert report.personal_data(ds) == ["ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "a.b@example.com", "212-555-0123",
+                                        "bit.ly/3xYz", "x1234"]   # longest first; no ids, no numbers of findings
+
+
+def test_redact_notebook_removes_personal_data_from_every_output(tmp_path):
+    pii = ["jane@example.com", "212-555-0123"]
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="quote: write to jane@example.com\n0.991  0.950  0.948\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warning about +1 415 555 0147\n"),
+        nbformat.v4.new_output("display_data", data={"text/html": "<td>call 212-555-0123 &amp; JANE@example.com</td>",
+                                                     "text/plain": "212-555-0123"}),
+        nbformat.v4.new_output("error", ename="ValueError", evalue="bad jane@example.com",
+                               traceback=["line with 212-555-0123"]),
+    ]
+    nb.cells.append(cell)
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    assert report.redact_notebook(path, pii) == 4
+    text = path.read_text(encoding="utf-8")
+    assert "jane@" not in text.lower() and "555-0123" not in text and "555 0147" not in text
+    assert "0.991  0.950  0.948" in text                    # figures are left as they are
+    out = nbformat.read(str(path), as_version=4).cells[0].outputs
+    assert out[0]["text"].startswith("quote: write to [redacted]")
+    assert out[2]["data"]["text/html"] == "<td>call [redacted] &amp; [redacted]</td>"

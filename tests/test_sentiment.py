@@ -89,6 +89,43 @@ def test_redact_table(text, expected):
     assert S.redact(text) == expected
 
 
+# Personal data the first redaction missed: short links, bare domains with a path, internationalised
+# URLs, full-width e-mail addresses and telephone extensions; and text that must stay as it is.
+REDACTION_CASES_MORE = [
+    ("See bit.ly/3xYz9 for the thread", "See [url] for the thread"),
+    ("Shared on t.co/xyz.", "Shared on [url]."),
+    ("Map: goo.gl/maps/abc123", "Map: [url]"),
+    ("Kontakt: acme.de/kontakt, bitte", "Kontakt: [url], bitte"),
+    ("Write to example.co.uk/a/b today", "Write to [url] today"),
+    ("資料は http://例え.jp/パス にあります", "資料は [url] にあります"),
+    ("詳細はhttp://例え.jp/パス、以上", "詳細は[url]、以上"),
+    ("Katalog auf https://bücher.de/x und bücher.de/y", "Katalog auf [url] und [url]"),
+    ("Mail ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ please", "Mail [email] please"),
+    ("mixed: jane＠ｅｘａｍｐｌｅ.com / ｔａｒｏ.doe@example.ｊｐ", "mixed: [email] / [email]"),
+    ("Call ext. 555 0147 tomorrow", "Call [phone] tomorrow"),
+    ("Call (415) 555-0147 ext. 12.", "Call [phone]."),
+    ("My desk is x1234, or 212-555-0123 x5678", "My desk is [phone], or [phone]"),
+    ("代表03-2354-9643 内線123まで", "代表[phone]まで"),
+    ("Extension 4411 is the helpdesk", "[phone] is the helpdesk"),
+    # must NOT be redacted
+    ("It broke in version 2.0 of the app", "It broke in version 2.0 of the app"),
+    ("Features, e.g. the app, were slow", "Features, e.g. the app, were slow"),
+    ("Budget frozen for Q3/2026.", "Budget frozen for Q3/2026."),
+    ("It cost $1,200 a month", "It cost $1,200 a month"),
+    ("Churned on 2024-03-01.", "Churned on 2024-03-01."),
+    ("See ticket #123456.", "See ticket #123456."),
+    ("We moved to Node.js/React", "We moved to Node.js/React"),
+    ("2x faster, a x10 gain, and/or US/EU", "2x faster, a x10 gain, and/or US/EU"),
+    ("No extension of the contract; rated 3.5/5", "No extension of the contract; rated 3.5/5"),
+    ("Logged at 2026-08-03 11:48:47 by us", "Logged at 2026-08-03 11:48:47 by us"),
+]
+
+
+@pytest.mark.parametrize("text, expected", REDACTION_CASES_MORE)
+def test_redact_more_table(text, expected):
+    assert S.redact(text) == expected
+
+
 def test_redact_series_keeps_index_and_missing():
     s = pd.Series(["a@b.co", None, "x"], index=[5, 7, 9])
     out = S.redact(s)

@@ -1,10 +1,24 @@
-"""The house style of churnlab's charts."""
+"""The house style of churnlab's charts, and literal text in every chart.
+
+Labels come from the data (segment, plan and competitor names, reason labels). matplotlib would read
+a pair of ``$`` as mathtext (and fail on an unknown ``\\command``) or hand text to LaTeX, so every
+chart draws text literally: :data:`LITERAL_TEXT` is set when ``churnlab.plotting`` is imported and
+by :func:`set_theme`, and every plotting helper is wrapped by :func:`literal_text`.
+"""
 from __future__ import annotations
 
+import functools
+
+import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 import seaborn as sns
 
-__all__ = ["set_theme", "percent_axis"]
+__all__ = ["set_theme", "percent_axis", "literal_text", "LITERAL_TEXT"]
+
+#: rcParams under which text is drawn as written: no mathtext, no LaTeX.
+LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
 
 #: Colours by segment, so a segment has the same colour in every chart.
 SEGMENT_COLORS = {"SMB": "#e4572e", "Mid-Market": "#4c78a8", "Enterprise": "#54a24b"}
@@ -15,11 +29,12 @@ def set_theme(*, cjk: bool = True) -> None:
 
     With ``cjk=True`` a Japanese-capable font is added to the font fallback list when one is found,
     so Japanese labels render as glyphs rather than boxes (seaborn's theme resets the font list, so
-    the font is registered again here).
+    the font is registered again here). Text is drawn literally (:data:`LITERAL_TEXT`).
     """
     sns.set_theme(style="whitegrid", context="notebook", rc={
         "figure.figsize": (9, 4.5), "figure.dpi": 100, "savefig.dpi": 100, "axes.titleweight": "bold",
         "axes.titlesize": 13, "axes.spines.top": False, "axes.spines.right": False})
+    matplotlib.rcParams.update(LITERAL_TEXT)
     if cjk:
         from .sentiment import register_cjk_font
 
@@ -38,3 +53,40 @@ def new_ax(ax=None, figsize=None):
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
+
+
+def _figures(obj):
+    """The figures behind whatever a plotting helper returned (Axes, arrays of Axes, Figure, grid)."""
+    if obj is None:
+        return []
+    if isinstance(obj, Figure):
+        return [obj]
+    fig = getattr(obj, "figure", None)
+    if isinstance(fig, Figure):
+        return [fig]
+    if isinstance(obj, (list, tuple)) or hasattr(obj, "flat"):
+        items = obj.flat if hasattr(obj, "flat") else obj
+        return list({id(f): f for o in items for f in _figures(o)}.values())
+    return []
+
+
+def literal_text(func):
+    """Decorator of plotting helpers: every text of the chart is drawn as written.
+
+    The helper runs with :data:`LITERAL_TEXT` in force (also set for the session, because tick labels
+    are created when the figure is drawn), and every text already on its figure is switched to
+    literal drawing, so ``"$99 plan"`` or ``"\\cost"`` is shown as is and never parsed as mathtext.
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        matplotlib.rcParams.update(LITERAL_TEXT)
+        out = func(*args, **kwargs)
+        for fig in _figures(out):
+            for t in fig.findobj(Text):
+                t.set_parse_math(False)
+                t.set_usetex(False)
+        return out
+    return wrapper
+
+
+matplotlib.rcParams.update(LITERAL_TEXT)

@@ -5,13 +5,14 @@ import textwrap
 
 import pandas as pd
 
-from ._style import SEGMENT_COLORS, new_ax, percent_axis
+from ._style import SEGMENT_COLORS, literal_text, new_ax, percent_axis
 
 __all__ = ["plot_attrition_trend", "plot_attrition_by_group", "plot_reconciliation", "plot_revenue_attrition"]
 
 _PALETTE = ["#4c78a8", "#e4572e", "#54a24b", "#b279a2", "#f58518", "#72b7b2"]
 
 
+@literal_text
 def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "attrition_rate",
                          hue: str | None = None, ax=None, title: str | None = None, highlight=None):
     """Attrition rate per period with its 95% interval as a band (one line per ``hue`` group).
@@ -53,6 +54,7 @@ def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "att
     return ax
 
 
+@literal_text
 def plot_attrition_by_group(data: pd.DataFrame, *, group: str, y: str = "attrition_rate", ax=None,
                             title: str | None = None):
     """Horizontal bars of one period's attrition by group, with 95% interval whiskers and counts."""
@@ -76,6 +78,7 @@ def plot_attrition_by_group(data: pd.DataFrame, *, group: str, y: str = "attriti
     return ax
 
 
+@literal_text
 def plot_reconciliation(data: pd.DataFrame, *, period: str | None = None, ax=None, title: str | None = None):
     """Waterfall of one period's reconciliation (:func:`churnlab.attrition.reconciliation`).
 
@@ -112,6 +115,7 @@ def plot_reconciliation(data: pd.DataFrame, *, period: str | None = None, ax=Non
     return ax
 
 
+@literal_text
 def plot_revenue_attrition(data: pd.DataFrame, *, ax=None, title: str | None = None, highlight=None):
     """Gross and net MRR churn and seat contraction per period (:func:`churnlab.attrition.revenue_long`).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._style import SEGMENT_COLORS, new_ax, percent_axis
+from ._style import SEGMENT_COLORS, literal_text, new_ax, percent_axis
 
 __all__ = ["plot_reason_shares", "plot_reason_trend", "plot_reason_heatmap", "plot_participation",
            "plot_reweighted_shares", "plot_competitor_trend"]
@@ -28,6 +28,7 @@ def _xerr(value, lo, hi):
     return [np.nan_to_num(below), np.nan_to_num(above)]
 
 
+@literal_text
 def plot_reason_shares(data: pd.DataFrame, *, ax=None, title: str | None = None, mrr: bool = True,
                        hide_empty: bool = True):
     """Horizontal bars: share of responding churned accounts per reason, with 95% Wilson whiskers;
@@ -70,6 +71,7 @@ def plot_reason_shares(data: pd.DataFrame, *, ax=None, title: str | None = None,
     return ax
 
 
+@literal_text
 def plot_reason_trend(data: pd.DataFrame, *, reasons=None, ax=None, title: str | None = None,
                       highlight=None, bands: bool = True):
     """Share of responding churned accounts by quarter, one line per reason, with 95% bands.
@@ -116,6 +118,7 @@ def plot_reason_trend(data: pd.DataFrame, *, reasons=None, ax=None, title: str |
     return ax
 
 
+@literal_text
 def plot_reason_heatmap(data: pd.DataFrame, *, group: str = "segment", ax=None, title: str | None = None,
                         min_share: float = 0.0):
     """Reason x group heat map of shares (each column = one group's responders, adds to 100%).
@@ -151,6 +154,7 @@ def plot_reason_heatmap(data: pd.DataFrame, *, group: str = "segment", ax=None, 
     return ax
 
 
+@literal_text
 def plot_participation(data: pd.DataFrame, *, group: str | None = None, ax=None, title: str | None = None):
     """Participation rate (completed / invited) with 95% whiskers against the shaded target band.
 
@@ -188,6 +192,7 @@ def plot_participation(data: pd.DataFrame, *, group: str | None = None, ax=None,
     return ax
 
 
+@literal_text
 def plot_reweighted_shares(data: pd.DataFrame, *, ax=None, title: str | None = None):
     """Raw against non-response re-weighted reason shares (a dot pair per reason).
 
@@ -214,6 +219,7 @@ def plot_reweighted_shares(data: pd.DataFrame, *, ax=None, title: str | None = N
     return ax
 
 
+@literal_text
 def plot_competitor_trend(data: pd.DataFrame, *, top: int = 5, ax=None, title: str | None = None,
                           highlight=None):
     """Accounts lost to each named competitor by quarter (bars stacked by competitor).

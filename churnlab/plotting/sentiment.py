@@ -5,7 +5,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from ._style import new_ax, percent_axis
+from ._style import literal_text, new_ax, percent_axis
 
 __all__ = ["register_cjk_font", "plot_sentiment_by_reason", "plot_label_shares", "plot_tone_shares",
            "plot_mentions"]
@@ -77,6 +77,7 @@ def _order(data, col, order):
     return list(pd.unique(data[col]))
 
 
+@literal_text
 def plot_sentiment_by_reason(scored: pd.DataFrame, *, by: str = "primary_reason", labels: dict | None = None,
                              order=None, ax=None, title: str | None = None):
     """Distribution of verbatim sentiment scores per group: a box per group and one dot per verbatim.
@@ -155,6 +156,7 @@ def _stacked(shares, col, colors, names, by, labels, order, ax, title):
     return ax
 
 
+@literal_text
 def plot_label_shares(shares: pd.DataFrame, *, by: str | None = "primary_reason", labels: dict | None = None,
                       order=None, ax=None, title: str | None = None):
     """Stacked bars of negative / neutral / positive shares per group (``sentiment.label_shares``)."""
@@ -162,6 +164,7 @@ def plot_label_shares(shares: pd.DataFrame, *, by: str | None = "primary_reason"
                     title or "Share of negative, neutral and positive verbatims")
 
 
+@literal_text
 def plot_tone_shares(shares: pd.DataFrame, *, by: str | None = "primary_reason", labels: dict | None = None,
                      order=None, ax=None, title: str | None = None):
     """Stacked bars of frustrated / respectful / neutral tone per group (``sentiment.tone_shares``)."""
@@ -169,6 +172,7 @@ def plot_tone_shares(shares: pd.DataFrame, *, by: str | None = "primary_reason",
                     title or "Tone of exit verbatims")
 
 
+@literal_text
 def plot_mentions(shares: pd.DataFrame, *, lang: str = "en", ax=None, title: str | None = None):
     """Horizontal bars: share of verbatims mentioning each theme, with 95% Wilson intervals.
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import transforms
 
-from ._style import SEGMENT_COLORS
+from ._style import SEGMENT_COLORS, literal_text
 
 __all__ = ["plot_km", "plot_km_grid", "add_at_risk_table", "plot_cohort_trend",
            "plot_retention_heatmap", "plot_hazard_ratios"]
@@ -48,6 +48,7 @@ def _colors(levels, palette=None):
     return {k: cmap(x) for k, x in zip(levels, np.linspace(0.05, 0.9, len(levels)))}
 
 
+@literal_text
 def plot_km(curves: pd.DataFrame, *, hue=None, at_risk: pd.DataFrame | None = None,
             ci: bool = True, ax=None, palette=None, max_time: float | None = None,
             xlabel: str = "Months since signup", ylabel: str = "Share still active",
@@ -109,6 +110,7 @@ def plot_km(curves: pd.DataFrame, *, hue=None, at_risk: pd.DataFrame | None = No
     return ax
 
 
+@literal_text
 def add_at_risk_table(ax, at_risk: pd.DataFrame, *, hue=None, colors=None, fontsize: float = 8):
     """Write accounts at risk under the x axis of a KM plot, one row per curve.
 
@@ -140,6 +142,7 @@ def add_at_risk_table(ax, at_risk: pd.DataFrame, *, hue=None, colors=None, fonts
     return ax
 
 
+@literal_text
 def plot_km_grid(curves: pd.DataFrame, *, col: str, hue: str, at_risk: pd.DataFrame | None = None,
                  col_wrap: int = 3, height: float = 3.6, palette=None,
                  max_time: float | None = None, ci: bool = True):
@@ -177,6 +180,7 @@ def plot_km_grid(curves: pd.DataFrame, *, col: str, hue: str, at_risk: pd.DataFr
     return axes
 
 
+@literal_text
 def plot_cohort_trend(summary: pd.DataFrame, *, value: str = "survival_12m", x: str = "cohort",
                       hue: str | None = None, ax=None, ylabel: str | None = None,
                       percent: bool | None = None, title: str | None = None):
@@ -237,6 +241,7 @@ def plot_cohort_trend(summary: pd.DataFrame, *, value: str = "survival_12m", x: 
     return ax
 
 
+@literal_text
 def plot_retention_heatmap(matrix: pd.DataFrame, *, value: str = "retained",
                            cohort_col: str = "cohort", ax=None, annot: bool = True,
                            cmap: str = "YlGnBu", vmin: float | None = None, vmax: float | None = None,
@@ -290,6 +295,7 @@ def plot_retention_heatmap(matrix: pd.DataFrame, *, value: str = "retained",
     return ax
 
 
+@literal_text
 def plot_hazard_ratios(hr: pd.DataFrame, *, ax=None, title: str | None = None):
     """Forest plot of hazard ratios with intervals, on a log scale (1 = no effect).
 

@@ -1,0 +1,235 @@
+"""The one place where data becomes HTML, Markdown or CSV text.
+
+Customer text and customer-controlled labels (segment and plan names, competitors, account ids,
+verbatims) are hostile input. Every page and attachment of the review shows them through this module:
+
+* :func:`escape` - the one escaping function of every HTML sink. The result is literal text in HTML
+  *and* in Markdown: it cannot open a tag, an attribute, a link or an image.
+* :func:`sentences` - plain sentences (or bullets) as an ``IPython.display.HTML`` object, every
+  sentence escaped. Notebooks show data-derived sentences with it instead of ``Markdown(...)``.
+* :func:`styler` - a pandas Styler whose cells, index and column labels and caption are escaped.
+* :func:`safe_csv_cell`, :func:`neutralise_csv`, :func:`write_csv` - CSV attachments with formula
+  injection neutralised, as the OWASP guidance on CSV injection says: a text cell that a spreadsheet
+  would read as a formula gets a leading ``'``; real numbers are left alone.
+"""
+from __future__ import annotations
+
+import html as _html
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["escape", "sentences", "sentences_html", "styler", "table_html", "safe_csv_cell", "neutralise_csv",
+           "write_csv", "FORMULA_START"]
+
+# Markdown makes a link or an image only from "](", "][" or "]:" (reference definition), and HTML or an
+# autolink only from "<", which html.escape already turns into an entity.
+_MARKDOWN_LINK = re.compile(r"\](?=[(\[:])")
+
+
+def _is_missing(value) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return isinstance(value, float) and math.isnan(value)
+    except TypeError:
+        return False
+
+
+def escape(text) -> str:
+    """``text`` as literal HTML text, safe in an element, a quoted attribute and a Markdown cell.
+
+    ``& < > " '`` become entities (as :func:`html.escape` with ``quote=True``), and so does a ``]``
+    that would close the text of a Markdown link or image (before ``(``, ``[`` or ``:``). Any value is
+    accepted and shown with ``str``; missing values (None, NaN, NA, NaT) give an empty string.
+
+    Examples
+    --------
+    >>> escape('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    >>> escape("[x](javascript:alert(1))"), escape("![](http://evil)"), escape("[email] & [url]")
+    ('[x&#93;(javascript:alert(1))', '![&#93;(http://evil)', '[email] &amp; [url]')
+    >>> escape(None), escape(float("nan")), escape(12.5)
+    ('', '', '12.5')
+    """
+    if _is_missing(text):
+        return ""
+    return _MARKDOWN_LINK.sub("&#93;", _html.escape(str(text), quote=True))
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CODE = re.compile(r"`([^`]+?)`")
+
+
+def _sentence_html(s, markup: bool) -> str:
+    out = escape(s)
+    if markup:   # only our own emphasis survives, applied to text that is already escaped
+        out = _BOLD.sub(r"<b>\1</b>", out)
+        out = _CODE.sub(r"<code>\1</code>", out)
+    return out
+
+
+def sentences_html(items, *, bullets: bool = False, markup: bool = True) -> str:
+    """Sentences as HTML paragraphs (or a bulleted list), every sentence escaped with :func:`escape`.
+
+    ``items`` is a list (or Series) of plain sentences, or one string with a sentence per line (a
+    leading ``- `` bullet marker is dropped). With ``markup`` ``**bold**`` and ```code``` spans are
+    kept as emphasis; they are found after escaping, so they can never form a tag or a link.
+
+    Examples
+    --------
+    >>> sentences_html(["Segment <b>X</b> differs.", "Plan [y](javascript:1) too."], bullets=True)
+    '<ul><li>Segment &lt;b&gt;X&lt;/b&gt; differs.</li><li>Plan [y&#93;(javascript:1) too.</li></ul>'
+    >>> sentences_html("- **Logos** are accounts.\\n- Events: `login`.")
+    '<p><b>Logos</b> are accounts.</p><p>Events: <code>login</code>.</p>'
+    """
+    if isinstance(items, str):
+        items = [re.sub(r"^\s*[-*]\s+", "", line) for line in items.splitlines() if line.strip()]
+    items = [s for s in list(items) if not _is_missing(s) and str(s).strip()]
+    if bullets:
+        return "<ul>" + "".join(f"<li>{_sentence_html(s, markup)}</li>" for s in items) + "</ul>"
+    return "".join(f"<p>{_sentence_html(s, markup)}</p>" for s in items)
+
+
+def sentences(items, *, bullets: bool = False, markup: bool = True):
+    """:func:`sentences_html` as an ``IPython.display.HTML`` object, for a notebook cell to show."""
+    from IPython.display import HTML
+
+    return HTML(sentences_html(items, bullets=bullets, markup=markup))
+
+
+def _formatter(fmt):
+    """A Styler formatter that formats with ``fmt`` (a format string or a callable) and escapes."""
+    def f(v):
+        if isinstance(v, str):
+            return escape(v)
+        if fmt is None:   # pandas' default display of numbers
+            if isinstance(v, float):
+                return escape(f"{v:.{pd.get_option('styler.format.precision')}f}")
+            return escape(v)
+        try:
+            text = fmt(v) if callable(fmt) else fmt.format(v)
+        except (TypeError, ValueError):
+            text = v
+        return escape(text)
+    return f
+
+
+def styler(frame: pd.DataFrame, *, formats: dict | None = None, na_rep: str = "–", hide_index: bool = True,
+           caption: str | None = None):
+    """A pandas Styler of ``frame`` whose every text goes through :func:`escape`.
+
+    Cells (after formatting with ``formats``, column -> format string or callable returning plain
+    text), index and column labels and the caption are escaped; missing cells show ``na_rep``.
+
+    Examples
+    --------
+    >>> st = styler(pd.DataFrame({"<b>seg</b>": ["<img src=x>"], "p": [1e-6]}),
+    ...             formats={"p": lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}"})
+    >>> h = st.to_html()
+    >>> "<img" in h or "<b>seg" in h, "&lt;img src=x&gt;" in h, "&lt; 0.001" in h, "&lt;b&gt;seg" in h
+    (False, True, True, True)
+    """
+    formats = {c: f for c, f in (formats or {}).items() if c in frame.columns}
+    st = frame.style.format({c: _formatter(formats.get(c)) for c in frame.columns}, na_rep=na_rep)
+    st = st.format_index(_formatter(None), axis=0).format_index(_formatter(None), axis=1)
+    if hide_index:
+        st = st.hide(axis="index")
+    if caption:
+        st = st.set_caption(escape(caption))
+    return st
+
+
+def table_html(frame: pd.DataFrame, **kwargs) -> str:
+    """An HTML table of ``frame`` with every cell and every index and column label escaped by :func:`escape`.
+
+    Keyword arguments go to ``DataFrame.to_html`` (default ``border=0``); missing cells are blank.
+
+    Examples
+    --------
+    >>> h = table_html(pd.DataFrame({"<i>q</i>": ["<b>bad</b> & [x](javascript:1)"]}), index=False)
+    >>> "<b>" in h or "<i>" in h, "&lt;b&gt;bad&lt;/b&gt; &amp; [x&#93;(" in h, "&lt;i&gt;q" in h
+    (False, True, True)
+    """
+    def labels(ix):
+        if isinstance(ix, pd.MultiIndex):
+            return pd.MultiIndex.from_tuples([tuple(escape(x) for x in t) for t in ix],
+                                             names=[escape(n) if n is not None else None for n in ix.names])
+        return pd.Index([escape(x) for x in ix], name=escape(ix.name) if ix.name is not None else None)
+
+    out = frame.astype(object).map(escape) if hasattr(frame, "map") else frame.astype(object).applymap(escape)
+    out.index, out.columns = labels(frame.index), labels(frame.columns)
+    return out.to_html(escape=False, **{"border": 0, **kwargs})
+
+
+# --------------------------------------------------------------------------- CSV
+
+#: Characters that make a spreadsheet read a cell as a formula (also in their full-width forms).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d+)*(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def safe_csv_cell(v):
+    """One CSV cell with formula injection neutralised.
+
+    Text that starts (also after leading spaces) with ``= + - @``, a tab or a carriage return, or their
+    full-width forms, gets a leading ``'`` so that a spreadsheet shows it as text. Numbers, and text
+    that is a plain number in full (``"-12.5"``, ``"1e3"``), are returned unchanged, as are missing
+    values and anything that is not text.
+
+    Examples
+    --------
+    >>> safe_csv_cell('=HYPERLINK("http://x","y")')
+    '\\'=HYPERLINK("http://x","y")'
+    >>> safe_csv_cell("-5.5"), safe_csv_cell(-5), safe_csv_cell("Acme")
+    ('-5.5', -5, 'Acme')
+    >>> safe_csv_cell(" =1"), safe_csv_cell("＝1")
+    ("' =1", "'＝1")
+    """
+    if not isinstance(v, str) or not v:
+        return v
+    stripped = v.lstrip(" \u3000\n\x0b\x0c")
+    if not stripped or not stripped.startswith(FORMULA_START) and not v.startswith(("\t", "\r")):
+        return v
+    if _NUMBER.fullmatch(v.strip()):
+        return v
+    return "'" + v
+
+
+def neutralise_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with :func:`safe_csv_cell` applied to every text cell and to the column labels.
+
+    Numeric, boolean and datetime columns are left as they are (they cannot hold formulas).
+
+    Examples
+    --------
+    >>> neutralise_csv(pd.DataFrame({"id": ["=1+1", "A"], "n": [-1, 2]})).values.tolist()
+    [["'=1+1", -1], ['A', 2]]
+    """
+    out = frame.copy()
+    for c in out.columns:
+        s = out[c]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s) \
+                or pd.api.types.is_bool_dtype(s) or isinstance(s.dtype, pd.PeriodDtype):
+            continue
+        out[c] = s.map(safe_csv_cell).astype(s.dtype) if isinstance(s.dtype, pd.StringDtype) \
+            else s.map(safe_csv_cell)
+    out.columns = [safe_csv_cell(c) if isinstance(c, str) else c for c in out.columns]
+    if out.index.dtype == object:
+        out.index = out.index.map(safe_csv_cell)
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path, **kwargs) -> Path:
+    """Write a CSV attachment of the review: :func:`neutralise_csv`, then ``DataFrame.to_csv``.
+
+    Keyword arguments go to ``to_csv`` (default ``index=False``, UTF-8). Every CSV the review
+    publishes goes through this function.
+    """
+    kwargs.setdefault("index", False)
+    kwargs.setdefault("encoding", "utf-8")
+    path = Path(path)
+    neutralise_csv(frame).to_csv(path, **kwargs)
+    return path
