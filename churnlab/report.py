@@ -358,19 +358,14 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
             except Exception as e:  # an unreadable notebook must not be published as it is
                 dst.unlink()
                 error = error or f"redaction failed: {type(e).__name__}: {_first_line(str(e))}"
-        page = f"{name}.html"
-        try:
-            export_html(dst if dst.exists() else src, out / page, index_link="index.html", error=error)
-        except Exception as e:
-            error = error or f"HTML export failed: {type(e).__name__}: {_first_line(str(e))}"
-            page = ""
-        result.notebooks.append(NotebookResult(name, not error, secs, error, page))
+        result.notebooks.append(NotebookResult(name, not error, secs, error, f"{name}.html"))
         echo(f"    {'ok' if not error else 'FAILED ' + error} ({secs:.0f} s)")
 
     if earlier:
         ran = {n.name for n in result.notebooks}
         result.notebooks = sorted([*result.notebooks, *(r for n, r in earlier.items() if n not in ran)],
                                   key=lambda r: NOTEBOOKS.index(r.name) if r.name in NOTEBOOKS else 99)
+    publish_pages(result, nb_dir)
     mdir.mkdir(parents=True, exist_ok=True)
     (mdir / _STATUS_FILE).write_text(json.dumps({"quarter": q, "notebooks": [vars(n) for n in result.notebooks]},
                                                 indent=2, ensure_ascii=False), encoding="utf-8")
@@ -486,6 +481,22 @@ def redact_notebook(path, terms) -> int:
     return changed
 
 
+def publish_pages(result: ReviewResult, notebook_dir) -> None:
+    """Write the HTML page of every notebook of ``result`` that ran, linked in review order."""
+    pages = [n for n in result.notebooks if n.html and not n.skipped]
+    for i, n in enumerate(pages):
+        executed = result.out_dir / "notebooks" / f"{n.name}.ipynb"
+        src = executed if executed.exists() else Path(notebook_dir) / f"{n.name}.ipynb"
+        nav = {k: {"href": p.html, "title": TITLES.get(p.name, p.name)} for k, p in
+               (("prev", pages[i - 1] if i else None), ("next", pages[i + 1] if i + 1 < len(pages) else None)) if p}
+        try:
+            export_html(src, result.out_dir / n.html, error=n.error, nav=nav,
+                        review=f"Churn review {result.quarter}")
+        except Exception as e:
+            n.error = n.error or f"HTML export failed: {type(e).__name__}: {_first_line(str(e))}"
+            n.ok, n.html = False, ""
+
+
 def _first_line(text) -> str:
     text = str(text).strip()
     return text.splitlines()[0] if text else ""
@@ -531,50 +542,144 @@ h2 { margin-top: 36px; font-size: 19px; } a { color: #1d4ed8; } .err { color: #b
 """
 
 
-_MATHJAX = re.compile(r"<script[^>]*src=\"[^\"]*mathjax[^\"]*\"[^>]*>\s*</script>\s*<!-- MathJax configuration -->"
-                      r".*?<!-- End of mathjax configuration -->", re.S | re.I)
 
 
-def export_html(notebook, html_path, *, index_link: str | None = None, error: str = "") -> Path:
-    """Write a notebook as HTML for stakeholders: no code, no prompts, no tracebacks or warnings.
+#: Folder of the page template (an nbconvert template) and the stylesheet shared with the index.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: What a page says where the notebook did not label a chart.
+_CHART_ALT = "Chart"
+_TOC_HEADING = re.compile(r'<h([23]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+_TAGS = re.compile(r"<[^>]+>")
 
-    Error outputs and stderr streams are removed; when ``error`` is given, a short notice replaces
-    the failed section. The page loads no MathJax, so ``$`` in data text is shown as written.
-    """
+
+def stylesheet() -> str:
+    """The one stylesheet of the review's pages and index."""
+    return (TEMPLATES / "churnlab.css").read_text(encoding="utf-8")
+
+
+def _prose_html(text: str) -> str:
+    """Printed lines as readable prose: one paragraph per line, escaped; lines laid out in columns
+    (runs of spaces) stay a small aligned table."""
+    lines = [ln.rstrip() for ln in str(text).splitlines()]
+    blocks, table = [], []
+    for ln in lines + [""]:
+        if re.search(r"\S {2,}\S", ln) or (table and ln.startswith(" ") and ln.strip()):
+            table.append(ln)
+            continue
+        if table:
+            blocks.append("<pre class='plain-table'>" + presentation.escape("\n".join(table)) + "</pre>")
+            table = []
+        if ln.strip():
+            blocks.append("<p>" + presentation.escape(ln) + "</p>")
+    return "<div class='prose'>" + "".join(blocks) + "</div>"
+
+
+def _page_outputs(nb, error: str):
+    """Outputs as stakeholders see them: no errors or warnings, printed lines as prose, charts with
+    alt text; returns the key findings (outputs marked by :func:`findings`) taken out of the flow."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    nb = nbformat.read(str(notebook), as_version=4)
+    found = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         kept = []
         for o in cell.get("outputs", []):
-            if o.get("output_type") == "error":
+            kind = o.get("output_type")
+            if kind == "error":
                 kept.append(nbformat.v4.new_output(
                     "display_data", data={"text/html": "<p class='err'><b>This section could not be "
                                           "completed.</b> " + presentation.escape(error or "An error occurred.")
                                           + "</p>", "text/plain": "This section could not be completed."}))
-            elif o.get("output_type") == "stream" and o.get("name") == "stderr":
-                continue
+            elif kind == "stream":
+                if o.get("name") == "stdout" and str(o.get("text", "")).strip():
+                    kept.append(nbformat.v4.new_output("display_data", data={
+                        "text/html": _prose_html(o["text"]), "text/plain": o["text"]}))
+            elif (o.get("metadata") or {}).get("churnlab", {}).get("finding"):
+                found.append(o["data"]["text/html"].replace("<ul class='findings-here'>", "").replace("</ul>", ""))
             else:
+                data = o.get("data") or {}
+                for mime in ("image/png", "image/svg+xml"):
+                    if mime in data:
+                        alt = str(data.get("text/plain", ""))
+                        if not alt or alt.startswith("<Figure"):
+                            alt = _CHART_ALT
+                        o.setdefault("metadata", {}).setdefault(mime, {})["alt"] = alt
+                if "text/plain" in data and len(data) == 1:
+                    continue   # a bare repr (a list, a dict, None) is not for readers
                 kept.append(o)
         cell["outputs"] = kept
-    if index_link:
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"[← All reports of this review]({index_link})"))
-    exporter = HTMLExporter(template_name="lab")
+    return found
+
+
+def _toc(body: str) -> str:
+    items = []
+    for level, anchor, text in _TOC_HEADING.findall(body):
+        label = _TAGS.sub("", text).replace("¶", "").strip()
+        if label:
+            items.append(f"<a class='h{level}' href='#{anchor}'>{label}</a>")
+    return ("<b>Contents</b>" + "".join(items)) if items else ""
+
+
+def export_html(notebook, html_path, *, error: str = "", nav=None,
+                review: str = "Churn review") -> Path:
+    """Write a notebook as a report page for stakeholders, with churnlab's page template.
+
+    No code, prompts, tracebacks or warnings; printed lines become prose; the key findings the
+    notebook marked (:func:`findings`) come first; cells tagged ``methods`` are folded; a contents
+    list and previous / next links (``nav = {"prev": {"href", "title"}, "next": ...}``) frame the page,
+    which shares the index's stylesheet and loads nothing from elsewhere. When ``error`` is given, a
+    short notice replaces the failed section.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    found = _page_outputs(nb, error)
+    title = TITLES.get(Path(notebook).stem, Path(notebook).stem)
+    if found:
+        first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+        cell = nbformat.v4.new_code_cell("")
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": (
+            "<div class='findings'><h2 id='key-findings'>Key findings</h2><ul>"
+            + "".join(found) + "</ul></div>")})]
+        nb.cells.insert(first + 1, cell)
+    exporter = HTMLExporter(template_name="churnlab_page", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nb)
-    title = TITLES.get(Path(notebook).stem, Path(notebook).stem)
-    body = body.replace("<title>Notebook</title>", f"<title>{presentation.escape(title)}</title>", 1)
-    # no MathJax: it would typeset "$99 plan ... $199 plan" in data text as mathematics
-    body = _MATHJAX.sub("", body, count=1)
-    body = body.replace("</head>", "<style>body{max-width:1100px;margin:0 auto;}"
-                        ".jp-RenderedHTMLCommon table{font-size:13px}</style></head>", 1)
+    resources = {"churnlab": {"title": title, "review": review, "css": stylesheet(), "lang": "en",
+                              "prev": (nav or {}).get("prev"), "next": (nav or {}).get("next"),
+                              "methods_label": "Methods and definitions", "chart_alt": _CHART_ALT,
+                              "summary_label": "Executive summary"}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body = body.replace("<!--churnlab:toc-->", _toc(body), 1)
     Path(html_path).write_text(body, encoding="utf-8")
     return Path(html_path)
+
+
+def findings(sentences) -> None:
+    """Mark plain sentences as the page's key findings: published, they come first on the page, as
+    bullets (escaped). In JupyterLab they show where the cell is. Returns ``None``.
+
+    Examples
+    --------
+    >>> findings(["Logo attrition was 4.9% in 2026Q3."])
+    - Logo attrition was 4.9% in 2026Q3.
+    """
+    items = [str(s) for s in sentences if s and str(s).strip()]
+    if not items:
+        return None
+    html_ = "".join(f"<li>{presentation.escape(s)}</li>" for s in items)
+    from IPython import get_ipython
+    from IPython.display import display
+
+    if get_ipython() is None:
+        print("\n".join(f"- {s}" for s in items))
+        return None
+    display({"text/html": f"<ul class='findings-here'>{html_}</ul>", "text/plain": "\n".join(items)},
+            raw=True, metadata={"churnlab": {"finding": True}})
+    return None
 
 
 def _money(v, currency: str = "") -> str:
