@@ -14,6 +14,11 @@ A ``truth/`` sub-folder holds the latent traits behind the planted effects (per-
 trait, hazard multipliers, lapses, true churn reasons, intended verbatim sentiment and tone, planted
 data-quality problems). It is not part of the data contract and loaders ignore it; tests use it to
 check that analyses recover what was planted.
+
+``generate(out, shape=NAME)`` writes instead one of the *zoo* companies (:data:`SHAPES`): small
+companies unlike the sample (no churn dates, event-only purchases, no segments, blank categories,
+Japanese labels, a first year, zero churn, ...), derived from a small sample-like company whose
+names and dates are all its own, so that no report of a zoo company can show the sample's.
 """
 from __future__ import annotations
 

@@ -184,7 +184,8 @@ def reviewed_quarter(end: pd.Timestamp) -> pd.Period:
 def spells(t: dict, config: dict, end: pd.Timestamp) -> pd.DataFrame:
     """Spells of service ``account_id, start, stop`` (stop = first day without service, NaT = open).
 
-    Contract: signup_date to churn_date. Without churn dates: runs of days with a qualified event
+    Contract (the accounts have a ``churn_date`` column, even an empty one: nobody has churned):
+    signup_date to churn_date. Without a churn_date column: runs of days with a qualified event
     (the config's ``activity.events``) broken by more than ``inactivity_days`` days of silence; a
     spell ends the day after its last active day unless the data end is at most ``inactivity_days``
     after it; the first spell starts at the signup; an account without a qualified event never
@@ -192,7 +193,7 @@ def spells(t: dict, config: dict, end: pd.Timestamp) -> pd.DataFrame:
     """
     acc = t["accounts"]
     signup = day(acc["signup_date"])
-    if "churn_date" in acc and (acc["churn_date"] != "").any():
+    if "churn_date" in acc:
         return pd.DataFrame({"account_id": acc["account_id"], "start": signup, "stop": day(acc["churn_date"])})
     gap = int((config.get("analysis") or {}).get("inactivity_days", 60))
     qualified = config["activity"]["events"]
@@ -267,8 +268,12 @@ def test_shape_has_no_sample_company_names(zoo, shape):
     folder = zoo.data(shape)
     found = {}
     for f in folder.iterdir():
-        text = (f.read_text(encoding="utf-8") if f.suffix in (".csv", ".yaml")
-                else pd.read_parquet(f).astype(str).to_csv() if f.suffix == ".parquet" else "")
+        if f.suffix == ".parquet":
+            frame = pd.read_parquet(f)
+            text = "\n".join(str(v) for c in frame.columns if frame[c].dtype == object
+                             for v in frame[c].dropna().unique())
+        else:
+            text = f.read_text(encoding="utf-8")
         for name in SAMPLE_NAMES:
             if re.search(rf"(?i)\b{re.escape(name)}\b", text):
                 found.setdefault(f.name, []).append(name)
