@@ -1520,8 +1520,9 @@ def _zoo(out, shape: str, *, seed: int, n_accounts: int | None) -> dict[str, int
         monthly = (acc["contract"] == "monthly").to_numpy()
         m_terms, m_p = CONTRACT_MONTHLY
         a_terms, a_p = CONTRACT_ANNUAL
-        acc["contract"] = np.where(monthly, np.array(m_terms, dtype=object)[_choice(rng, np.tile(m_p, (len(acc), 1)))],
-                                   np.array(a_terms, dtype=object)[_choice(rng, np.tile(a_p, (len(acc), 1)))])
+        m_pick = np.array(m_terms, dtype=object)[_choice(rng, np.tile(m_p, (len(acc), 1)))]
+        a_pick = np.array(a_terms, dtype=object)[_choice(rng, np.tile(a_p, (len(acc), 1)))]
+        acc["contract"] = np.where(monthly, m_pick, a_pick)
         done = (iv["completed_at"] != "").to_numpy()
         dont_know = done & (rng.random(len(iv)) < DONT_KNOW_SHARE)
         iv["primary_reason"] = np.where(dont_know, DONT_KNOW,
