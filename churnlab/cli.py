@@ -11,9 +11,10 @@ def _cmd_sample(args) -> int:
     from .sample import generate
 
     t0 = time.perf_counter()
-    counts = generate(args.out, seed=args.seed, n_accounts=args.accounts)
+    counts = generate(args.out, seed=args.seed, n_accounts=args.accounts, shape=args.shape)
     width = max(map(len, counts))
-    print(f"Sample company (seed {args.seed}) written to {args.out} in {time.perf_counter() - t0:.1f} s:")
+    what = "Sample company" if args.shape == "sample" else f"Zoo company {args.shape!r}"
+    print(f"{what} (seed {args.seed}) written to {args.out} in {time.perf_counter() - t0:.1f} s:")
     for table, n in counts.items():
         print(f"  {table:<{width}}  {n:>12,} rows")
     return 0
@@ -91,6 +92,8 @@ def check_quarter(label: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .sample import SHAPES
+
     p = argparse.ArgumentParser(prog="churnlab", description="Quarterly churn review for subscription "
                                 "businesses: validate the data, run the analyses, publish HTML reports.")
     p.add_argument("--version", action="version", version=f"churnlab {__import__('churnlab').__version__}")
@@ -99,7 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="generate the synthetic sample company")
     s.add_argument("--seed", type=int, default=7, help="random seed (same seed, same bytes); default 7")
     s.add_argument("--out", default="data/sample", help="output folder; default data/sample")
-    s.add_argument("--accounts", type=int, default=3000, help="number of accounts; default 3000")
+    s.add_argument("--accounts", type=int, default=None, help="number of accounts; default 3000 for the "
+                   "sample, a few hundred for a zoo shape")
+    s.add_argument("--shape", default="sample", choices=["sample", *SHAPES], metavar="NAME",
+                   help="company shape: 'sample' (default, the sample company) or a zoo company unlike it: "
+                   + ", ".join(SHAPES) + " (see docs/sample-data.md)")
     s.set_defaults(func=_cmd_sample)
 
     v = sub.add_parser("validate", help="check a data folder and print the row accounting")

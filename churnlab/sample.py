@@ -14,6 +14,11 @@ A ``truth/`` sub-folder holds the latent traits behind the planted effects (per-
 trait, hazard multipliers, lapses, true churn reasons, intended verbatim sentiment and tone, planted
 data-quality problems). It is not part of the data contract and loaders ignore it; tests use it to
 check that analyses recover what was planted.
+
+``generate(out, shape=NAME)`` writes instead one of the *zoo* companies (:data:`SHAPES`): small
+companies unlike the sample (no churn dates, event-only purchases, no segments, blank categories,
+Japanese labels, a first year, zero churn, ...), derived from a small sample-like company whose
+names and dates are all its own, so that no report of a zoo company can show the sample's.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["generate", "EVENT_NAMES", "VALUE_EVENTS", "REDESIGN_DATE"]
+__all__ = ["generate", "SHAPES", "EVENT_NAMES", "VALUE_EVENTS", "REDESIGN_DATE"]
 
 # --------------------------------------------------------------------------------------------
 # Parameters of the company. Every planted magnitude lives here and is documented in
@@ -271,8 +276,10 @@ def _accounts(seed: int, n: int, start_day: int, end_day: int) -> dict:
                 has_integration=has_integration)
 
 
-def _churn(seed: int, a: dict, start_day: int, end_day: int, n_grid: int) -> None:
-    """Draw each account's intended end of service (possibly after the data end)."""
+def _churn(seed: int, a: dict, start_day: int, end_day: int, n_grid: int,
+           hazard_scale: float = 1.0) -> None:
+    """Draw each account's intended end of service (possibly after the data end); every hazard is
+    multiplied by ``hazard_scale`` (0: nobody ever leaves)."""
     rng = _rng(seed, "churn")
     n = a["n"]
     redesign = _day(REDESIGN_DATE)
@@ -280,6 +287,8 @@ def _churn(seed: int, a: dict, start_day: int, end_day: int, n_grid: int) -> Non
     usage_mult = USAGE_MULT[a["quartile"] - 1]
     early = np.where(a["signup"] >= redesign, EARLY_MULT * REDESIGN_MULT, EARLY_MULT)
     h = (BASE_HAZARD[a["seg"]] * icp_mult * usage_mult)[:, None] * np.ones(n_grid)
+    if hazard_scale != 1.0:
+        h = h * float(hazard_scale)
     h[:, :EARLY_MONTHS] *= early[:, None]
     h = np.minimum(h, 0.95)
     # monthly contracts: leave at the end of tenure month m with probability h[m]
@@ -914,7 +923,8 @@ def _verbatim(rng, secondary: str, primary: str, tone: str, sentiment: str, comp
     return " ".join(x for x in parts if x), polite
 
 
-def _exit_interviews(seed: int, a: dict, end_day: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _exit_interviews(seed: int, a: dict, end_day: int,
+                     verbatim_lang: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = _rng(seed, "interviews")
     n = a["n"]
     inv_idx = np.flatnonzero(a["cancelled"])
@@ -954,6 +964,8 @@ def _exit_interviews(seed: int, a: dict, end_day: int) -> tuple[pd.DataFrame, pd
     hi = np.select([tone_i == 0, positive, tone_i == 1], [4, 10, 7], default=8)
     score = lo + np.floor(rng.random(m) * (hi - lo + 1)).astype(np.int64)
     japan = a["region"][inv_idx] == REGIONS.index("Japan")
+    if verbatim_lang is not None:                            # one language for every verbatim
+        japan = np.full(m, verbatim_lang == "ja")
     # per-row pieces: blank reason (few), price_budget naming a competitor in the text (few)
     has_verbatim = done & (rng.random(m) < 0.92)
     blank_reason = done & has_verbatim & (rng.random(m) < 0.025)
@@ -1042,9 +1054,10 @@ analysis:
 """
 
 
-def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-01-01",
-             end: str = "2026-09-30", events: bool = True) -> dict[str, int]:
-    """Write the sample company's tables into folder `out`; return {table_name: row_count}.
+def generate(out, *, seed: int = 7, n_accounts: int | None = None, start: str | None = None,
+             end: str | None = None, events: bool = True, shape: str = "sample") -> dict[str, int]:
+    """Write the sample company's tables (or a zoo company's) into folder `out`; return
+    {table_name: row_count}.
 
     Parameters
     ----------
@@ -1052,19 +1065,27 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
         Folder to write into (created if missing). Existing sample files are overwritten.
     seed : int, default 7
         Random seed; the same seed and arguments give byte-identical files.
-    n_accounts : int, default 3000
-        Number of customer accounts (events grow about linearly with it).
+    n_accounts : int, optional
+        Number of customer accounts (events grow about linearly with it); default 3,000 for the
+        sample, the shape's own size (a few hundred accounts) for a zoo shape.
     start, end : str, default "2023-01-01", "2026-09-30"
         First signup day and the last day covered by the data (nothing happens after `end`).
+        Only for the sample: each zoo shape has its own dates.
     events : bool, default True
         Write ``events.parquet`` (the large table). With ``False`` every other table is still
         identical to a run with events, and a stale ``events.parquet`` in `out` is removed.
+        Only for the sample.
+    shape : str, default "sample"
+        ``"sample"``: the sample company. Any other name of :data:`SHAPES`: a small company unlike
+        the sample (no churn dates, event-only purchases, no segments, blank categories, Japanese
+        labels, ...), derived from a small sample-like company with its own names and dates, with
+        its data config ``churnlab.yaml`` when it needs one. See ``docs/sample-data.md``.
 
     Returns
     -------
     dict
         Row count per written table: ``accounts``, ``subscriptions``, ``users``, ``events`` (when
-        written), ``exit_interviews``, ``roadmap``.
+        written), ``exit_interviews``, ``roadmap`` (a zoo shape lists only the tables it has).
 
     Notes
     -----
@@ -1072,6 +1093,7 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
     ``exit_interviews.csv``, ``roadmap.csv`` and the ``truth/`` folder (latent traits, true
     reasons, intended verbatim sentiment, planted data-quality problems; not part of the data
     contract). The planted effects and their magnitudes are described in ``docs/sample-data.md``.
+    A zoo shape writes only its own tables (and ``churnlab.yaml``), no ``truth/``.
 
     Examples
     --------
@@ -1080,7 +1102,26 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
     >>> counts = generate(tempfile.mkdtemp(), n_accounts=200, events=False)
     >>> counts["accounts"]
     200
+    >>> sorted(generate(tempfile.mkdtemp(), shape="accounts-only"))
+    ['accounts']
     """
+    if shape == "sample":
+        return _write_company(out, seed=seed, n_accounts=3000 if n_accounts is None else n_accounts,
+                              start=start or "2023-01-01", end=end or "2026-09-30", events=events)
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; shapes: sample, {', '.join(SHAPES)}")
+    if start is not None or end is not None or not events:
+        raise ValueError("start, end and events apply to the sample only; each zoo shape has its own")
+    return _zoo(out, shape, seed=seed, n_accounts=n_accounts)
+
+
+def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, events: bool,
+                   hazard_scale: float = 1.0, plant_problems: bool = True,
+                   verbatim_lang: str | None = None) -> dict[str, int]:
+    """The body of :func:`generate` for the sample company (see there); the zoo shapes also use
+    ``hazard_scale`` (multiplies every churn hazard), ``plant_problems`` (``False``: none of the
+    planted data-quality problems) and ``verbatim_lang`` (``"en"`` / ``"ja"``: one language for every
+    verbatim instead of Japanese for the Japan region)."""
     out = Path(out)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     n = int(n_accounts)
@@ -1095,7 +1136,7 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
     a = _accounts(seed, n, start_day, end_day)
     a["acct_str"] = np.array([f"A{i:05d}" for i in range(1, n + 1)], dtype=object)
     acct_ids = pa.array(a["acct_str"].tolist(), pa.string())
-    _churn(seed, a, start_day, end_day, n_grid)
+    _churn(seed, a, start_day, end_day, n_grid, hazard_scale)
     _reasons(seed, a, end_day)
     _service(a, end_day)
     _lapses(seed, a)
@@ -1106,13 +1147,14 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
 
     # subscriptions (+ one negative mrr row)
     subs = _subscriptions(a, n_grid, acct_ids)
-    bad = int(dq_rng.integers(subs.num_rows))
-    mrr = subs.column("mrr").to_numpy().copy()
-    mrr[bad] = -mrr[bad]
-    subs = subs.set_column(2, "mrr", pa.array(mrr))
-    dq.append(dict(table="subscriptions", problem="negative mrr", rows=1,
-                   key=f"{subs.column('account_id')[bad].as_py()} "
-                       f"{subs.column('month')[bad].as_py().isoformat()}"))
+    if plant_problems:
+        bad = int(dq_rng.integers(subs.num_rows))
+        mrr = subs.column("mrr").to_numpy().copy()
+        mrr[bad] = -mrr[bad]
+        subs = subs.set_column(2, "mrr", pa.array(mrr))
+        dq.append(dict(table="subscriptions", problem="negative mrr", rows=1,
+                       key=f"{subs.column('account_id')[bad].as_py()} "
+                           f"{subs.column('month')[bad].as_py().isoformat()}"))
     _write_parquet(subs, out / "subscriptions.parquet")
     counts["subscriptions"] = subs.num_rows
     del subs
@@ -1120,11 +1162,13 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
     # accounts (+ one churn_date before signup_date)
     churn_shown = a["churned"]
     churn_col = _iso(a["churn_intended"], churn_shown)
-    churned_idx = np.flatnonzero(churn_shown)
-    bad_acct = int(churned_idx[dq_rng.integers(churned_idx.size)])
-    churn_col[bad_acct] = _iso(np.array([a["signup"][bad_acct] - 14]))[0]
-    dq.append(dict(table="accounts", problem="churn_date before signup_date", rows=1,
-                   key=a["acct_str"][bad_acct]))
+    bad_acct = -1
+    if plant_problems:
+        churned_idx = np.flatnonzero(churn_shown)
+        bad_acct = int(churned_idx[dq_rng.integers(churned_idx.size)])
+        churn_col[bad_acct] = _iso(np.array([a["signup"][bad_acct] - 14]))[0]
+        dq.append(dict(table="accounts", problem="churn_date before signup_date", rows=1,
+                       key=a["acct_str"][bad_acct]))
     accounts = pd.DataFrame({
         "account_id": a["acct_str"],
         "signup_date": _iso(a["signup"]),
@@ -1178,7 +1222,7 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
     counts["users"] = users.num_rows
     del users, user_parts
 
-    if writer is not None:
+    if writer is not None and plant_problems:
         # ~50 events of an account that does not exist (a test account left in production)
         k = 50
         t_rng = _rng(seed, "dq_test_account")
@@ -1194,22 +1238,24 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
         }, schema=EVENTS_SCHEMA))
         dq.append(dict(table="events", problem="events of unknown account", rows=k,
                        key="TEST-0001"))
+    if writer is not None:
         writer.close()
         counts["events"] = writer.rows
 
     # exit interviews (+ 2 duplicated rows, 1 recommend_score of 11)
-    interviews, verbatims = _exit_interviews(seed, a, end_day)
-    done_rows = np.flatnonzero(interviews["completed_at"].to_numpy() != "")
-    picks = _rng(seed, "dq_interviews").choice(done_rows, size=3, replace=False)
-    interviews.loc[picks[2], "recommend_score"] = 11
-    dq.append(dict(table="exit_interviews", problem="recommend_score out of range (11)",
-                   rows=1, key=interviews.loc[picks[2], "account_id"]))
-    dup = np.sort(picks[:2])
-    for d in dup:
-        dq.append(dict(table="exit_interviews", problem="duplicated row", rows=1,
-                       key=interviews.loc[d, "account_id"]))
-    order = np.sort(np.concatenate([np.arange(len(interviews)), dup]), kind="stable")
-    interviews = interviews.iloc[order].reset_index(drop=True)
+    interviews, verbatims = _exit_interviews(seed, a, end_day, verbatim_lang)
+    if plant_problems:
+        done_rows = np.flatnonzero(interviews["completed_at"].to_numpy() != "")
+        picks = _rng(seed, "dq_interviews").choice(done_rows, size=3, replace=False)
+        interviews.loc[picks[2], "recommend_score"] = 11
+        dq.append(dict(table="exit_interviews", problem="recommend_score out of range (11)",
+                       rows=1, key=interviews.loc[picks[2], "account_id"]))
+        dup = np.sort(picks[:2])
+        for d in dup:
+            dq.append(dict(table="exit_interviews", problem="duplicated row", rows=1,
+                           key=interviews.loc[d, "account_id"]))
+        order = np.sort(np.concatenate([np.arange(len(interviews)), dup]), kind="stable")
+        interviews = interviews.iloc[order].reset_index(drop=True)
     _write_csv(interviews, out / "exit_interviews.csv")
     counts["exit_interviews"] = len(interviews)
 
@@ -1265,3 +1311,324 @@ def generate(out, *, seed: int = 7, n_accounts: int = 3000, start: str = "2023-0
     return {k: counts[k] for k in ["accounts", "subscriptions", "users", "events",
                                    "exit_interviews", "roadmap"] if k in counts}
 
+
+
+# --------------------------------------------------------------------------------------------
+# The zoo: small companies unlike the sample
+# --------------------------------------------------------------------------------------------
+# Each shape starts from a small sample-like company (the machinery above, without the planted
+# data-quality problems), renames everything the sample company owns (event names, segments,
+# plans, regions, competitors, roadmap, dates) and then rewrites the tables into the shape. A
+# review of any shape must never show a name of the sample company.
+
+#: The zoo shapes of ``generate(shape=...)`` / ``churnlab sample --shape``: name -> what it is.
+SHAPES = {
+    "accounts-only": "accounts.csv only (churn and cancel dates, segments), no other table",
+    "no-churn-column": "accounts without churn_date and cancel_date, plus users and events: "
+                       "churn is inferred from inactivity",
+    "b2c-events": "event-only B2C shop: customers with a signup date only, purchase and refund "
+                  "events with a value in EUR, no user_id, churn inferred from inactivity",
+    "no-segments": "no segment, plan or region column",
+    "single-segment": "one segment value for every account",
+    "messy-categories": "blank segment (15%), industry (10%), acquisition channel (5%) and "
+                        "competitor values; a region column of 1,100+ city names",
+    "no-user-id": "events without a user_id column",
+    "all-respond": "every invited account completed its exit interview (100%)",
+    "none-respond": "no invited account completed its exit interview (0%)",
+    "no-competitors": "exit interviews without a competitor column",
+    "japanese": "Japanese labels only: segments, plans, industries, regions, contract terms, "
+                "interview formats and answers, reason labels (mapped in the config), verbatims",
+    "first-year": "the company's first signups fall in the reviewed year (no earlier window)",
+    "zero-churn": "no account ever churns or cancels (no exit interview at all)",
+    "contracts": "real contract terms (Month-to-Month, quarterly, One Year, ANNUAL, Two Year) and "
+                 "the company's own reason labels, \"Don't know\" meaning no reason",
+}
+
+ZOO_START, ZOO_END = "2021-04-01", "2024-06-30"          # reviewed quarter 2024Q2
+FIRST_YEAR_START, FIRST_YEAR_END = "2022-02-14", "2022-09-30"   # reviewed quarter 2022Q3
+ZOO_ACCOUNTS = 400
+MESSY_ACCOUNTS = 1700                                    # enough for 1,100+ distinct cities
+ZOO_EVENT_SHARE = 0.25                                   # share of the base events kept
+ZOO_EVENTS = {"login": "sign_in", "report_created": "invoice_sent",
+              "dashboard_shared": "quote_shared", "workflow_run": "ledger_synced",
+              "integration_synced": "bank_feed_synced", "export_created": "tax_report_filed"}
+ZOO_QUALIFIED = [ZOO_EVENTS[e] for e in VALUE_EVENTS]    # the zoo's value-creating events
+ZOO_FEATURE = ZOO_EVENTS["workflow_run"]
+ZOO_SEGMENTS = {"SMB": "Starter", "Mid-Market": "Scale", "Enterprise": "Corporate"}
+ZOO_PLANS = {"Starter": "Basic", "Growth": "Plus", "Scale": "Premium"}
+ZOO_REGIONS = {"North America": "Nordics", "EMEA": "DACH", "APAC": "Benelux", "Japan": "Iberia",
+               "LATAM": "UK and Ireland"}
+ZOO_COMPETITORS = {"NorthWind Analytics": "BlueFin Books", "Northwind Inc.": "Bluefin Inc.",
+                   "Northwind": "Bluefin", "northwind": "bluefin", "Acme Analytics": "Kestrel Ledger",
+                   "Globex": "Orbital", "Initech": "Pinecone"}
+ZOO_ROADMAP = [("Guided setup", "slow_setup", "2022-03-01"),
+               ("Card retry", "payment_failure", "2022-09-12"),
+               ("Faster bank sync", "performance", "2023-05-02"),
+               ("Accounting connector", "integration_gap", "2023-11-20"),
+               ("Custom invoice fields", "missing_feature", "")]
+# b2c-events
+B2C_PURCHASE_SHARE = 0.12                                # value events of the base kept as purchases
+B2C_REFUND_SHARE = 0.06
+# messy-categories
+CITY_HEADS = ["Ash", "Bel", "Cor", "Dun", "Els", "Fair", "Glen", "Hal", "Ivy", "Kel", "Lang",
+              "Mar", "Nor", "Oak", "Pen", "Quin", "Red", "Stan", "Tor", "Ux", "Val", "Wex", "Yar",
+              "Zel", "Brom", "Crag", "Dray", "Fen", "Gor", "Hollin"]
+CITY_TAILS = ["ford", "ton", "bury", "wick", "dale", "mouth", "field", "stead", "ham", "by",
+              "minster", "port", "bridge", "well", "moor", "cliff", "holm", "thorpe", "worth",
+              "gate"]
+CITY_EXTRAS = ["", " Green", " Cross", " Heath"]
+# contracts
+CONTRACT_MONTHLY = (["Month-to-Month", "quarterly"], [0.8, 0.2])
+CONTRACT_ANNUAL = (["One Year", "ANNUAL", "Two Year"], [0.5, 0.25, 0.25])
+CONTRACT_REASONS = {"product_gap": "Missing features", "price_budget": "Too expensive",
+                    "poor_onboarding": "Hard to get started", "service_support": "Poor support",
+                    "competitive_loss": "Switched to a competitor",
+                    "integration_stack": "Consolidating tools", "company_change": "Business changes",
+                    "involuntary": "Payment failed", "other": "Something else"}
+DONT_KNOW = "Don't know"
+DONT_KNOW_SHARE = 0.12
+# japanese
+JA_SEGMENTS = {"SMB": "小規模", "Mid-Market": "中規模", "Enterprise": "大企業"}
+JA_PLANS = {"Starter": "ライト", "Growth": "スタンダード", "Scale": "プレミアム"}
+JA_INDUSTRIES = {"Software": "ソフトウェア", "Retail": "小売", "Healthcare": "医療",
+                 "Financial Services": "金融", "Manufacturing": "製造", "Education": "教育",
+                 "Media": "メディア"}
+JA_REGIONS = {"North America": "関東", "EMEA": "関西", "APAC": "中部", "Japan": "九州",
+              "LATAM": "北海道"}
+JA_CHANNELS = {"organic": "自然検索", "paid_search": "検索広告", "partner": "販売代理店",
+               "outbound_sales": "法人営業", "referral": "紹介"}
+JA_CONTRACTS = {"monthly": "月払い", "annual": "年払い"}
+JA_FORMATS = {"survey": "アンケート", "email": "メール", "call": "電話", "video": "ビデオ通話"}
+JA_WOULD_RETURN = {"yes": "はい", "maybe": "わからない", "no": "いいえ"}
+JA_PRIMARY = {"product_gap": "機能が足りない", "price_budget": "料金・予算の問題",
+              "poor_onboarding": "導入・定着がうまくいかなかった", "service_support": "サポートへの不満",
+              "competitive_loss": "他社製品に乗り換えた", "integration_stack": "社内ツールの統合",
+              "company_change": "会社の事情", "involuntary": "支払いができなかった",
+              "other": "その他の理由"}
+JA_COMPETITORS = {"NorthWind Analytics": "北斗アナリティクス", "Northwind Inc.": "北斗システム株式会社",
+                  "Northwind": "北斗システム", "northwind": "北斗システム", "Acme Analytics": "青葉クラウド",
+                  "Globex": "白鷺ソフト", "Initech": "若葉データ"}
+JA_ROADMAP = [("導入ガイドの刷新", "slow_setup", "2022-03-01"),
+              ("カード決済の再試行", "payment_failure", "2022-09-12"),
+              ("同期の高速化", "performance", "2023-05-02"),
+              ("会計ソフト連携", "integration_gap", "2023-11-20"),
+              ("請求書の項目カスタマイズ", "missing_feature", "")]
+JA_YEN_PER_UNIT = 150                                    # MRR in yen
+
+_TABLE_FILES = {"accounts": "accounts.csv", "subscriptions": "subscriptions.parquet",
+                "users": "users.parquet", "events": "events.parquet",
+                "exit_interviews": "exit_interviews.csv", "roadmap": "roadmap.csv"}
+
+
+def _replace_names(values: pd.Series, names: dict) -> pd.Series:
+    """Replace every occurrence of the keys of ``names`` (longest first) inside the strings."""
+    import re
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(names, key=len, reverse=True)))
+    return values.map(lambda s: pattern.sub(lambda m: names[m.group(0)], s))
+
+
+def _zoo_base(out: Path, seed: int, n: int, start: str, end: str, *, hazard_scale: float = 1.0,
+              verbatim_lang: str | None = None) -> dict:
+    """A small sample-like company without planted problems, read back as frames (truth kept
+    apart, ``truth/`` removed), its events thinned to :data:`ZOO_EVENT_SHARE`."""
+    import shutil
+
+    _write_company(out, seed=seed, n_accounts=n, start=start, end=end, events=True,
+                   hazard_scale=hazard_scale, plant_problems=False, verbatim_lang=verbatim_lang)
+    csv = dict(dtype=str, keep_default_na=False)
+    t = {"accounts": pd.read_csv(out / "accounts.csv", **csv),
+         "exit_interviews": pd.read_csv(out / "exit_interviews.csv", **csv),
+         "truth": pd.read_csv(out / "truth" / "accounts.csv", **csv),
+         "subscriptions": pq.read_table(out / "subscriptions.parquet"),
+         "users": pq.read_table(out / "users.parquet")}
+    ev = pq.read_table(out / "events.parquet")
+    keep = _rng(seed, "zoo_events").random(ev.num_rows) < ZOO_EVENT_SHARE
+    t["events_all"] = ev
+    t["events"] = ev.filter(pa.array(keep))
+    shutil.rmtree(out / "truth")
+    return t
+
+
+def _rename_events(ev: pa.Table, names: dict) -> pa.Table:
+    renamed = pd.Series(ev.column("event").to_pylist(), dtype=object).map(names)
+    return ev.set_column(ev.schema.get_field_index("event"), "event",
+                         pa.array(renamed.tolist(), pa.string()))
+
+
+def _zoo(out, shape: str, *, seed: int, n_accounts: int | None) -> dict[str, int]:
+    """Write zoo company ``shape`` into ``out`` (see :data:`SHAPES` and docs/sample-data.md)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n = n_accounts or (MESSY_ACCOUNTS if shape == "messy-categories" else ZOO_ACCOUNTS)
+    start, end = (FIRST_YEAR_START, FIRST_YEAR_END) if shape == "first-year" else (ZOO_START, ZOO_END)
+    t = _zoo_base(out, seed, n, start, end, hazard_scale=0.0 if shape == "zero-churn" else 1.0,
+                  verbatim_lang="ja" if shape == "japanese" else "en")
+    acc, iv, truth = t["accounts"], t["exit_interviews"], t["truth"]
+    rng = _rng(seed, "zoo", zlib.crc32(shape.encode()))
+    ja = shape == "japanese"
+    # the zoo's own names for everything the sample company owns
+    if ja:
+        for col, names in [("segment", JA_SEGMENTS), ("plan", JA_PLANS), ("industry", JA_INDUSTRIES),
+                           ("region", JA_REGIONS), ("acquisition_channel", JA_CHANNELS),
+                           ("contract", JA_CONTRACTS)]:
+            acc[col] = acc[col].map(names)
+        acc["mrr"] = (acc["mrr"].astype(float) * JA_YEN_PER_UNIT).map("{:.0f}".format)
+        subs = t["subscriptions"]
+        t["subscriptions"] = subs.set_column(
+            2, "mrr", pc.multiply(subs.column("mrr"), pa.scalar(float(JA_YEN_PER_UNIT))))
+        comp_names = JA_COMPETITORS
+    else:
+        for col, names in [("segment", ZOO_SEGMENTS), ("plan", ZOO_PLANS), ("region", ZOO_REGIONS)]:
+            acc[col] = acc[col].map(names)
+        comp_names = ZOO_COMPETITORS
+    iv["competitor"] = _replace_names(iv["competitor"], comp_names)
+    iv["verbatim"] = _replace_names(iv["verbatim"], comp_names)
+    truth["competitor"] = _replace_names(truth["competitor"], comp_names)
+    t["events"] = _rename_events(t["events"], ZOO_EVENTS)
+    roadmap = pd.DataFrame(JA_ROADMAP if ja else ZOO_ROADMAP,
+                           columns=["item", "secondary_reason", "shipped_at"])
+    roadmap.loc[roadmap["shipped_at"] > end, "shipped_at"] = ""    # not shipped yet at the data end
+    t["roadmap"] = roadmap
+    config: dict = {"activity": {"events": list(ZOO_QUALIFIED), "min_count": 1}}
+    tables = ["accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap"]
+
+    if shape == "accounts-only":
+        tables, config = ["accounts"], None
+    elif shape == "no-churn-column":
+        acc = acc.drop(columns=["churn_date", "cancel_date"])
+        tables = ["accounts", "users", "events"]
+        config["analysis"] = {"inactivity_days": 90, "feature_event": ZOO_FEATURE}
+    elif shape == "b2c-events":
+        acc, t["events"] = _b2c(t["events_all"], acc, rng, end)
+        tables = ["accounts", "events"]
+        config = {"activity": {"events": ["purchase"], "min_count": 1},
+                  "analysis": {"currency": "EUR", "inactivity_days": 90, "feature_event": "purchase"}}
+    elif shape == "no-segments":
+        acc = acc.drop(columns=["segment", "plan", "region"])
+    elif shape == "single-segment":
+        acc["segment"] = "Scale"
+    elif shape == "messy-categories":
+        na = len(acc)
+        for col, share in [("segment", 0.15), ("industry", 0.10), ("acquisition_channel", 0.05)]:
+            acc.loc[rng.random(na) < share, col] = ""
+        acc["region"] = _cities(rng, na)
+        named = (iv["competitor"] != "").to_numpy()
+        iv.loc[named & (rng.random(len(iv)) < 0.5), "competitor"] = ""
+        tables = ["accounts", "subscriptions", "exit_interviews", "roadmap"]
+    elif shape == "no-user-id":
+        t["events"] = t["events"].drop(["user_id"])
+    elif shape == "all-respond":
+        iv = _all_respond(iv, truth, end)
+    elif shape == "none-respond":
+        for col in ["completed_at", "primary_reason", "secondary_reason", "competitor",
+                    "would_return", "recommend_score", "liked", "verbatim", "language"]:
+            iv[col] = ""
+    elif shape == "no-competitors":
+        iv = iv.drop(columns=["competitor"])
+    elif shape == "japanese":
+        iv["format"] = iv["format"].map(JA_FORMATS)
+        iv["would_return"] = iv["would_return"].map(lambda v: JA_WOULD_RETURN.get(v, v))
+        iv["primary_reason"] = iv["primary_reason"].map(lambda v: JA_PRIMARY.get(v, v))
+        ja_sec = _taxonomy_secondary_labels("ja")
+        iv["secondary_reason"] = iv["secondary_reason"].map(lambda v: ja_sec.get(v, v))
+        config["tables"] = {
+            "accounts": {"values": {"contract": {v: k for k, v in JA_CONTRACTS.items()}}},
+            "exit_interviews": {
+                "values": {"format": {v: k for k, v in JA_FORMATS.items()},
+                           "would_return": {v: k for k, v in JA_WOULD_RETURN.items()}},
+                "reasons": {"primary_reason": {v: k for k, v in JA_PRIMARY.items()}}}}
+        config["analysis"] = {"currency": "JPY", "language": "ja", "feature_event": ZOO_FEATURE}
+    elif shape == "contracts":
+        monthly = (acc["contract"] == "monthly").to_numpy()
+        m_terms, m_p = CONTRACT_MONTHLY
+        a_terms, a_p = CONTRACT_ANNUAL
+        m_pick = np.array(m_terms, dtype=object)[_choice(rng, np.tile(m_p, (len(acc), 1)))]
+        a_pick = np.array(a_terms, dtype=object)[_choice(rng, np.tile(a_p, (len(acc), 1)))]
+        acc["contract"] = np.where(monthly, m_pick, a_pick)
+        done = (iv["completed_at"] != "").to_numpy()
+        dont_know = done & (rng.random(len(iv)) < DONT_KNOW_SHARE)
+        iv["primary_reason"] = np.where(dont_know, DONT_KNOW,
+                                        iv["primary_reason"].map(lambda v: CONTRACT_REASONS.get(v, v)))
+        iv = iv.drop(columns=["secondary_reason"])
+        mapping = {v: k for k, v in CONTRACT_REASONS.items()}
+        mapping[DONT_KNOW] = "no_reason"
+        config["tables"] = {"exit_interviews": {"reasons": {"primary_reason": mapping}}}
+        config["analysis"] = {"currency": "EUR"}
+
+    t["accounts"], t["exit_interviews"] = acc, iv
+    for name, file in _TABLE_FILES.items():
+        (out / file).unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    for name in tables:
+        frame = t[name]
+        if isinstance(frame, pa.Table):
+            _write_parquet(frame, out / _TABLE_FILES[name],
+                           EVENTS_ROW_GROUP if name == "events" else SMALL_ROW_GROUP)
+            counts[name] = frame.num_rows
+        else:
+            _write_csv(frame, out / _TABLE_FILES[name])
+            counts[name] = len(frame)
+    cfg_path = out / "churnlab.yaml"
+    cfg_path.unlink(missing_ok=True)
+    if config:
+        import yaml
+        cfg_path.write_text(f"# Data config of the zoo company {shape!r} (churnlab sample --shape {shape})\n"
+                            + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                            encoding="utf-8")
+    return counts
+
+
+def _b2c(events: pa.Table, acc: pd.DataFrame, rng: np.random.Generator, end: str):
+    """Customers (id and signup date) and their purchase / refund events, from the base company's
+    value-creating events: a share of them become purchases, a few purchases are refunded."""
+    ev = events.select(["account_id", "ts", "event"]).to_pandas()
+    ev = ev[ev["event"].isin(["report_created", "dashboard_shared", "workflow_run", "export_created"])]
+    ev = ev[rng.random(len(ev)) < B2C_PURCHASE_SHARE].reset_index(drop=True)
+    ev["event"] = "purchase"
+    ev["value"] = np.round(np.exp(rng.normal(3.4, 0.6, len(ev))), 2)
+    ref = ev[rng.random(len(ev)) < B2C_REFUND_SHARE].copy()
+    ref["event"] = "refund"
+    ref["ts"] = ref["ts"] + pd.to_timedelta(rng.integers(1, 15, len(ref)), unit="D")
+    ref = ref[ref["ts"] < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)]
+    ev = pd.concat([ev, ref]).sort_values(["account_id", "ts", "event"], kind="stable")
+    ev["account_id"] = "C" + ev["account_id"].str[1:]
+    customers = pd.DataFrame({"account_id": "C" + acc["account_id"].str[1:],
+                              "signup_date": acc["signup_date"]})
+    table = pa.table({"account_id": pa.array(ev["account_id"].tolist(), pa.string()),
+                      "ts": pa.array(ev["ts"], pa.timestamp("us", tz="UTC")),
+                      "event": pa.array(ev["event"].tolist(), pa.string()),
+                      "value": pa.array(ev["value"].to_numpy(), pa.float64())})
+    return customers, table
+
+
+def _cities(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A city per account: 30% in ten large cities, every other account in a town of its own."""
+    names = np.array([h + t + x for h in CITY_HEADS for t in CITY_TAILS for x in CITY_EXTRAS],
+                     dtype=object)
+    names = names[rng.permutation(names.size)]
+    big, towns = names[:10], names[10:]
+    town = towns[np.arange(n) % towns.size]
+    return np.where(rng.random(n) < 0.30, big[rng.integers(0, 10, n)], town)
+
+
+def _all_respond(iv: pd.DataFrame, truth: pd.DataFrame, end: str) -> pd.DataFrame:
+    """Every invitation answered: the non-responders answer two days later with their true reason."""
+    iv = iv.copy()
+    todo = (iv["completed_at"] == "").to_numpy()
+    t = truth.set_index("account_id")
+    ids = iv.loc[todo, "account_id"]
+    day = (pd.to_datetime(iv.loc[todo, "invited_at"]) + pd.Timedelta(days=2)).clip(upper=pd.Timestamp(end))
+    iv.loc[todo, "completed_at"] = day.dt.strftime("%Y-%m-%d").to_numpy()
+    iv.loc[todo, "primary_reason"] = t.loc[ids, "true_primary_reason"].to_numpy()
+    iv.loc[todo, "secondary_reason"] = t.loc[ids, "true_secondary_reason"].to_numpy()
+    iv.loc[todo, "competitor"] = t.loc[ids, "competitor"].to_numpy()
+    iv.loc[todo, "would_return"] = "maybe"
+    iv.loc[todo, "recommend_score"] = "5"
+    return iv
+
+
+def _taxonomy_secondary_labels(lang: str) -> dict:
+    """Secondary reason code -> its label in the shipped taxonomy."""
+    import yaml
+    tax = yaml.safe_load((Path(__file__).parent / "taxonomy.yaml").read_text(encoding="utf-8"))
+    return {s: lab[lang] for p in tax["primary"].values() for s, lab in p["secondary"].items()}
