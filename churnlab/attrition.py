@@ -1177,6 +1177,47 @@ def quarter_sentences(logos, users=None, revenue=None, *, currency: str = "") ->
     return out
 
 
+def by_quarter(logos: pd.DataFrame, users: pd.DataFrame | None = None,
+               revenue: pd.DataFrame | None = None) -> dict:
+    """Each quarter's headline figures, for ``metrics.json`` and the executive summary's comparisons.
+
+    ``logos``, ``users`` and ``revenue`` are quarterly :func:`spell_attrition`, :func:`activity_attrition`
+    and :func:`mrr_movements` output. Returns ``{quarter: {logo_start, logo_churned,
+    logo_attrition_rate, logo_attrition_rate_lo, logo_attrition_rate_hi, user_start, user_churned,
+    user_attrition_rate, start_mrr, mrr_churned, grr, nrr}}``: ``mrr_churned`` is the MRR of the
+    accounts lost, ``grr`` = 1 - gross MRR churn and ``nrr`` = 1 - net MRR churn. A rate with an empty
+    base is ``None``.
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"period": ["2026Q2"], "start_count": [10], "churned": [1], "attrition_rate": [0.1],
+    ...                   "attrition_rate_lo": [0.02], "attrition_rate_hi": [0.4]})
+    >>> by_quarter(q)["2026Q2"]["logo_attrition_rate"]
+    0.1
+    """
+    def num(v):
+        return None if v is None or pd.isna(v) else float(v)
+
+    out: dict = {}
+    for r in logos.itertuples():
+        base = int(r.start_count)
+        out.setdefault(str(r.period), {}).update(
+            logo_start=base, logo_churned=int(r.churned),
+            logo_attrition_rate=num(r.attrition_rate) if base else None,
+            logo_attrition_rate_lo=num(r.attrition_rate_lo) if base else None,
+            logo_attrition_rate_hi=num(r.attrition_rate_hi) if base else None)
+    for r in (users.itertuples() if users is not None else []):
+        base = int(r.start_count)
+        out.setdefault(str(r.period), {}).update(user_start=base, user_churned=int(r.churned),
+                                                 user_attrition_rate=num(r.attrition_rate) if base else None)
+    for r in (revenue.itertuples() if revenue is not None else []):
+        ok = bool(r.start_mrr > 0)
+        out.setdefault(str(r.period), {}).update(
+            start_mrr=num(r.start_mrr), mrr_churned=num(r.churned_mrr),
+            grr=1 - float(r.gross_mrr_churn) if ok else None, nrr=1 - float(r.net_mrr_churn) if ok else None)
+    return out
+
+
 def compare_measures(logos, users=None, active=None) -> str:
     """One sentence comparing the quarter's user, active-account and logo attrition, from the data.
 

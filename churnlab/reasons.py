@@ -1557,7 +1557,7 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
 
 
 def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, changes: pd.DataFrame | None = None,
-                    winback: pd.DataFrame | None = None) -> dict:
+                    winback: pd.DataFrame | None = None, history: int = 8) -> dict:
     """Headline figures for ``metrics.json`` (section ``reasons``).
 
     Returns
@@ -1567,7 +1567,9 @@ def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, change
         ``reason_shares_mrr`` (primary reason -> share of responding churned accounts / of their MRR,
         ``no_reason`` included), ``top_reason_changes`` (the significant changes in ``changes``:
         ``reason, level, from, to, change, p_adj, now, then``), ``winback_accounts`` (number of
-        accounts in ``winback``) and ``winback_mrr``.
+        accounts in ``winback``) and ``winback_mrr``; ``reasons_by_quarter`` holds each of the last
+        ``history`` quarters' invited, completed, participation, responders and reason counts and
+        shares, and ``reason_labels`` the label of each reason code.
 
     Examples
     --------
@@ -1589,8 +1591,20 @@ def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, change
             top.append({"reason": r.reason, "level": getattr(r, "level", "primary"), "label": r.label,
                         "from": num(r.share_then), "to": num(r.share_now), "change": num(r.change),
                         "p_adj": num(r.p_adj), "then": r.then, "now": r.now})
+    by_q = {}
+    for qq in quarters_back(quarter, history):
+        p_q = participation(frame, quarter=qq).iloc[0]
+        sh_q = reason_shares(frame, taxonomy=taxonomy, quarter=qq)
+        by_q[qq] = {"invited": int(p_q["n"]), "completed": int(p_q["k"]),
+                    "participation_rate": num(p_q["rate"]) if int(p_q["n"]) else None,
+                    "responders": int(sh_q["n"].max()) if len(sh_q) else 0,
+                    "reason_counts": {r.reason: int(r.k) for r in sh_q.itertuples()},
+                    "reason_shares": {r.reason: num(r.share) for r in sh_q.itertuples()}}
     return {
         "quarter": quarter,
+        "reasons_by_quarter": by_q,
+        "reason_labels": {code: reason_label(code, taxonomy) for code in
+                          sorted({c for v in by_q.values() for c in v["reason_counts"]})},
         "participation_rate": num(part["rate"].iloc[0]),
         "reason_shares": {r.reason: num(r.share) for r in sh.itertuples()},
         "reason_shares_mrr": {r.reason: num(r.mrr_share) for r in sh.itertuples()},

@@ -510,6 +510,14 @@ def merge_metrics(out_dir, quarter: str, dataset=None) -> dict:
             merged.update(json.loads(f.read_text(encoding="utf-8")))
     if dataset is not None:
         merged["rows"] = rows_summary(dataset)
+    shares = {k: v for k, v in (merged.get("reason_shares") or {}).items() if k != "no_reason" and v is not None}
+    if shares:
+        merged["top_reason"] = max(sorted(shares), key=lambda k: shares[k])
+        merged["top_reason_label"] = (merged.get("reason_labels") or {}).get(merged["top_reason"],
+                                                                            merged["top_reason"].replace("_", " "))
+    from .summary import comparison_blocks
+
+    merged.update(comparison_blocks(merged))
     return merged
 
 
@@ -525,21 +533,6 @@ def rows_summary(dataset) -> dict:
 
 # --------------------------------------------------------------------------- HTML
 
-_CSS = """
-body { font-family: -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK JP", "IPAexGothic",
-       Helvetica, Arial, sans-serif; color: #1f2933; margin: 0; background: #f5f7fa; }
-.wrap { max-width: 1080px; margin: 0 auto; padding: 32px 24px 64px; }
-h1 { font-size: 28px; margin: 0 0 4px; } .sub { color: #52606d; margin: 0 0 28px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 14px; }
-.card { background: #fff; border-radius: 8px; padding: 16px 18px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
-.card .v { font-size: 26px; font-weight: 600; } .card .k { color: #52606d; font-size: 13px; margin-top: 4px; }
-table { border-collapse: collapse; width: 100%; background: #fff; border-radius: 8px; overflow: hidden;
-        box-shadow: 0 1px 3px rgba(0,0,0,.08); margin-top: 8px; }
-th, td { text-align: left; padding: 10px 14px; border-bottom: 1px solid #e4e7eb; font-size: 14px; }
-th { background: #eef2f7; } .ok { color: #1b7f3b; font-weight: 600; } .skip { color: #7b8794; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
-h2 { margin-top: 36px; font-size: 19px; } a { color: #1d4ed8; } .err { color: #b42318; font-size: 13px; }
-.foot { color: #7b8794; font-size: 12px; margin-top: 40px; }
-"""
 
 
 
@@ -570,7 +563,11 @@ def _prose_html(text: str) -> str:
             blocks.append("<pre class='plain-table'>" + presentation.escape("\n".join(table)) + "</pre>")
             table = []
         if ln.strip():
-            blocks.append("<p>" + presentation.escape(ln) + "</p>")
+            # a line wrapped in the middle of a sentence continues the same paragraph
+            if blocks and blocks[-1].startswith("<p>") and not re.search(r"[.!?:;)]</p>$", blocks[-1]):
+                blocks[-1] = blocks[-1][:-4] + " " + presentation.escape(ln.strip()) + "</p>"
+            else:
+                blocks.append("<p>" + presentation.escape(ln) + "</p>")
     return "<div class='prose'>" + "".join(blocks) + "</div>"
 
 
@@ -580,6 +577,9 @@ def _page_outputs(nb, error: str):
     import nbformat
 
     found = []
+    said = {line.strip() for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
+            if (o.get("metadata") or {}).get("churnlab", {}).get("finding")
+            for line in str((o.get("data") or {}).get("text/plain", "")).splitlines()}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -592,9 +592,11 @@ def _page_outputs(nb, error: str):
                                           "completed.</b> " + presentation.escape(error or "An error occurred.")
                                           + "</p>", "text/plain": "This section could not be completed."}))
             elif kind == "stream":
-                if o.get("name") == "stdout" and str(o.get("text", "")).strip():
+                # printed lines that are also key findings are shown once, at the top
+                text = "\n".join(ln for ln in str(o.get("text", "")).splitlines() if ln.strip() not in said)
+                if o.get("name") == "stdout" and text.strip():
                     kept.append(nbformat.v4.new_output("display_data", data={
-                        "text/html": _prose_html(o["text"]), "text/plain": o["text"]}))
+                        "text/html": _prose_html(text), "text/plain": text}))
             elif (o.get("metadata") or {}).get("churnlab", {}).get("finding"):
                 found.append(o["data"]["text/html"].replace("<ul class='findings-here'>", "").replace("</ul>", ""))
             else:
@@ -726,9 +728,55 @@ def headline_cards(metrics: dict) -> list[tuple[str, str]]:
     return cards
 
 
-def write_index(result: ReviewResult, dataset=None) -> Path:
-    """Write ``index.html``: headline figures, links to the reports, and their status."""
+def _spark(values, *, width: int = 120, height: int = 28) -> str:
+    """A sparkline of up to 8 quarters as inline SVG (numbers only; gaps where a value is unknown)."""
+    pts = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(pts) < 2:
+        return ""
+    lo, hi = min(v for _, v in pts), max(v for _, v in pts)
+    span = (hi - lo) or 1.0
+    n = max(len(values) - 1, 1)
+    xy = [(2 + i * (width - 4) / n, height - 3 - (v - lo) / span * (height - 6)) for i, v in pts]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    last = xy[-1]
+    return (f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
+            f"aria-label='trend over the last {len(values)} quarters'><polyline fill='none' stroke='#4c78a8' "
+            f"stroke-width='1.6' points='{line}'/><circle cx='{last[0]:.1f}' cy='{last[1]:.1f}' r='2.6' "
+            "fill='#102a43'/></svg>")
+
+
+def _card_html(card: dict, currency: str) -> str:
+    from . import summary as sm
+
     e = presentation.escape
+    value = sm.pct(card["value"]) if card["kind"] == "rate" else sm.money(card["value"], currency)
+    ci = (f"<div class='ci'>95% CI {sm.pct(card['lo'])}-{sm.pct(card['hi'])}</div>"
+          if card.get("lo") is not None and card.get("hi") is not None else "")
+    deltas = []
+    for which in ("prev", "year"):
+        text = sm.change_text(card, which)
+        if not text:
+            continue
+        then = card[which]
+        way = "up" if card["value"] > then else "down" if card["value"] < then else "flat"
+        arrow = {"up": "&#9650;", "down": "&#9660;", "flat": "&#9644;"}[way]
+        cls = "flat" if way == "flat" or not card.get("better") else (
+            f"{way}-good" if way == card["better"] else f"{way}-bad")
+        deltas.append(f"<div class='d {cls}'>{arrow} {e(text)}</div>")
+    return (f"<a class='card' href='{e(card['page'])}' style='text-decoration:none;color:inherit'>"
+            f"<div class='k'>{e(card['label'])}</div><div class='v'>{e(value)}</div>"
+            f"<div class='w'>{e(card['window'])}</div>{ci}{''.join(deltas)}{_spark(card['spark'])}</a>")
+
+
+def write_index(result: ReviewResult, dataset=None) -> Path:
+    """Write ``index.html``, the executive summary: sentences on the quarter, cards with the change
+    against the previous quarter and a year ago, actions, a section per audience, and the reports."""
+    from . import summary as sm
+
+    e = presentation.escape
+    m = result.metrics
+    currency = m.get("currency") or ""
+    cards = sm.kpis(m) if m.get("quarter") else []
     rows = []
     for n in result.notebooks:
         title = e(TITLES.get(n.name, n.name))
@@ -740,67 +788,172 @@ def write_index(result: ReviewResult, dataset=None) -> Path:
         else:
             status = f"<span class='bad'>failed</span><div class='err'>{e(n.error)}</div>"
         rows.append(f"<tr><td>{link}</td><td>{status}</td></tr>")
-    cards = "".join(f"<div class='card'><div class='v'>{e(v)}</div><div class='k'>{e(k)}</div></div>"
-                    for v, k in headline_cards(result.metrics))
+    said = sm.sentences(m, cards)
+    summary_html = ("<ul class='summary'>" + "".join(f"<li>{e(t)}</li>" for t in said) + "</ul>") if said else ""
+    acts = sm.actions(m)
+    actions_html = ("<h2>Actions</h2><ul>" + "".join(f"<li><a href='{e(a['href'])}'>{e(a['text'])}</a></li>"
+                                                     for a in acts) + "</ul>") if acts else ""
+    aud = sm.audiences(m) if m.get("reason_shares") else []
+    aud_html = ("<h2>For each team</h2><div class='cols'>" + "".join(
+        f"<div class='box'><h3>{e(a['title'])}</h3><p>{e(a['text'])}</p><p><a href='{e(a['href'])}'>Open the "
+        "report</a></p></div>" for a in aud) + "</div>") if aud else ""
     data_rows = ""
     if dataset is not None:
         data_rows = "".join(
-            f"<tr><td>{e(r.table)}</td><td>{e(str(r.file))}</td><td>{r.read:,}</td><td>{r.excluded:,}</td>"
-            f"<td>{r.used:,}</td></tr>" for r in dataset.rows.itertuples(index=False))
-        data_rows = ("<h2>Data used</h2><table><tr><th>table</th><th>file</th><th>rows read</th>"
-                     "<th>excluded</th><th>used</th></tr>" + data_rows +
-                     "</table><p class='sub'>Every exclusion is explained in the data check.</p>")
+            f"<tr><td>{e(r.table)}</td><td>{e(str(r.file))}</td><td class='num'>{r.read:,}</td>"
+            f"<td class='num'>{r.excluded:,}</td><td class='num'>{r.used:,}</td></tr>"
+            for r in dataset.rows.itertuples(index=False))
+        data_rows = ("<h2>Data used</h2><table><tr><th>Table</th><th>File</th><th class='num'>Rows read</th>"
+                     "<th class='num'>Excluded</th><th class='num'>Used</th></tr>" + data_rows +
+                     "</table><p class='note'>Every exclusion is explained in the data check.</p>")
     failed = [n for n in result.notebooks if not n.ok]
     warn = (f"<p class='bad'>{len(failed)} report(s) could not be completed; see below.</p>" if failed else "")
+    cards_html = "".join(_card_html(c, currency) for c in cards)
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Churn review {e(result.quarter)}</title><style>{_CSS}</style></head>
-<body><div class="wrap">
-<h1>Quarterly churn review · {e(result.quarter)}</h1>
-<p class="sub">Headline figures of the quarter; open a report for the detail and the statistics behind them.</p>
-{warn}<div class="cards">{cards}</div>
-<h2>Reports</h2><table><tr><th>report</th><th>status</th></tr>{''.join(rows)}</table>
+<title>Churn review {e(result.quarter)}</title><style>{stylesheet()}</style></head>
+<body><header class="bar"><div class="wrap"><span class="home">Churn review {e(result.quarter)}</span></div></header>
+<div class="wrap">
+<div class="hero"><h1>Quarterly churn review · {e(result.quarter)}</h1>
+<p class="sub">Executive summary: what happened this quarter, how it compares with the previous quarter and
+the same quarter a year ago, and what to do. Each card opens the report behind it.</p></div>
+{warn}{summary_html}
+<div class="cards">{cards_html}</div>
+{actions_html}
+{aud_html}
+<h2>Reports</h2><table><tr><th>Report</th><th>Status</th></tr>{''.join(rows)}</table>
 {data_rows}
 <p class="foot">Generated by churnlab on {e(pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"))}.
-Figures: metrics.json in this folder.</p>
+Every figure is in metrics.json in this folder. Changes marked with p are tested (two-proportion z-test);
+a change without p has no test.</p>
 </div></body></html>"""
     path = result.out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
 
 
+#: Readable column headers of the tables the analyses return (any other snake_case name is turned
+#: into words: ``share_now`` -> "Share now").
+HEADERS = {
+    "period": "Period", "start_count": "Active at start", "churned": "Lost", "retained": "Retained",
+    "new": "New (not counted)", "reactivated": "Reactivated", "left_in_period": "Joined and left",
+    "end_count": "Active at end", "attrition_rate": "Attrition rate", "retention_rate": "Retention rate",
+    "start_mrr": "Starting MRR", "churned_mrr": "MRR lost (churned)", "contraction_mrr": "MRR lost (contraction)",
+    "expansion_mrr": "Expansion MRR", "new_mrr": "New MRR", "reactivated_mrr": "Reactivated MRR",
+    "end_mrr": "Ending MRR", "gross_mrr_churn": "Gross MRR churn", "net_mrr_churn": "Net MRR churn",
+    "seats_removed": "Seats removed", "seat_contraction_rate": "Seat contraction",
+    "contraction_account_rate": "Accounts contracting", "mean_rate": "Mean rate",
+    "converted_to_quarter": "Converted to a quarter", "compounded": "Compounded", "measured_quarter": "Measured quarterly",
+    "per_quarter": "Periods per quarter", "periods": "Periods", "grain": "Grain", "by": "Account attribute",
+    "levels": "Groups", "pooled": "Values pooled", "n": "Accounts", "chi2": "Chi-square", "chi2_df": "Degrees of freedom",
+    "chi2_p": "p (chi-square)", "lr_p": "p (logistic regression)", "highest": "Highest", "highest_rate": "Highest rate",
+    "lowest": "Lowest", "lowest_rate": "Lowest rate", "odds_ratio": "Odds ratio", "p_value": "p", "p": "p",
+    "usage_band": "Prior-quarter use", "flagged": "Accounts flagged", "flagged_churned": "Flagged and lost",
+    "flagged_rate": "Churn rate, flagged", "others": "Other accounts", "others_churned": "Others lost",
+    "others_rate": "Churn rate, others", "lift": "Lift", "share_of_churned": "Share of those lost",
+    "contribution": "Contribution to the rate", "hazard_ratio": "Hazard ratio", "covariate": "Account trait",
+    "reference": "Compared with", "share": "Share", "share_now": "Share now", "share_then": "Share then",
+    "change": "Change", "p_adj": "p (adjusted)", "p_trend_adj": "p (trend, adjusted)", "direction": "Direction",
+    "mrr": "MRR", "account_id": "Account", "churn_date": "Churn date", "would_return": "Would return",
+    "why": "Why on the list", "icp_fit": "Fits the ideal customer profile",
+}
+
+
+def readable_header(name) -> str:
+    """A column name as a header a reader understands.
+
+    Examples
+    --------
+    >>> readable_header("start_count"), readable_header("acquisition_channel"), readable_header("Tier")
+    ('Active at start', 'Acquisition channel', 'Tier')
+    """
+    name = str(name)
+    if name in HEADERS:
+        return HEADERS[name]
+    if "_" in name or name.islower():
+        words = name.replace("_", " ").strip()
+        return words[:1].upper() + words[1:]
+    return name
+
+
+def _with_interval(frame: pd.DataFrame, col: str, fmt) -> pd.Series:
+    lo, hi = frame[f"{col}_lo"], frame[f"{col}_hi"]
+
+    def one(v, a, b):
+        if v is None or pd.isna(v):
+            return None
+        if a is None or b is None or pd.isna(a) or pd.isna(b):
+            return fmt(v)
+        return f"{fmt(v)} ({fmt(a)}-{fmt(b)})"
+    return pd.Series([one(v, a, b) for v, a, b in zip(frame[col], lo, hi)], index=frame.index, dtype=object)
+
+
 def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), pvalues=(),
-           formats: dict | None = None, caption: str | None = None, currency: str = ""):
-    """A pandas Styler for reports: hidden index, percentages, thousands separators, escaped text.
+           formats: dict | None = None, caption: str | None = None, currency: str = "", headers: dict | None = None):
+    """A report table: readable headers, each value with its interval in one cell, percentages,
+    thousands separators, money with its currency, p-values as ``< 0.001``, blanks and booleans as
+    words, every text escaped; returns a pandas Styler with the index hidden.
 
-    ``pvalues`` columns read ``< 0.001`` below that and three decimals otherwise; ``formats`` maps
-    other columns to a format string (``"{:.3g}"``) or a callable returning plain text.
-
-    Every text shown - cells, column labels, caption - goes through :func:`churnlab.presentation.escape`
-    (see :func:`churnlab.presentation.styler`).
+    A column ``x`` with ``x_lo`` and ``x_hi`` beside it is shown as one cell "4.9% (4.0-5.9%)" under
+    "x (95% CI)". Headers come from :data:`HEADERS` (or ``headers``), other names are turned into
+    words. ``formats`` maps other columns to a format string or a callable returning plain text.
+    Every text shown goes through :func:`churnlab.presentation.escape` (see
+    :func:`churnlab.presentation.styler`).
 
     Examples
     --------
     >>> html_ = styled(pd.DataFrame({"rate": [0.125], "n": [1200]}), percent=["rate"], counts=["n"]).to_html()
-    >>> "12.5%" in html_ and "1,200" in html_
+    >>> "12.5%" in html_ and "1,200" in html_ and "Accounts" in html_
     True
     >>> "&lt; 0.001" in styled(pd.DataFrame({"p": [1e-6]}), pvalues=["p"]).to_html()
     True
+    >>> t = styled(pd.DataFrame({"attrition_rate": [0.049], "attrition_rate_lo": [0.04], "attrition_rate_hi": [0.059]}),
+    ...            percent=["attrition_rate", "attrition_rate_lo", "attrition_rate_hi"]).to_html()
+    >>> "4.9% (4.0%-5.9%)" in t and "Attrition rate (95% CI)" in t and "rate_lo" not in t
+    True
     """
-    fmt = {}
-    fmt.update({c: "{:.1%}" for c in percent if c in frame})
-    fmt.update({c: "{:,.0f}" for c in counts if c in frame})
-    fmt.update({c: (lambda v, cur=currency: _money(v, cur)) for c in money if c in frame})
-    fmt.update({c: "{:.2f}" for c in decimals if c in frame})
-    fmt.update({c: (lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}") for c in pvalues if c in frame})
-    fmt.update({c: f for c, f in (formats or {}).items() if c in frame})
-    st = presentation.styler(frame, formats=fmt, na_rep="–", hide_index=True, caption=caption)
+    pct_fmt = "{:.1%}".format
+    dec_fmt = "{:.2f}".format
+    data = frame.copy()
+    names = dict(HEADERS, **(headers or {}))
+    fmt: dict = {}
+    text: set = set()
+    for c in list(data.columns):
+        if f"{c}_lo" in data and f"{c}_hi" in data and (c in percent or c in decimals):
+            data[c] = _with_interval(data, c, pct_fmt if c in percent else dec_fmt)
+            data = data.drop(columns=[f"{c}_lo", f"{c}_hi"])
+            names[c] = f"{names.get(c, readable_header(c))} (95% CI)"
+            text.add(c)
+    for c in data.columns:
+        if c in text:
+            continue
+        if c in percent:
+            fmt[c] = "{:.1%}"
+        elif c in counts:
+            fmt[c] = "{:,.0f}"
+        elif c in money:
+            fmt[c] = (lambda v, cur=currency: _money(v, cur))
+        elif c in decimals:
+            fmt[c] = "{:.2f}"
+        elif c in pvalues:
+            fmt[c] = (lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}")
+        elif pd.api.types.is_bool_dtype(data[c]) or data[c].map(lambda v: isinstance(v, bool)).any():
+            data[c] = data[c].map(lambda v: "yes" if v is True else "no" if v is False else v)
+        elif pd.api.types.is_datetime64_any_dtype(data[c]):
+            data[c] = data[c].dt.strftime("%Y-%m-%d")
+    fmt.update({c: f for c, f in (formats or {}).items() if c in data})
+    numeric = [c for c in data.columns if c in fmt and c not in text]
+    data = data.rename(columns={c: names.get(c, readable_header(c)) for c in data.columns})
+    fmt = {names.get(c, readable_header(c)): f for c, f in fmt.items()}
+    numeric = [names.get(c, readable_header(c)) for c in numeric]
+    st = presentation.styler(data, formats=fmt, na_rep="–", hide_index=True, caption=caption)
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
                               {"selector": "td", "props": "padding: 4px 10px;"}])
-    text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
-                 or pd.api.types.is_bool_dtype(frame[c])]
-    if text_cols:
-        st = st.set_properties(subset=text_cols, **{"text-align": "left"})
+    if numeric:
+        st = st.set_properties(subset=numeric, **{"text-align": "right", "font-variant-numeric": "tabular-nums"})
+    others = [c for c in data.columns if c not in numeric]
+    if others:
+        st = st.set_properties(subset=others, **{"text-align": "left"})
     return st
 
 

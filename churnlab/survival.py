@@ -549,6 +549,39 @@ def cohort_metrics(summary: pd.DataFrame, *, cohorts: Iterable[str], cohort_col:
             f"survival_{_fmt_t(t)}m": {c: val(c, col) for c in cohorts}}
 
 
+def latest_mature_survival(summary: pd.DataFrame, lifetimes: pd.DataFrame, *, months: float = 12,
+                           history: int = 12) -> dict:
+    """The ``months``-month survival of the latest mature quarterly cohort, with its 95% interval, and
+    the same figure for the cohorts before it (for comparisons and trend lines).
+
+    Returns ``{"survival_12m_latest_cohort", "survival_12m_latest", "survival_12m_latest_lo",
+    "survival_12m_latest_hi", "survival_12m_by_cohort": {cohort: x}}`` (``None`` where unknown).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"cohort": ["2025Q1", "2025Q2"], "survival_12m": [0.8, 0.9],
+    ...                   "survival_12m_lo": [0.7, 0.85], "survival_12m_hi": [0.88, 0.94]})
+    >>> lt = pd.DataFrame({"cohort": ["2025Q1", "2025Q2"], "follow_up": [15.0, 12.2]})
+    >>> m = latest_mature_survival(s, lt)
+    >>> m["survival_12m_latest_cohort"], m["survival_12m_latest"], m["survival_12m_by_cohort"]
+    ('2025Q2', 0.9, {'2025Q1': 0.8, '2025Q2': 0.9})
+    """
+    name = f"survival_{_fmt_t(months)}m"
+    mature = mature_cohorts(lifetimes, months=months, last=history)
+    idx = summary.set_index("cohort")
+
+    def val(c, col):
+        if c not in idx.index or col not in idx:
+            return None
+        v = float(idx.loc[c, col])
+        return round(v, 4) if np.isfinite(v) else None
+
+    latest = mature[-1] if mature else None
+    return {f"{name}_latest_cohort": latest, f"{name}_latest": val(latest, name),
+            f"{name}_latest_lo": val(latest, f"{name}_lo"), f"{name}_latest_hi": val(latest, f"{name}_hi"),
+            f"{name}_by_cohort": {c: val(c, name) for c in mature}}
+
+
 # --------------------------------------------------------------------------------------------
 # tests of difference
 # --------------------------------------------------------------------------------------------
@@ -634,7 +667,7 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     ...                    "duration": [1, 1, 2, 3, 8, 9, 7, 8, 9, 10, 11, 12],
     ...                    "event": [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]})
     >>> difference_sentences(lt, by="era", at=6, noun="accounts")[1]
-    'accounts after retain better at 6 months than accounts before (100.0% vs 33.3% still active; p = 0.018, log-rank).'
+    'Accounts after retain better at 6 months than accounts before (100.0% vs 33.3% still active; p = 0.018, log-rank).'
     """
     pairs = None if pairs is None else list(pairs)
     data = _fill_groups(data, by)
@@ -666,7 +699,8 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     s_at = dict(zip(summ[by], summ[f"survival_{_fmt_t(at)}m"]))
     n = int(overall["groups"])
     verdict = "differs" if overall["p"] < alpha else "does not clearly differ"
-    out = [f"Survival {verdict} across {by} ({n} groups; "
+    what = "signups before and after the change" if by == "era" else str(by).replace("_", " ")
+    out = [f"Survival {verdict} across {what} ({n} groups; "
            f"log-rank chi-square = {overall['test_statistic']:.1f} on {int(overall['df'])} df, "
            f"{format_p(overall['p'])})."]
     wanted = None if pairs is None else {frozenset(p) for p in pairs}
@@ -678,13 +712,34 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
         if r.p_adj < alpha and np.isfinite(sa) and np.isfinite(sb) and sa != sb:
             hi, lo, shi, slo = (r.group_a, r.group_b, sa, sb) if sa > sb else \
                 (r.group_b, r.group_a, sb, sa)
-            out.append(f"{noun} {hi} retain better at {_fmt_t(at)} months than {noun} {lo} "
+            out.append(f"{noun[:1].upper()}{noun[1:]} {hi} retain better at {_fmt_t(at)} months than {noun} {lo} "
                        f"({pct(shi)} vs {pct(slo)} still active; {format_p(r.p_adj)}{adj}, log-rank).")
         else:
             out.append(f"No clear difference between {noun} {r.group_a} and {noun} {r.group_b} "
                        f"({pct(sa)} vs {pct(sb)} still active at {_fmt_t(at)} months; "
                        f"{format_p(r.p_adj)}{adj}, log-rank).")
     return out + note
+
+
+def describe_steps(summary: pd.DataFrame, *, by: str, times) -> list[str]:
+    """One sentence per group: the share still active at each of ``times`` (months), from
+    :func:`survival_summary` output; a time the group's customers have not reached yet says so.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"contract": ["annual"], "survival_11.5m": [1.0], "survival_12.5m": [np.nan]})
+    >>> describe_steps(s, by="contract", times=[11.5, 12.5])
+    ['annual: 100.0% still active at 11.5 months; not reached yet at 12.5 months.']
+    """
+    out = []
+    for _, r in summary.iterrows():
+        parts = []
+        for t in times:
+            v = r.get(f"survival_{_fmt_t(t)}m")
+            parts.append(f"{pct(v)} still active at {_fmt_t(t)} months" if v is not None and np.isfinite(v)
+                         else f"not reached yet at {_fmt_t(t)} months")
+        out.append(f"{r[by]}: " + "; ".join(parts) + ".")
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def test_difference_sentences_say_who_retains_better():
                        "duration": list(np.linspace(0.5, 5, 40)) + [12.0] * 40,
                        "event": [True] * 40 + [False] * 40})
     out = sv.difference_sentences(lt, by="era", at=6, noun="cohorts signed up")
-    assert out[0].startswith("Survival differs across era (2 groups; log-rank chi-square")
+    assert out[0].startswith("Survival differs across signups before and after the change (2 groups; log-rank chi-square")
     assert out[1].startswith("cohorts signed up after retain better at 6 months than cohorts signed up before")
     assert "p < 0.001" in out[1]
     same = lt.assign(era=["x", "y"] * 40)
@@ -413,7 +413,7 @@ def test_sample_onboarding_redesign_lowers_early_churn(sample_lifetimes):
     assert s.loc["after", "survival_3m"] > s.loc["before", "survival_3m"]
     assert sv.logrank(early, by="era").loc[0, "p"] < 0.001
     text = sv.difference_sentences(early, by="era", at=3, noun="accounts signed up")
-    assert text[1].startswith("accounts signed up after retain better at 3 months")
+    assert text[1].startswith("Accounts signed up after retain better at 3 months")
 
 
 def test_sample_segments_ordered_smb_mid_market_enterprise(sample_lifetimes):

@@ -39,6 +39,45 @@ def set_theme(*, cjk: bool = True) -> None:
         from .sentiment import register_cjk_font
 
         register_cjk_font()
+    _notebook_figures()
+
+
+def chart_title(fig) -> str:
+    """What a chart shows, in words, for its alt text: its title, else its axes' titles and labels.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(); _ = ax.set_title("Monthly logo attrition")
+    >>> chart_title(fig)
+    'Chart: Monthly logo attrition'
+    >>> plt.close(fig)
+    """
+    parts = []
+    if getattr(fig, "_suptitle", None) is not None and fig._suptitle.get_text():
+        parts.append(fig._suptitle.get_text())
+    for ax in fig.axes:
+        t = ax.get_title() or ax.get_title(loc="left")
+        if t:
+            parts.append(t)
+        elif ax.get_ylabel() and ax.get_xlabel():
+            parts.append(f"{ax.get_ylabel()} by {ax.get_xlabel()}")
+    return "Chart: " + "; ".join(dict.fromkeys(parts)) if parts else "Chart"
+
+
+def _notebook_figures() -> None:
+    """In a notebook: charts as sharp 2x PNG, each with its title as its text (the page's alt text)."""
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    set_matplotlib_formats("retina")
+    ip.display_formatter.formatters["text/plain"].for_type(Figure, lambda fig, p, cycle: p.text(chart_title(fig)))
 
 
 def percent_axis(ax, axis: str = "y", decimals: int = 0):
