@@ -8,7 +8,7 @@ OUT ?=
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample review validate test test-unit test-notebooks refresh-notebooks strip benchmark clean
+.PHONY: help install sample review validate lab test test-unit test-notebooks refresh-notebooks strip benchmark clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ validate: sample ## Check the data folder (DATA=...) and print the row accountin
 
 review: sample ## Run the quarterly review on DATA (default the sample); QUARTER=2026Q3 OUT=reports/...
 	$(BIN)/churnlab review --data $(DATA) $(if $(QUARTER),--quarter $(QUARTER)) $(if $(OUT),--out $(OUT))
+
+lab: sample ## Open JupyterLab on the notebooks, wired to the sample company (installs JupyterLab once)
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet 'jupyterlab>=4'
+	cd notebooks && ../$(BIN)/jupyter lab
 
 test: test-unit test-notebooks ## Run the unit tests and the notebooks under nbval
 

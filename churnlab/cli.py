@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -28,14 +30,20 @@ def _cmd_validate(args) -> int:
     print(f"Data runs to {ds.data_end.date()} (extraction date {ds.extraction_date.date()}: rows dated later "
           "are excluded or flagged).\n")
     print("Row accounting (every row read is used or excluded for a stated reason):")
-    print(ds.rows.to_string(index=False))
+    rows = ds.rows.copy()
+    for c in ("read", "excluded", "used"):
+        rows[c] = rows[c].map("{:,}".format)
+    print(rows.rename(columns=str.capitalize).to_string(index=False))
+    width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 120))
     if len(ds.findings):
         print("\nFindings (rows excluded or values removed; the review continues):")
         for f in ds.findings.itertuples(index=False):
             count = f"{f.rows:,} row(s) {f.severity}: " if f.rows else f"{f.severity}: "
-            print(f"  - {f.table} ({f.file}): {count}{f.problem}")
+            print(textwrap.fill(f"{f.table} ({f.file}): {count}{f.problem}", width,
+                                initial_indent="  - ", subsequent_indent="    "))
             if f.examples:
-                print(f"      e.g. {f.examples}")
+                print(textwrap.fill(f"e.g. {f.examples}", width, initial_indent="      ",
+                                    subsequent_indent="      "))
     else:
         print("\nNo rows excluded.")
     absent = [t for t in ("subscriptions", "users", "events", "exit_interviews", "roadmap") if not ds.has(t)]
@@ -59,12 +67,15 @@ def _cmd_review(args) -> int:
         if unknown:
             raise ConfigError(f"--only {' '.join(unknown)}: no such notebook; the notebooks are "
                               f"{', '.join(NOTEBOOKS)}")
+    t0 = time.perf_counter()
     res = run_review(args.data, args.out, quarter=args.quarter, config=args.config,
                      notebooks=args.only or None, progress=not args.quiet,
                      parameters=parse_parameters(args.param or (), args.params or ()))
     index = res.out_dir / "index.html"
+    took = time.perf_counter() - t0
     if res.ok:
-        print(f"\nReview {res.quarter} done. Open {index}")
+        print(f"\nReview {res.quarter} done in {took // 60:.0f} min {took % 60:.0f} s. Open {index}\n"
+              f"Pages, data (CSV), metrics.json and the executed notebooks are in {res.out_dir}")
         return 0
     print(f"\nReview {res.quarter} finished with failures (reports in {index}):", file=sys.stderr)
     for n in res.notebooks:
@@ -109,12 +120,29 @@ def build_parser() -> argparse.ArgumentParser:
                    + ", ".join(SHAPES) + " (see docs/sample-data.md)")
     s.set_defaults(func=_cmd_sample)
 
-    v = sub.add_parser("validate", help="check a data folder and print the row accounting")
+    v = sub.add_parser(
+        "validate", help="check a data folder and print the row accounting",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Load, map and check every table of a data folder, without running any analysis: print "
+        "the rows\nread, excluded (with the reasons) and used per table. A problem that makes the data "
+        "unusable stops\nwith a message naming the file, column and example rows (exit code 2).",
+        epilog="examples:\n  churnlab validate --data data/sample\n"
+        "  churnlab validate --data exports/ --config exports/churnlab.yaml\n")
     v.add_argument("--data", required=True, help="folder with accounts.csv|parquet and other tables")
     v.add_argument("--config", default=None, help="YAML data config mapping your column names and values")
     v.set_defaults(func=_cmd_validate)
 
-    r = sub.add_parser("review", help="run the quarterly review and publish HTML reports")
+    from .report import NOTEBOOKS, TITLES
+
+    r = sub.add_parser(
+        "review", help="run the quarterly review and publish HTML reports",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Load and check the data once, run every report notebook for the quarter, and publish "
+        "the pages\n(an executive summary as index.html), their data as CSV, metrics.json and the executed "
+        "notebooks.\n\nReports (names for --only):\n" + "\n".join(f"  {n:<18} {TITLES[n]}" for n in NOTEBOOKS),
+        epilog="examples:\n  churnlab review --data data/sample\n"
+        "  churnlab review --data exports/ --config churnlab.yaml --quarter 2026Q2 --out reports/2026Q2\n"
+        "  churnlab review --data exports/ --only 10-attrition 20-survival -p min_count=2\n")
     r.add_argument("--data", required=True, help="folder with the canonical tables")
     r.add_argument("--config", default=None, help="YAML data config mapping your column names and values")
     r.add_argument("--quarter", default=None, help="quarter to review, e.g. 2026Q3; default: the latest "

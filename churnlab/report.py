@@ -341,7 +341,9 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
         error = ""
         try:
             pm.execute_notebook(str(src), str(dst), parameters={**params, **per_notebook.get(name, {})}, cwd=str(nb_dir),
-                                progress_bar=progress, report_mode=False)
+                                progress_bar=progress, report_mode=False,
+                                # the kernel's own start-up warnings are not the analyst's business
+                                extra_arguments=["--log-level=ERROR"])
         except pm.PapermillExecutionError as e:
             # the execution count is the In [n] prompt of the executed notebook kept in notebooks/
             error = f"cell In [{e.exec_count}]: {e.ename}: {_first_line(e.evalue)}"
