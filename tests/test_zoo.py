@@ -60,15 +60,55 @@ class Review:
     result: object = None
     error: str = ""                    # the review itself raised (nothing published)
     pages: dict = field(default_factory=dict)     # page name -> visible text
+    raw: dict = field(default_factory=dict)       # page name -> HTML
     metrics: dict = field(default_factory=dict)
 
 
-class Zoo:
-    """Generates and reviews each shape once, on first use."""
+def _review_shape(shape: str, root: str, sample_dir: str | None = None) -> Review:
+    """Generate ``shape`` (or take the sample company) and review it; runs in a worker process."""
+    from churnlab.report import run_review
 
-    def __init__(self, root: Path):
-        self.root = root
+    root = Path(root)
+    if shape == "sample":
+        data = Path(sample_dir)
+    else:
+        data = root / "data" / shape
+        if not (data / "accounts.csv").exists():
+            generate(data, shape=shape)
+    config = data / "churnlab.yaml"
+    rv = Review(shape, data, root / "reports" / shape, config if config.exists() else None)
+    t0 = time.perf_counter()
+    try:
+        rv.result = run_review(data, rv.out, config=rv.config, progress=False, echo=lambda *a: None)
+    except Exception as e:  # the review could not start: every check of the shape fails with it
+        tb = traceback.extract_tb(e.__traceback__)[-1]
+        rv.error = f"{type(e).__name__}: {e} (at {Path(tb.filename).name}:{tb.lineno})"
+    rv.seconds = time.perf_counter() - t0
+    if not rv.error:
+        for page in sorted(rv.out.glob("*.html")):
+            rv.raw[page.name] = page.read_text(encoding="utf-8")
+            rv.pages[page.name] = visible_text(rv.raw[page.name])
+        rv.metrics = json.loads((rv.out / "metrics.json").read_text(encoding="utf-8"))
+    return rv
+
+
+class Zoo:
+    """Generates and reviews each shape once. The shapes the session's tests ask for are reviewed
+    up front, two at a time (the machine has two cores; a review mostly waits on its kernel)."""
+
+    def __init__(self, root: Path, shapes=(), sample_dir: Path | None = None, workers: int = 2):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.root, self.sample_dir = root, sample_dir
         self.reviews: dict[str, Review] = {}
+        self.futures = {}
+        if len(shapes) > 1:
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            order = sorted(shapes, key=lambda s: s != "messy-categories")   # the longest first
+            self.futures = {s: self.pool.submit(_review_shape, s, str(root), str(sample_dir)) for s in order}
+        else:
+            self.pool = None
 
     def data(self, shape: str) -> Path:
         folder = self.root / "data" / shape
@@ -77,35 +117,27 @@ class Zoo:
         return folder
 
     def review(self, shape: str) -> Review:
-        if shape in self.reviews:
-            return self.reviews[shape]
-        from churnlab.report import run_review
+        if shape not in self.reviews:
+            fut = self.futures.get(shape)
+            self.reviews[shape] = fut.result() if fut is not None else _review_shape(
+                shape, str(self.root), str(self.sample_dir))
+        return self.reviews[shape]
 
-        data = self.data(shape)
-        config = data / "churnlab.yaml"
-        rv = Review(shape, data, self.root / "reports" / shape, config if config.exists() else None)
-        t0 = time.perf_counter()
-        try:
-            rv.result = run_review(data, rv.out, config=rv.config, progress=False, echo=lambda *a: None)
-        except Exception as e:  # the review could not start: every check of the shape fails with it
-            tb = traceback.extract_tb(e.__traceback__)[-1]
-            rv.error = f"{type(e).__name__}: {e} (at {Path(tb.filename).name}:{tb.lineno})"
-        rv.seconds = time.perf_counter() - t0
-        if not rv.error:
-            for page in sorted(rv.out.glob("*.html")):
-                rv.pages[page.name] = visible_text(page.read_text(encoding="utf-8"))
-            rv.metrics = json.loads((rv.out / "metrics.json").read_text(encoding="utf-8"))
-        self.reviews[shape] = rv
-        return rv
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
 
 @pytest.fixture(scope="session")
-def zoo(tmp_path_factory):
-    z = Zoo(tmp_path_factory.mktemp("zoo"))
+def zoo(tmp_path_factory, request, sample_dir):
+    wanted = sorted({item.callspec.params["shape"] for item in request.session.items
+                     if hasattr(item, "callspec") and "shape" in item.callspec.params})
+    z = Zoo(tmp_path_factory.mktemp("zoo"), wanted, sample_dir)
     yield z
+    z.close()
     if z.reviews:
         total = sum(r.seconds for r in z.reviews.values())
-        print(f"\nzoo reviews: {len(z.reviews)} in {total:.0f} s ("
+        print(f"\nzoo reviews: {len(z.reviews)} in {total:.0f} s of review time ("
               + ", ".join(f"{s} {r.seconds:.0f} s" for s, r in z.reviews.items()) + ")")
 
 
@@ -385,3 +417,66 @@ def test_reports_name_nothing_of_the_sample_company(zoo, shape):
         for page, text in rv.pages.items():
             found += [f"{page}: '$' although the currency is {currency}: {h}" for h in hits(r"\$", text, limit=2)]
     assert not found, f"{shape}: the reports show the sample company's names:\n  " + "\n  ".join(found)
+
+
+# --------------------------------------------------------------------------- pages a VP can read
+
+E_NOTATION = re.compile(r"\b\d(?:\.\d+)?[eE][-+]?\d+\b")
+SNAKE_HEADER = re.compile(r"<th\b[^>]*>\s*([^<]*\b[a-z0-9]+_[a-z0-9_]+\b[^<]*)</th>")
+EXTERNAL = re.compile(r"""(?:\bsrc|\bhref)\s*=\s*["']?\s*(?:https?:)?//|@import|url\(\s*["']?(?:https?:)?//""", re.I)
+
+
+@pytest.mark.parametrize("shape", ["sample", *ZOO])
+def test_pages_read_like_a_report(zoo, shape):
+    """What a stakeholder would stumble on: missing values, e-notation, midnight timestamps, snake_case
+    headers, anything loaded from another site, charts without a description, oversized pages."""
+    rv = reviewed(zoo, shape)
+    problems = []
+    for page, raw in rv.raw.items():
+        text = rv.pages[page]
+        for pattern, what in ((BAD_WORDS, "missing value"), (E_NOTATION, "e-notation"),
+                              (re.compile("00:00:00"), "midnight timestamp")):
+            problems += [f"{page}: {what}: {h}" for h in hits(pattern, text, 3)]
+        problems += [f"{page}: snake_case header {m!r}" for m in SNAKE_HEADER.findall(raw)[:3]]
+        problems += [f"{page}: loads from another site: {h}" for h in hits(EXTERNAL, raw, 3)]
+        if "No description has been provided" in raw or re.search(r"<img(?![^>]*\balt=)[^>]*>", raw):
+            problems.append(f"{page}: a chart without a description")
+        if shape == "sample" and len(raw.encode("utf-8")) > 1_000_000:
+            problems.append(f"{page}: {len(raw.encode('utf-8')):,} bytes (over 1 MB)")
+        if page != "index.html" and "<nav class=\"toc\"" not in raw:
+            problems.append(f"{page}: no contents list")
+    assert not problems, f"{shape}:\n  " + "\n  ".join(problems)
+
+
+def test_index_agrees_with_the_figures_of_this_quarter_the_last_and_a_year_ago(zoo):
+    from statsmodels.stats.proportion import proportions_ztest
+
+    from churnlab.periods import Period
+
+    rv = reviewed(zoo, "sample")
+    m = rv.metrics
+    q = Period.quarter(m["quarter"])
+    prev, year = q.previous(1).label, q.previous(4).label
+    by = m["attrition_by_quarter"]
+    now = by[q.label]
+    assert now["logo_churned"] == m["logo_churned"] and now["logo_start"] == m["logo_start"]
+    assert m["previous_quarter"]["quarter"] == prev and m["year_ago"]["quarter"] == year
+    assert m["previous_quarter"]["logo_attrition_rate"] == by[prev]["logo_attrition_rate"]
+    assert m["year_ago"]["logo_attrition_rate"] == by[year]["logo_attrition_rate"]
+    assert m["nrr"] == pytest.approx(1 - m["net_mrr_churn"]) and m["grr"] == pytest.approx(1 - m["gross_mrr_churn"])
+    index = rv.pages["index.html"]
+    # the sentence states this quarter's count, rate and both comparisons, each with its test
+    assert f"we lost {m['logo_churned']:,} of the {m['logo_start']:,} accounts" in index
+    assert f"logo attrition {100 * m['logo_attrition_rate']:.1f}%" in index
+    for other, when in ((prev, "the previous quarter"), (year, "a year earlier")):
+        _, p = proportions_ztest([now["logo_churned"], by[other]["logo_churned"]],
+                                 [now["logo_start"], by[other]["logo_start"]])
+        p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+        assert f"{100 * by[other]['logo_attrition_rate']:.1f}% {when}" in index
+        assert p_text in index
+    # the cards show the same changes, in points
+    d_prev = 100 * (m["logo_attrition_rate"] - by[prev]["logo_attrition_rate"])
+    assert f"{d_prev:+.1f} pts vs {prev}" in index
+    assert f"Net revenue retention" in index and f"{100 * m['nrr']:.1f}%" in index
+    s12 = m["survival_12m_latest"]
+    assert f"{100 * s12:.1f}%" in index and m["survival_12m_latest_cohort"] in index
