@@ -233,3 +233,49 @@ def write_csv(frame: pd.DataFrame, path, **kwargs) -> Path:
     path = Path(path)
     neutralise_csv(frame).to_csv(path, **kwargs)
     return path
+
+
+# --------------------------------------------------------------------------- data twins
+
+#: Set by ``churnlab review`` for each notebook it runs: the report folder's ``data/`` and the page name.
+DATA_DIR_ENV, PAGE_ENV = "CHURNLAB_DATA_DIR", "CHURNLAB_PAGE"
+_twins: dict = {}
+
+
+def _slug(text: str) -> str:
+    import re
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    t = re.sub(r"[^A-Za-z0-9]+", "-", t).strip("-").lower()
+    return t[:60] or "table"
+
+
+def save_twin(frame, title: str | None = None, *, kind: str = "table"):
+    """Save the tidy frame behind a published chart or table as ``data/<page>-<name>.csv`` (through the
+    CSV neutraliser) and list it in ``data/manifest.jsonl``; does nothing outside ``churnlab review``
+    (no ``CHURNLAB_DATA_DIR`` in the environment) or for anything that is not a data frame.
+
+    Returns the path written, or ``None``.
+    """
+    import json
+    import os
+
+    import pandas as pd
+
+    folder, page = os.environ.get(DATA_DIR_ENV), os.environ.get(PAGE_ENV, "report")
+    if not folder or not isinstance(frame, pd.DataFrame):
+        return None
+    base = f"{page}-{_slug(title or kind)}"
+    n = _twins.get(base, 0) + 1
+    _twins[base] = n
+    name = f"{base}.csv" if n == 1 else f"{base}-{n}.csv"
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
+    write_csv(out, path)
+    with open(Path(folder) / "manifest.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"page": page, "file": name, "kind": kind, "title": str(title or ""),
+                            "rows": int(len(out)), "columns": [str(c) for c in out.columns]},
+                           ensure_ascii=False) + "\n")
+    return path

@@ -8,6 +8,7 @@ notebook; an ``index.html`` shows the quarter's headline figures and links to ev
 from __future__ import annotations
 
 import json
+import os
 import math
 import re
 import time
@@ -323,6 +324,7 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
             # a partial run (--only) keeps the other reports' figures of the same quarter
             if not earlier or f.stem in {_METRICS_SECTIONS.get(n, n) for n in names} or f.name == _STATUS_FILE:
                 f.unlink()
+    _clear_twins(out / "data", None if not earlier else names)
     params = {"quarter": q, "data_dir": str(data_dir), "config": str(Path(config).resolve()) if config else "",
               "out_dir": str(out)}
     result = ReviewResult(out, q)
@@ -338,6 +340,8 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
             continue
         echo(f"[{i}/{len(names)}] {name} ...")
         t0 = time.perf_counter()
+        # the kernel inherits these: charts and tables save their data twins as data/<page>-<name>.csv
+        os.environ[presentation.DATA_DIR_ENV], os.environ[presentation.PAGE_ENV] = str(out / "data"), name
         error = ""
         try:
             pm.execute_notebook(str(src), str(dst), parameters={**params, **per_notebook.get(name, {})}, cwd=str(nb_dir),
@@ -367,6 +371,9 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
         ran = {n.name for n in result.notebooks}
         result.notebooks = sorted([*result.notebooks, *(r for n, r in earlier.items() if n not in ran)],
                                   key=lambda r: NOTEBOOKS.index(r.name) if r.name in NOTEBOOKS else 99)
+    os.environ.pop(presentation.DATA_DIR_ENV, None)
+    os.environ.pop(presentation.PAGE_ENV, None)
+    write_manifest(out / "data")
     publish_pages(result, nb_dir)
     mdir.mkdir(parents=True, exist_ok=True)
     (mdir / _STATUS_FILE).write_text(json.dumps({"quarter": q, "notebooks": [vars(n) for n in result.notebooks]},
@@ -483,6 +490,33 @@ def redact_notebook(path, terms) -> int:
     return changed
 
 
+def _clear_twins(folder: Path, pages) -> None:
+    """Remove the data twins of ``pages`` (all of them when ``None``) before those pages run again."""
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    manifest = folder / "manifest.jsonl"
+    keep = []
+    if pages is not None and manifest.exists():
+        keep = [ln for ln in manifest.read_text(encoding="utf-8").splitlines()
+                if ln.strip() and json.loads(ln).get("page") not in pages]
+    for f in folder.glob("*.csv"):
+        if pages is None or any(f.name.startswith(f"{p}-") for p in pages) or f.name == "manifest.csv":
+            f.unlink()
+    manifest.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8")
+
+
+def write_manifest(folder: Path) -> Path | None:
+    """``data/manifest.csv``: one row per data twin (page, file, chart or table, title, rows, columns)."""
+    src = Path(folder) / "manifest.jsonl"
+    if not src.exists():
+        return None
+    rows = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines() if line.strip()]
+    frame = pd.DataFrame(rows, columns=["page", "file", "kind", "title", "rows", "columns"])
+    frame = frame.drop_duplicates("file", keep="last").assign(columns=lambda d: d["columns"].map(" | ".join))
+    return presentation.write_csv(frame.sort_values(["page", "file"]), Path(folder) / "manifest.csv")
+
+
 def publish_pages(result: ReviewResult, notebook_dir) -> None:
     """Write the HTML page of every notebook of ``result`` that ran, linked in review order."""
     pages = [n for n in result.notebooks if n.html and not n.skipped]
@@ -512,13 +546,9 @@ def merge_metrics(out_dir, quarter: str, dataset=None) -> dict:
             merged.update(json.loads(f.read_text(encoding="utf-8")))
     if dataset is not None:
         merged["rows"] = rows_summary(dataset)
-    shares = {k: v for k, v in (merged.get("reason_shares") or {}).items() if k != "no_reason" and v is not None}
-    if shares:
-        merged["top_reason"] = max(sorted(shares), key=lambda k: shares[k])
-        merged["top_reason_label"] = (merged.get("reason_labels") or {}).get(merged["top_reason"],
-                                                                            merged["top_reason"].replace("_", " "))
-    from .summary import comparison_blocks
+    from .summary import comparison_blocks, top_reason
 
+    merged.update(top_reason(merged))
     merged.update(comparison_blocks(merged))
     return merged
 
@@ -776,7 +806,9 @@ def write_index(result: ReviewResult, dataset=None) -> Path:
     from . import summary as sm
 
     e = presentation.escape
-    m = result.metrics
+    m = {"quarter": result.quarter, **result.metrics}
+    if "top_reason" not in m:
+        m.update(sm.top_reason(m))
     currency = m.get("currency") or ""
     cards = sm.kpis(m) if m.get("quarter") else []
     rows = []
@@ -948,6 +980,7 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     data = data.rename(columns={c: names.get(c, readable_header(c)) for c in data.columns})
     fmt = {names.get(c, readable_header(c)): f for c, f in fmt.items()}
     numeric = [names.get(c, readable_header(c)) for c in numeric]
+    presentation.save_twin(frame, caption or "table")   # the table's data twin in the published review
     st = presentation.styler(data, formats=fmt, na_rep="–", hide_index=True, caption=caption)
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
                               {"selector": "td", "props": "padding: 4px 10px;"}])

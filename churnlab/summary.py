@@ -63,6 +63,23 @@ KPIS = [
 ]
 
 
+def top_reason(metrics: dict) -> dict:
+    """``{"top_reason", "top_reason_label"}``: the most common exit reason of the quarter (no reason
+    given left out), from ``reason_shares``; empty when there is none.
+
+    Examples
+    --------
+    >>> top_reason({"reason_shares": {"no_reason": 0.5, "price": 0.3, "fit": 0.2}, "reason_labels": {"price": "Price"}})
+    {'top_reason': 'price', 'top_reason_label': 'Price'}
+    """
+    shares = {k: v for k, v in (metrics.get("reason_shares") or {}).items() if k != "no_reason" and v is not None}
+    if not shares:
+        return {}
+    code = max(sorted(shares), key=lambda k: shares[k])
+    return {"top_reason": code,
+            "top_reason_label": (metrics.get("reason_labels") or {}).get(code, code.replace("_", " "))}
+
+
 def series(metrics: dict, quarters: list[str]) -> dict[str, dict[str, float | None]]:
     """Each headline measure per quarter (``{key: {quarter: value}}``) from ``metrics.json``.
 
@@ -117,6 +134,10 @@ def kpis(metrics: dict) -> list[dict]:
     cards = []
     for key, label, kind, better, page in KPIS:
         value = ser[key].get(quarter)
+        if value is None and key in metrics:       # a review without the per-quarter figures
+            value = _num(metrics.get(key))
+        if value is None and key == "top_reason_share" and metrics.get("top_reason"):
+            value = _num((metrics.get("reason_shares") or {}).get(metrics["top_reason"]))
         if key == "survival_12m":
             value = _num(metrics.get("survival_12m_latest"))
         if value is None:

@@ -112,7 +112,8 @@ def _figures(obj):
 def literal_text(func):
     """Decorator of plotting helpers: every text of the chart is drawn as written.
 
-    The helper runs with :data:`LITERAL_TEXT` in force (also set for the session, because tick labels
+    The tidy frame the chart is drawn from is saved as its data twin (:func:`churnlab.presentation.save_twin`)
+    when the chart is drawn for a published review. The helper runs with :data:`LITERAL_TEXT` in force (also set for the session, because tick labels
     are created when the figure is drawn), and every text already on its figure is switched to
     literal drawing, so ``"$99 plan"`` or ``"\\cost"`` is shown as is and never parsed as mathtext.
     """
@@ -120,6 +121,12 @@ def literal_text(func):
     def wrapper(*args, **kwargs):
         matplotlib.rcParams.update(LITERAL_TEXT)
         out = func(*args, **kwargs)
+        if args:   # the chart's data twin, beside the published report
+            from ..presentation import save_twin
+
+            figs = _figures(out)
+            title = kwargs.get("title") or (chart_title(figs[0])[len("Chart: "):] if figs else None)
+            save_twin(args[0], title or func.__name__.replace("plot_", ""), kind="chart")
         for fig in _figures(out):
             for t in fig.findobj(Text):
                 t.set_parse_math(False)
