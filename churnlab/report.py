@@ -582,25 +582,33 @@ def stylesheet() -> str:
     return (TEMPLATES / "churnlab.css").read_text(encoding="utf-8")
 
 
-def _prose_html(text: str) -> str:
-    """Printed lines as readable prose: one paragraph per line, escaped; lines laid out in columns
-    (runs of spaces) stay a small aligned table."""
-    lines = [ln.rstrip() for ln in str(text).splitlines()]
-    blocks, table = [], []
-    for ln in lines + [""]:
-        if re.search(r"\S {2,}\S", ln) or (table and ln.startswith(" ") and ln.strip()):
-            table.append(ln)
-            continue
-        if table:
-            blocks.append("<pre class='plain-table'>" + presentation.escape("\n".join(table)) + "</pre>")
-            table = []
-        if ln.strip():
-            # a line wrapped in the middle of a sentence continues the same paragraph
-            if blocks and blocks[-1].startswith("<p>") and not re.search(r"[.!?:;)]</p>$", blocks[-1]):
-                blocks[-1] = blocks[-1][:-4] + " " + presentation.escape(ln.strip()) + "</p>"
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """Printed lines as ``("p", paragraph)`` and ``("table", lines)`` blocks: a line wrapped in the
+    middle of a sentence joins its paragraph; lines laid out in columns (runs of spaces) stay a table."""
+    blocks: list[list] = []
+    for ln in [ln.rstrip() for ln in str(text).splitlines()]:
+        if re.search(r"\S {2,}\S", ln) or (blocks and blocks[-1][0] == "table" and ln.startswith(" ") and ln.strip()):
+            if blocks and blocks[-1][0] == "table":
+                blocks[-1][1] += "\n" + ln
             else:
-                blocks.append("<p>" + presentation.escape(ln) + "</p>")
-    return "<div class='prose'>" + "".join(blocks) + "</div>"
+                blocks.append(["table", ln])
+        elif ln.strip():
+            if blocks and blocks[-1][0] == "p" and not re.search(r"[.!?:;)]$", blocks[-1][1]):
+                blocks[-1][1] += " " + ln.strip()
+            else:
+                blocks.append(["p", ln.strip()])
+    return [(k, v) for k, v in blocks]
+
+
+def _prose_html(text: str, skip=()) -> str:
+    """Printed lines as readable prose (escaped); paragraphs in ``skip`` (shown elsewhere) are left out."""
+    out = []
+    for kind, body in _blocks(text):
+        if kind == "table":
+            out.append("<pre class='plain-table'>" + presentation.escape(body) + "</pre>")
+        elif " ".join(body.split()).lower() not in skip:
+            out.append("<p>" + presentation.escape(body) + "</p>")
+    return "<div class='prose'>" + "".join(out) + "</div>" if out else ""
 
 
 def _page_outputs(nb, error: str):
@@ -609,7 +617,7 @@ def _page_outputs(nb, error: str):
     import nbformat
 
     found = []
-    said = {line.strip() for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
+    said = {" ".join(line.split()).lower() for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
             if (o.get("metadata") or {}).get("churnlab", {}).get("finding")
             for line in str((o.get("data") or {}).get("text/plain", "")).splitlines()}
     for cell in nb.cells:
@@ -625,14 +633,16 @@ def _page_outputs(nb, error: str):
                                           + "</p>", "text/plain": "This section could not be completed."}))
             elif kind == "stream":
                 # printed lines that are also key findings are shown once, at the top
-                text = "\n".join(ln for ln in str(o.get("text", "")).splitlines() if ln.strip() not in said)
-                if o.get("name") == "stdout" and text.strip():
+                prose = _prose_html(o.get("text", ""), skip=said) if o.get("name") == "stdout" else ""
+                if prose:
                     kept.append(nbformat.v4.new_output("display_data", data={
-                        "text/html": _prose_html(text), "text/plain": text}))
+                        "text/html": prose, "text/plain": str(o.get("text", ""))}))
             elif (o.get("metadata") or {}).get("churnlab", {}).get("finding"):
                 found.append(o["data"]["text/html"].replace("<ul class='findings-here'>", "").replace("</ul>", ""))
             else:
                 data = o.get("data") or {}
+                if "image/png" in data:
+                    data["image/png"] = _smaller_png(data["image/png"])
                 for mime in ("image/png", "image/svg+xml"):
                     if mime in data:
                         alt = str(data.get("text/plain", ""))
@@ -644,6 +654,26 @@ def _page_outputs(nb, error: str):
                 kept.append(o)
         cell["outputs"] = kept
     return found
+
+
+def _smaller_png(b64: str) -> str:
+    """A chart PNG with an adaptive 256-colour palette: the same picture at a fraction of the bytes,
+    so a page of sharp (2x) charts stays small. Returns the input when that does not help."""
+    import base64
+    import io
+
+    try:
+        from PIL import Image
+
+        raw = base64.b64decode(b64)
+        img = Image.open(io.BytesIO(raw)).convert("RGB")
+        out = io.BytesIO()
+        img.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            out, format="PNG", optimize=True)
+        small = out.getvalue()
+        return base64.b64encode(small).decode("ascii") if len(small) < len(raw) else b64
+    except Exception:   # an unreadable image is published as it is
+        return b64
 
 
 def _toc(body: str) -> str:
@@ -701,7 +731,8 @@ def findings(sentences) -> None:
     >>> findings(["Logo attrition was 4.9% in 2026Q3."])
     - Logo attrition was 4.9% in 2026Q3.
     """
-    items = [str(s) for s in sentences if s and str(s).strip()]
+    items = [str(s).strip() for s in sentences if s and str(s).strip()]
+    items = [s[:1].upper() + s[1:] for s in items]
     if not items:
         return None
     html_ = "".join(f"<li>{presentation.escape(s)}</li>" for s in items)
