@@ -174,8 +174,10 @@ def infer_churn(accounts: pd.DataFrame, spells: pd.DataFrame, *, churn_col: str 
 
 
 def has_churn_dates(accounts: pd.DataFrame, churn_col: str = "churn_date") -> bool:
-    """Whether ``accounts`` records any end of service in ``churn_col`` (else churn must be inferred)."""
-    return churn_col in accounts and bool(accounts[churn_col].notna().any())
+    """Whether ``accounts`` records the end of service: the ``churn_col`` column is there (an empty
+    value means the account is still a customer, so an all-empty column means nobody has churned).
+    Without the column churn must be inferred from inactivity."""
+    return churn_col in accounts
 
 
 def logo_spells(accounts: pd.DataFrame, *, events=None, churn_col: str = "churn_date", data_end=None,
@@ -193,7 +195,7 @@ def logo_spells(accounts: pd.DataFrame, *, events=None, churn_col: str = "churn_
     >>> logo_spells(acc).basis[0]
     'contract'
     """
-    if has_churn_dates(accounts, churn_col):
+    if has_churn_dates(accounts, churn_col) and (churn_col == "churn_date" or accounts[churn_col].notna().any()):
         return account_spells(accounts, signup_col=signup_col, churn_col=churn_col, id_col=id_col)
     if has_churn_dates(accounts, "churn_date") and churn_col != "churn_date":
         return account_spells(accounts, signup_col=signup_col, churn_col="churn_date", id_col=id_col)

@@ -127,11 +127,18 @@ def data_range(dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
     return first, pd.Timestamp(dataset.data_end).normalize()
 
 
+def inferred_churn(dataset) -> bool:
+    """Whether churn is inferred from inactivity: the accounts have no churn_date column, the events do."""
+    return "churn_date" not in dataset.accounts and getattr(dataset, "events", None) is not None
+
+
 def resolve_quarter(dataset, quarter: str | None) -> str:
     """The quarter to review: the given one, or the latest complete quarter in the data.
 
-    A quarter that cannot be reviewed on this data (malformed, not yet complete at the data's end, or
-    ending before the first signup) raises :class:`churnlab.config.ConfigError` naming the data's range.
+    When churn is inferred from inactivity (no churn dates), the default is the latest quarter that
+    ended at least ``analysis.inactivity_days`` (60) before the data's end, since churn in the last
+    days cannot be known yet. A quarter that cannot be reviewed on this data (malformed, not yet
+    complete at the data's end, or ending before the first signup) raises :class:`churnlab.config.ConfigError` naming the data's range.
     """
     from .config import ConfigError
     from .periods import Period, latest_complete_quarter, period_of
@@ -139,6 +146,13 @@ def resolve_quarter(dataset, quarter: str | None) -> str:
     first, last = data_range(dataset)
     earliest = period_of(first, "quarter")
     latest = latest_complete_quarter(last)
+    if not quarter and inferred_churn(dataset):
+        # churn inferred after N silent days cannot show in the last N days: by default review the
+        # latest quarter whose churn is settled
+        gap = int((getattr(dataset.config, "analysis", {}) or {}).get("inactivity_days", 60))
+        settled = latest_complete_quarter(last - pd.Timedelta(days=gap))
+        if settled.end > earliest.start:
+            latest = settled
     span = (f"the data runs from {first.date()} to {last.date()}, so the quarters that can be reviewed are "
             f"{earliest.label} to {latest.label}")
     if latest.end <= earliest.start:

@@ -208,9 +208,9 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         df = _exclude_future(df, table, p, extraction, log)
         if table == "exit_interviews":
             # An interview belongs to the quarter of its account's churn_date: without one it would
-            # be counted as read and used but appear in no analysis. When the accounts record no churn
-            # dates at all, churn is inferred from inactivity later, and every interview is kept.
-            if len(churned):
+            # be counted as read and used but appear in no analysis. When the accounts have no
+            # churn_date column, churn is inferred from inactivity later, and every interview is kept.
+            if "churn_date" in accounts:
                 df = _exclude(df, ~df["account_id"].isin(churned), table, p,
                               "account has not churned (no churn_date in accounts)", log, ("account_id",))
             df = _normalise_reasons(df, taxonomy, cfg.table(table).reasons, p)
