@@ -20,8 +20,27 @@ __all__ = ["set_theme", "percent_axis", "literal_text", "LITERAL_TEXT"]
 #: rcParams under which text is drawn as written: no mathtext, no LaTeX.
 LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
 
-#: Colours by segment, so a segment has the same colour in every chart.
-SEGMENT_COLORS = {"SMB": "#e4572e", "Mid-Market": "#4c78a8", "Enterprise": "#54a24b"}
+#: The palette of groups (segments, plans, cohorts ...): a group's colour follows from the sorted
+#: list of the groups in the data, so a segment has the same colour in every chart of a review.
+PALETTE = ["#4c78a8", "#e4572e", "#54a24b", "#b279a2", "#f2a541", "#72b7b2", "#9d755d", "#ff9da6",
+           "#59a14f", "#bab0ac"]
+_GREY = "#9aa5b1"
+
+
+def group_colors(levels) -> dict:
+    """A colour for each group, from :data:`PALETTE` in sorted order; blank and pooled groups are grey.
+
+    Examples
+    --------
+    >>> group_colors(["Scale", "Starter", "Not recorded"])
+    {'Scale': '#4c78a8', 'Starter': '#e4572e', 'Not recorded': '#9aa5b1'}
+    """
+    from ..stats import BLANK_LABEL, OTHER_LABEL
+
+    grey = {BLANK_LABEL, OTHER_LABEL, "Other (smaller groups)"}
+    named = sorted({str(v) for v in levels if str(v) not in grey})
+    out = {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(named)}
+    return {v: out.get(str(v), _GREY) for v in levels}
 
 
 def set_theme(*, cjk: bool = True) -> None:

@@ -5,12 +5,9 @@ import textwrap
 
 import pandas as pd
 
-from ._style import SEGMENT_COLORS, literal_text, new_ax, percent_axis
+from ._style import group_colors, literal_text, new_ax, percent_axis
 
 __all__ = ["plot_attrition_trend", "plot_attrition_by_group", "plot_reconciliation", "plot_revenue_attrition"]
-
-_PALETTE = ["#4c78a8", "#e4572e", "#54a24b", "#b279a2", "#f58518", "#72b7b2"]
-
 
 @literal_text
 def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "attrition_rate",
@@ -26,9 +23,10 @@ def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "att
     """
     ax = new_ax(ax, figsize=(10, 4.2))
     groups = [(None, data)] if hue is None else list(data.groupby(hue, sort=True))
+    palette = group_colors([name for name, _ in groups if name is not None])
     for i, (name, d) in enumerate(groups):
         d = d.sort_values("period_start")
-        color = SEGMENT_COLORS.get(name, _PALETTE[i % len(_PALETTE)]) if name is not None else "#4c78a8"
+        color = palette.get(str(name), "#4c78a8") if name is not None else "#4c78a8"
         pos = range(len(d))
         ax.plot(list(pos), d[y].to_numpy(), marker="o", ms=3, lw=1.8, color=color,
                 label=None if name is None else str(name))
@@ -60,7 +58,8 @@ def plot_attrition_by_group(data: pd.DataFrame, *, group: str, y: str = "attriti
     """Horizontal bars of one period's attrition by group, with 95% interval whiskers and counts."""
     d = data.sort_values(y)
     ax = new_ax(ax, figsize=(8, 0.45 * len(d) + 1.2))
-    colors = [SEGMENT_COLORS.get(str(g), "#4c78a8") for g in d[group]]
+    palette = group_colors(d[group].astype(str).tolist())
+    colors = [palette[str(g)] for g in d[group]]
     d = d.assign(**{y: d[y].astype(float), f"{y}_lo": d.get(f"{y}_lo", d[y]).astype(float),
                     f"{y}_hi": d.get(f"{y}_hi", d[y]).astype(float)})
     ax.barh(d[group].astype(str), d[y], color=colors, alpha=0.85)

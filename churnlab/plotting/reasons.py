@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._style import SEGMENT_COLORS, literal_text, new_ax, percent_axis
+from ._style import group_colors, literal_text, new_ax, percent_axis
 
 __all__ = ["plot_reason_shares", "plot_reason_trend", "plot_reason_heatmap", "plot_participation",
            "plot_reweighted_shares", "plot_competitor_trend"]
@@ -137,7 +137,7 @@ def plot_reason_heatmap(data: pd.DataFrame, *, group: str = "segment", ax=None, 
     import seaborn as sns
     d = data.copy()
     d[group] = d[group].astype(str)
-    order = [g for g in SEGMENT_COLORS if g in set(d[group])] + sorted(set(d[group]) - set(SEGMENT_COLORS))
+    order = sorted(set(d[group]))
     piv = d.pivot_table(index="label", columns=group, values="share", aggfunc="first", sort=False)[order]
     piv = piv[piv.max(axis=1) > min_share]
     piv = piv.loc[piv.mean(axis=1).sort_values(ascending=False).index]
@@ -174,7 +174,8 @@ def plot_participation(data: pd.DataFrame, *, group: str | None = None, ax=None,
     y = np.arange(len(d))
     lo, hi = float(d["target_lo"].iloc[0]), float(d["target_hi"].iloc[0])
     ax.axvspan(lo, hi, color="#54a24b", alpha=0.12, lw=0, label=f"target {lo:.0%}-{hi:.0%}")
-    colors = [SEGMENT_COLORS.get(g, _BLUE) for g in names]
+    palette = group_colors([str(g) for g in names])
+    colors = [palette[str(g)] for g in names]
     ax.barh(y, d["rate"], color=colors, alpha=0.85)
     ax.errorbar(d["rate"], y, xerr=_xerr(d["rate"], d["rate_lo"], d["rate_hi"]), fmt="none",
                 ecolor="#333333", elinewidth=1, capsize=3)

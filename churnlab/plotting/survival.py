@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import transforms
 
-from ._style import SEGMENT_COLORS, literal_text
+from ._style import group_colors, literal_text
 
 __all__ = ["plot_km", "plot_km_grid", "add_at_risk_table", "plot_cohort_trend",
            "plot_retention_heatmap", "plot_hazard_ratios"]
@@ -38,8 +38,8 @@ def _colors(levels, palette=None):
     levels = list(levels)
     if isinstance(palette, dict):
         return {k: palette.get(k, "grey") for k in levels}
-    if palette is None and levels and set(levels) <= set(SEGMENT_COLORS):
-        return {k: SEGMENT_COLORS[k] for k in levels}
+    if palette is None and levels and len(levels) <= 10:
+        return group_colors(levels)
     if palette is None:
         palette = "tab10" if len(levels) <= 10 else "viridis"
     cmap = plt.get_cmap(palette)
