@@ -108,6 +108,25 @@ class Config:
         return self.tables.get(name, TableConfig())
 
 
+def read_yaml(path, what: str = "data config"):
+    """A YAML file's content (``{}`` when empty); any problem reading it is a :class:`ConfigError`
+    naming ``what`` and the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{what} {path} is not valid YAML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text; save it as UTF-8") from None
+    except ValueError as e:  # YAML reads 2025-13-01 as a date and fails on it
+        raise ConfigError(f"{what} {path} holds a date that does not exist ({e}); "
+                          "write dates as YYYY-MM-DD") from None
+    except OSError as e:
+        raise ConfigError(f"{what} {path} cannot be read: {e.strerror or e}") from None
+
+
 def load_config(path=None) -> Config:
     """Read a YAML data config; ``None`` or ``""`` gives the empty config.
 
@@ -119,19 +138,7 @@ def load_config(path=None) -> Config:
     if path is None or str(path) == "":
         return Config()
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"data config {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"data config {path} is not valid YAML: {e}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"data config {path} is not UTF-8 text; save it as UTF-8") from None
-    except ValueError as e:  # YAML reads 2025-13-01 as a date and fails on it
-        raise ConfigError(f"data config {path} holds a date that does not exist ({e}); "
-                          "write dates as YYYY-MM-DD") from None
-    except OSError as e:
-        raise ConfigError(f"data config {path} cannot be read: {e.strerror or e}") from None
+    raw = read_yaml(path, "data config")
     if not isinstance(raw, dict):
         raise ConfigError(f"data config {path}: expected a mapping at the top level "
                           f"(keys {', '.join(sorted(_TOP_KEYS))}), not a {type(raw).__name__}")

@@ -253,17 +253,12 @@ def parse_parameters(pairs=(), files=()) -> dict:
     """
     import yaml
 
-    from .config import ConfigError
+    from .config import ConfigError, read_yaml
 
     out: dict = {}
     for f in files or ():
         path = Path(f)
-        if not path.is_file():
-            raise ConfigError(f"parameters file {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"parameters file {path} is not valid YAML: {e}") from None
+        data = read_yaml(path, "parameters file")
         if not isinstance(data, dict):
             raise ConfigError(f"parameters file {path} must map parameter names to values")
         out.update({str(k): v for k, v in data.items()})
