@@ -129,8 +129,8 @@ def last_activity(events, *, qualified_events=None, end=None,
     if qualified_events is not None:
         t = t.filter(t.event.isin(list(qualified_events)))
     df = t.group_by(by).aggregate(first_ts=t.ts.min(), last_ts=t.ts.max(), n=t.count()).execute()
-    for c in ("first_ts", "last_ts"):
-        df[c] = pd.to_datetime(df[c])
+    for c in ("first_ts", "last_ts"):  # microseconds, as engines store them (Spark hands back ns)
+        df[c] = pd.to_datetime(df[c]).astype("datetime64[us]")
     return df.sort_values(by).reset_index(drop=True)
 
 
