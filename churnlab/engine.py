@@ -17,6 +17,8 @@ per-account counts and a few example rows come back from the engine.
 from __future__ import annotations
 
 import atexit
+import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -71,9 +73,13 @@ def spark_session(eng: EngineConfig):
             raise ConfigError("engine.backend pyspark with a local or cluster master needs Java 17 on this "
                               "machine (e.g. apt-get install openjdk-17-jre-headless), or use a Spark Connect "
                               "URL (engine.remote)")
-        builder = SparkSession.builder.master(eng.master or "local[*]").appName("churnlab")
-        defaults = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "8",
-                    "spark.sql.session.timeZone": "UTC"}
+        master = eng.master or "local[*]"
+        builder = SparkSession.builder.master(master).appName("churnlab")
+        defaults = {"spark.sql.session.timeZone": "UTC"}
+        m = re.fullmatch(r"local\[(\d+|\*)\]|local", master)
+        if m:  # one machine: as many shuffle partitions as cores (Spark's 200 are for clusters)
+            cores = m.group(1) if m.group(1) and m.group(1) != "*" else str(os.cpu_count() or 2)
+            defaults.update({"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": cores if master != "local" else "1"})
         for k, v in {**defaults, **eng.conf}.items():
             builder = builder.config(k, v)
     session = builder.getOrCreate()
@@ -84,8 +90,6 @@ def spark_session(eng: EngineConfig):
 
 
 def _java_home() -> bool:
-    import os
-
     home = os.environ.get("JAVA_HOME")
     return bool(home) and (Path(home) / "bin" / "java").exists()
 
@@ -247,10 +251,11 @@ def table_events(ref: TableRef, log, accounts_ids, raw_ids, extraction, accounts
     by.loc[ids.isna(), "status"] = "none"
     n = int(by["n"].sum())
     log.read("events", ref.name, n)
-    shown = ev.mutate(ts=ev.ts.cast("string").fill_null(ev.ts_raw))
 
     def examples(where):
-        ex = shown.filter(where).select("account_id", "ts", "event").limit(5).to_pandas()
+        shown = ev.filter(where)
+        shown = shown.mutate(ts=shown.ts.cast("string").fill_null(shown.ts_raw))
+        ex = shown.select("account_id", "ts", "event").limit(5).to_pandas()
         ex.attrs["line_word"] = "row"
         return ex
 
