@@ -4,6 +4,11 @@ Events are never pulled whole into pandas: each function builds an Ibis expressi
 table (DuckDB by default; any Ibis backend works), and only the aggregated result, one row per
 account (or user) and period, comes back as a pandas frame.
 
+The expressions are kept to what every engine runs the same way, so that Spark gives DuckDB's
+figures row for row (``tests/test_engine.py``): periods come from ``truncate`` (weeks start on Monday
+in both; no ``TimestampBucket``, which Spark lacks), every window function has an ``ORDER BY`` (Spark
+requires one for ``lag`` and running sums), and timestamps are handed back at microsecond precision.
+
 *Qualified activity* is the playbook's notion of being active: at least ``min_count`` events from a
 list of value-creating events in the period. A login alone is not activity.
 """
