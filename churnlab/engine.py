@@ -79,7 +79,7 @@ def spark_session(eng: EngineConfig):
         m = re.fullmatch(r"local\[(\d+|\*)\]|local", master)
         if m:  # one machine: as many shuffle partitions as cores (Spark's 200 are for clusters)
             cores = m.group(1) if m.group(1) and m.group(1) != "*" else str(os.cpu_count() or 2)
-            defaults.update({"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": cores if master != "local" else "1"})
+            defaults.update({"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": cores if master != "local" else "1"})
         for k, v in {**defaults, **eng.conf}.items():
             builder = builder.config(k, v)
     session = builder.getOrCreate()
@@ -155,14 +155,46 @@ def source(config: Config, table: str) -> TableRef | None:
 # --------------------------------------------------------------------------- events in the engine
 
 
+class LazyTable:
+    """An Ibis table made on first use: a notebook that never touches the events never starts Spark.
+
+    Attribute access and indexing go to the table (``events.ts``, ``events.filter(...)``,
+    ``events["event"]``), which is made once by ``make()``.
+    """
+
+    def __init__(self, make):
+        self._make, self._table = make, None
+
+    def table(self):
+        """The Ibis table itself (made now if needed)."""
+        if self._table is None:
+            self._table = self._make()
+        return self._table
+
+    def __getattr__(self, name):
+        if name in ("_make", "_table"):
+            raise AttributeError(name)
+        return getattr(self.table(), name)
+
+    def __getitem__(self, key):
+        return self.table()[key]
+
+    def __repr__(self):
+        return "<events, in the engine when first used>" if self._table is None else repr(self._table)
+
+
 def events_to_engine(config: Config, events):
     """The validated events (an Ibis table over DuckDB) in the configured engine.
 
-    For DuckDB, the table itself. For Spark, the events are written once to a Parquet file of this
-    process and read by Spark from there.
+    For DuckDB, the table itself. For Spark, a :class:`LazyTable`: on first use, the events are
+    written once to a Parquet file of this process and read by Spark from there.
     """
     if events is None or config.engine.backend != "pyspark" or is_spark(events.get_backend()):
         return events
+    return LazyTable(lambda: _to_spark(config, events))
+
+
+def _to_spark(config: Config, events):
     con = connect(config)
     folder = Path(tempfile.mkdtemp(prefix="churnlab-events-"))
     atexit.register(shutil.rmtree, folder, True)
