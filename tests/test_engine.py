@@ -153,6 +153,10 @@ def test_a_table_source_with_a_missing_column_names_the_table(company, tmp_path)
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE TABLE ev AS SELECT account_id, event FROM "
                     f"read_parquet('{company / 'events.parquet'}') LIMIT 10")
+        con.execute("CREATE TABLE ev_text AS SELECT account_id, strftime(ts, '%Y-%m-%dT%H:%M:%S') AS ts, event "
+                    f"FROM read_parquet('{company / 'events.parquet'}') ORDER BY ts LIMIT 1000")
+        con.execute("CREATE TABLE ev_bad AS SELECT * FROM ev_text UNION ALL "
+                    "(SELECT account_id, 'yesterday', event FROM ev_text LIMIT 1)")
     cfg = load_config(_write(tmp_path / "c.yaml", "engine: {path: w.duckdb}\ntables: {events: {table: ev}}\n"))
     from churnlab.schema import DataValidationError
 
@@ -161,6 +165,15 @@ def test_a_table_source_with_a_missing_column_names_the_table(company, tmp_path)
     cfg = load_config(_write(tmp_path / "d.yaml", "engine: {path: w.duckdb}\ntables: {events: {table: nope}}\n"))
     with pytest.raises(DataValidationError, match="the engine has no table nope"):
         load(company, cfg)
+    # timestamps held as ISO text are read; one that is not a timestamp stops the load, shown
+    cfg = load_config(_write(tmp_path / "e.yaml", "engine: {path: w.duckdb}\ntables: {events: {table: ev_text}}\n"))
+    ds = load(company, cfg)
+    assert ds.rows.set_index("table").loc["events", "read"] == 1000
+    assert str(ds.events.ts.type()) == "timestamp" and ds.events.count().execute() > 900
+    cfg = load_config(_write(tmp_path / "f.yaml", "engine: {path: w.duckdb}\ntables: {events: {table: ev_bad}}\n"))
+    with pytest.raises(DataValidationError, match="cannot be read as a timestamp") as err:
+        load(company, cfg)
+    assert "yesterday" in err.value.examples["ts"].tolist()
 
 
 # --------------------------------------------------------------------------- Spark
