@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churnlab import activity, engine
+from churnlab import activity, attrition, engine
 from churnlab.config import ConfigError, EngineConfig, config_for, load_config
 from churnlab.sources import load
 
@@ -100,6 +100,8 @@ def _aggregations(events, qualified):
         events, grain="quarter", qualified_events=qualified, level="user", start="2025-01-01", end="2026-07-01")
     out["account transitions by month"] = activity.activity_transitions(
         events, grain="month", qualified_events=qualified, level="account", start="2025-10-01", end="2026-07-01")
+    out["user attrition per account"] = attrition.account_user_attrition(
+        events, quarters=["2026Q1", "2026Q2"], qualified_events=qualified)
     out["spells"] = activity.activity_spells(events, qualified_events=qualified, inactivity_days=60)
     out["event counts"] = activity.event_counts(events, event=qualified[:2], start="2025-01-01", end="2026-01-01")
     out["last activity"] = activity.last_activity(events, qualified_events=qualified, end="2026-07-01")
