@@ -16,7 +16,6 @@ per-account counts and a few example rows come back from the engine.
 """
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import shutil
@@ -187,7 +186,7 @@ def events_to_engine(config: Config, events):
     """The validated events (an Ibis table over DuckDB) in the configured engine.
 
     For DuckDB, the table itself. For Spark, a :class:`LazyTable`: on first use, the events are
-    written once to a Parquet file of this process and read by Spark from there.
+    written to a Parquet file, read and checkpointed by Spark, and the file removed.
     """
     if events is None or config.engine.backend != "pyspark" or is_spark(events.get_backend()):
         return events
@@ -197,10 +196,15 @@ def events_to_engine(config: Config, events):
 def _to_spark(config: Config, events):
     con = connect(config)
     folder = Path(tempfile.mkdtemp(prefix="churnlab-events-"))
-    atexit.register(shutil.rmtree, folder, True)
-    path = folder / "events.parquet"
-    events.to_parquet(path)
-    return con.read_parquet(str(path), table_name=f"churnlab_events_{folder.name.replace('-', '_')}")
+    try:  # Spark keeps its own copy (checkpointed), so the file goes at once, even if the kernel is killed
+        path = folder / "events.parquet"
+        events.to_parquet(path)
+        frame = con._session.read.parquet(str(path)).localCheckpoint(eager=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    name = f"churnlab_events_{folder.name.rsplit('-', 1)[-1]}"
+    frame.createOrReplaceTempView(name)
+    return con.table(name)
 
 
 def table_events(ref: TableRef, log, accounts_ids, raw_ids, extraction, accounts_file):
