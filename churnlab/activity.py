@@ -4,6 +4,11 @@ Events are never pulled whole into pandas: each function builds an Ibis expressi
 table (DuckDB by default; any Ibis backend works), and only the aggregated result, one row per
 account (or user) and period, comes back as a pandas frame.
 
+The expressions are kept to what every engine runs the same way, so that Spark gives DuckDB's
+figures row for row (``tests/test_engine.py``): periods come from ``truncate`` (weeks start on Monday
+in both; no ``TimestampBucket``, which Spark lacks), every window function has an ``ORDER BY`` (Spark
+requires one for ``lag`` and running sums), and timestamps are handed back at microsecond precision.
+
 *Qualified activity* is the playbook's notion of being active: at least ``min_count`` events from a
 list of value-creating events in the period. A login alone is not activity.
 """
@@ -129,8 +134,8 @@ def last_activity(events, *, qualified_events=None, end=None,
     if qualified_events is not None:
         t = t.filter(t.event.isin(list(qualified_events)))
     df = t.group_by(by).aggregate(first_ts=t.ts.min(), last_ts=t.ts.max(), n=t.count()).execute()
-    for c in ("first_ts", "last_ts"):
-        df[c] = pd.to_datetime(df[c])
+    for c in ("first_ts", "last_ts"):  # microseconds, as engines store them (Spark hands back ns)
+        df[c] = pd.to_datetime(df[c]).astype("datetime64[us]")
     return df.sort_values(by).reset_index(drop=True)
 
 

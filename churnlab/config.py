@@ -40,6 +40,18 @@ and values. Example (every key is optional)::
       currency: USD                     # ISO code (USD, EUR, JPY, GBP ...) or a symbol of MRR amounts
       language: en                      # language of taxonomy labels in the reports: en or ja
       inactivity_days: 60               # without churn dates: days without qualified activity = churned
+    engine:                             # where the events are aggregated (default: DuckDB in memory)
+      backend: duckdb                   # duckdb or pyspark
+      path: warehouse.duckdb            # duckdb only: a database file (opened read-only) holding tables
+      # backend: pyspark
+      # master: "local[2]"              # a Spark master URL (local[N], spark://host:7077, yarn ...), or
+      # remote: sc://host:15002         # a Spark Connect URL (one of master / remote)
+      # conf: {spark.executor.memory: 4g}   # extra Spark settings
+
+With an ``engine`` whose tables hold the data, a table is named instead of a file:
+``tables.events.table: analytics.events`` (``catalog.database.table``, ``database.table`` or
+``table``). A table source has the same ``columns`` and ``values`` mapping and goes through the same
+validation as a file; see :mod:`churnlab.engine`.
 
 Paths inside the config are relative to the config file. When ``--config`` is not given, a file
 named ``churnlab.yaml`` in the data folder is used as the data config.
@@ -50,7 +62,8 @@ Where a key is absent, the review derives the setting from the data (see
 Mistakes stop with a :class:`ConfigError` naming the file and the key: an unknown table or key, a
 ``columns`` target that is not a canonical column of the table (or two names mapped onto one), a
 ``values`` mapping for a column the table does not have, a ``date_format`` with a directive that is
-not a date directive (``%Q``), an unknown ``encoding``, a ``delimiter`` longer than one character, a
+not a date directive (``%Q``), an unknown ``engine`` key or backend, a ``table`` source without
+an ``engine`` holding tables (or with ``file`` as well), an unknown ``encoding``, a ``delimiter`` longer than one character, a
 missing ``taxonomy`` file, or a ``min_count`` that is not a whole number.
 """
 from __future__ import annotations
@@ -63,11 +76,13 @@ from pathlib import Path
 import yaml
 
 TABLE_NAMES = ("accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap")
-_TABLE_KEYS = {"file", "columns", "values", "date_format", "reasons", "encoding", "delimiter"}
+_TABLE_KEYS = {"file", "table", "columns", "values", "date_format", "reasons", "encoding", "delimiter"}
 #: strptime directives accepted in ``date_format`` (Python's, which pandas and DuckDB share).
 _DATE_DIRECTIVES = set("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
 _DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
-_TOP_KEYS = {"tables", "taxonomy", "activity", "analysis"}
+_TOP_KEYS = {"tables", "taxonomy", "activity", "analysis", "engine"}
+#: Backends of the ``engine:`` section and the keys each accepts.
+ENGINE_KEYS = {"duckdb": {"backend", "path"}, "pyspark": {"backend", "master", "remote", "conf"}}
 #: Keys of the ``analysis:`` section and the kind of value each takes.
 ANALYSIS_KEYS = {"segment_col": "column", "segment_cols": "columns", "drivers": "columns",
                  "feature_event": "text", "changes": "changes", "currency": "text", "language": "language",
@@ -91,6 +106,23 @@ class TableConfig:
     reasons: object = None  # None, "stripe" or {"primary_reason": {...}, "secondary_reason": {...}}
     encoding: str | None = None  # CSV text encoding; None = UTF-8 (BOM or not)
     delimiter: str | None = None  # CSV field separator; None = detected from the header
+    table: str | None = None  # a table of the engine (``db.table``) instead of a file
+
+
+@dataclass
+class EngineConfig:
+    """The ``engine:`` section: the Ibis backend the events are aggregated in."""
+
+    backend: str = "duckdb"  # duckdb or pyspark
+    path: Path | None = None  # duckdb: database file holding tables (None = in memory)
+    master: str | None = None  # pyspark: master URL (default local[*])
+    remote: str | None = None  # pyspark: Spark Connect URL (sc://host:15002)
+    conf: dict = field(default_factory=dict)  # pyspark: extra Spark settings
+
+    @property
+    def has_tables(self) -> bool:
+        """Whether tables (``tables.<t>.table``) can be read from this engine."""
+        return self.backend == "pyspark" or self.path is not None
 
 
 @dataclass
@@ -103,6 +135,7 @@ class Config:
     activity_min_count: int | None = None
     analysis: dict = field(default_factory=dict)
     path: Path | None = None
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     def table(self, name: str) -> TableConfig:
         return self.tables.get(name, TableConfig())
@@ -172,7 +205,76 @@ def load_config(path=None) -> Config:
         if "min_count" in act:
             cfg.activity_min_count = whole_number(path, "activity.min_count", act["min_count"], minimum=1)
     cfg.analysis = _analysis(raw.get("analysis"), path)
+    cfg.engine = engine_config(path, raw.get("engine"))
+    for name, t in cfg.tables.items():
+        if t.table and not cfg.engine.has_tables:
+            raise ConfigError(f"data config {path}: tables.{name}.table names a table ({t.table}), but the "
+                              "engine holds no tables: set engine.path (a DuckDB database file) or "
+                              "engine.backend: pyspark, or name a file (tables.{name}.file)".replace("{name}", name))
     return cfg
+
+
+def engine_config(path, section) -> EngineConfig:
+    """Check the ``engine:`` section of the config at ``path`` and return its settings.
+
+    Examples
+    --------
+    >>> engine_config("c.yaml", {"backend": "pyspark", "master": "local[2]"}).master
+    'local[2]'
+    >>> engine_config("c.yaml", {"backend": "postgres"})
+    Traceback (most recent call last):
+    ...
+    churnlab.config.ConfigError: data config c.yaml: engine.backend 'postgres' is not a backend; ...
+    """
+    where = f"data config {path}: engine"
+    if section is None:
+        return EngineConfig()
+    if isinstance(section, str):
+        section = {"backend": section}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where} must be a mapping (backend: duckdb or pyspark, and its settings), "
+                          f"not a {type(section).__name__}: {section!r}")
+    backend = str(section.get("backend", "duckdb")).strip().lower()
+    backend = {"spark": "pyspark"}.get(backend, backend)
+    if backend not in ENGINE_KEYS:
+        raise ConfigError(f"{where}.backend {section.get('backend')!r} is not a backend; use one of "
+                          f"{', '.join(ENGINE_KEYS)}")
+    allowed = ENGINE_KEYS[backend]
+    unknown = set(section) - allowed
+    if unknown:
+        other = {k for k in unknown if any(k in keys for keys in ENGINE_KEYS.values())}
+        hint = f" ({', '.join(sorted(map(str, other)))} belong(s) to another backend)" if other else ""
+        raise ConfigError(f"{where} has unknown key(s) {sorted(map(str, unknown))} for backend {backend}"
+                          f"{hint}; allowed: {sorted(allowed)}")
+
+    def text(key):
+        value = section.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where}.{key} must be a text, not {value!r}")
+        return value.strip()
+
+    out = EngineConfig(backend=backend)
+    if backend == "duckdb":
+        db = text("path")
+        if db is not None:
+            out.path = (Path(path).parent / db).resolve() if path is not None else Path(db).resolve()
+            if not out.path.is_file():
+                raise ConfigError(f"{where}.path: the DuckDB database file {out.path} does not exist (the path "
+                                  "is relative to the config file)")
+        return out
+    out.master, out.remote = text("master"), text("remote")
+    if out.master and out.remote:
+        raise ConfigError(f"{where}: give master (a Spark master URL) or remote (a Spark Connect URL), "
+                          "not both")
+    if out.remote and not out.remote.startswith("sc://"):
+        raise ConfigError(f"{where}.remote {out.remote!r} is not a Spark Connect URL (sc://host:15002)")
+    conf = section.get("conf") or {}
+    if not isinstance(conf, dict):
+        raise ConfigError(f"{where}.conf must be a mapping of Spark settings (spark.x.y: value), not {conf!r}")
+    out.conf = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in conf.items()}
+    return out
 
 
 def config_for(data_dir, config=None) -> Config:
@@ -290,7 +392,15 @@ def table_config(path, name: str, spec) -> TableConfig:
     file = spec.get("file")
     if file is not None and (not isinstance(file, str) or not file.strip()):
         raise ConfigError(f"{where}.file must be a file name, not {file!r}")
-    return TableConfig(file=file, columns=columns, values=values,
+    source = spec.get("table")
+    if source is not None:
+        if not isinstance(source, str) or not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+){0,2}", source.strip()):
+            raise ConfigError(f"{where}.table must name a table of the engine as table, database.table or "
+                              f"catalog.database.table (letters, digits, _), not {source!r}")
+        if file is not None:
+            raise ConfigError(f"{where} has both file and table; name one source")
+        source = source.strip()
+    return TableConfig(file=file, table=source, columns=columns, values=values,
                        date_format=date_format(where, spec.get("date_format")),
                        reasons=spec.get("reasons"), encoding=_encoding(where, spec.get("encoding")),
                        delimiter=_delimiter(where, spec.get("delimiter")))

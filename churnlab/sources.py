@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import engine
 from .config import Config, ConfigError, config_for
 from .schema import LINE_COL, DataValidationError, TABLES, ExclusionLog
 
@@ -67,6 +68,9 @@ def find_file(data_dir, table: str, config: Config | None = None) -> Path | None
     ambiguous), and so is a path that is a folder or a symbolic link that cannot be followed.
     """
     data_dir = Path(data_dir)
+    ref = engine.source(config or Config(), table)
+    if ref is not None:  # a table of the engine (tables.<t>.table)
+        return ref
     name = (config or Config()).table(table).file
     if name:
         path = data_dir / name
@@ -223,6 +227,7 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         small[table] = _absent_if_unused(df.reset_index(drop=True), table, p, log)
 
     events, ev_end = _load_events(con, ev, accounts, raw_account_ids, log, extraction, path.name)
+    events = engine.events_to_engine(cfg, events)
 
     ends = [accounts["signup_date"].max()]
     if "churn_date" in accounts:
@@ -327,7 +332,11 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
     """Read, map, parse and de-duplicate one small table; ``None`` when the file has no rows."""
     spec = TABLES[table]
     tcfg = cfg.table(table)
-    if path.suffix.lower() == ".parquet":
+    if isinstance(path, engine.TableRef):
+        raw = path.read()
+        raw[LINE_COL] = np.arange(1, len(raw) + 1)
+        line_word = "row"
+    elif path.suffix.lower() == ".parquet":
         raw = _read_parquet(path, table)
         if raw is not None:
             raw[LINE_COL] = np.arange(1, len(raw) + 1)
@@ -1044,6 +1053,8 @@ def _open_events(con, data_dir, cfg, log) -> dict | None:
     if path is None:
         _note_near_files(data_dir, "events", log)
         return None
+    if isinstance(path, engine.TableRef):  # validated in its engine, see churnlab.engine
+        return {"table": path}
     try:
         return _events_view(con, path, cfg.table("events"), log)
     except duckdb.Error as e:
@@ -1054,7 +1065,7 @@ def _event_days(con, ev) -> pd.Series:
     """Events per day (for the extraction date)."""
     import duckdb
 
-    if ev is None:
+    if ev is None or "table" in ev:
         return pd.Series(dtype="int64")
     try:
         df = con.raw_sql("SELECT CAST(ts AS DATE) AS d, count(*) AS n FROM events_src "
@@ -1075,6 +1086,8 @@ def _load_events(con, ev, accounts, raw_ids, log, extraction, accounts_file="acc
     register_frame(con, "raw_account_ids", pd.DataFrame({"account_id": sorted(map(str, raw_ids))}))
     if ev is None:
         return None, None
+    if "table" in ev:
+        return engine.table_events(ev["table"], log, accounts["account_id"], raw_ids, extraction, accounts_file)
     try:
         return _events(con, ev, raw_ids, log, extraction, accounts_file)
     except duckdb.Error as e:

@@ -64,7 +64,8 @@ def plot_attrition_by_group(data: pd.DataFrame, *, group: str, y: str = "attriti
                     f"{y}_hi": d.get(f"{y}_hi", d[y]).astype(float)})
     ax.barh(d[group].astype(str), d[y], color=colors, alpha=0.85)
     if f"{y}_lo" in d:
-        ax.errorbar(d[y], d[group].astype(str), xerr=[d[y] - d[f"{y}_lo"], d[f"{y}_hi"] - d[y]],
+        ax.errorbar(d[y], d[group].astype(str), xerr=[(d[y] - d[f"{y}_lo"]).clip(lower=0),  # rounding noise at 0 %
+                                       (d[f"{y}_hi"] - d[y]).clip(lower=0)],
                     fmt="none", ecolor="#333", capsize=3, lw=1)
     if "start_count" in d:
         for yi, (v, n) in enumerate(zip(d[y], d["start_count"])):
