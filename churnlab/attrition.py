@@ -803,7 +803,9 @@ def group_effects(outcomes: pd.DataFrame, *, by: str, reference=None, outcome_co
                 agg.loc[i, ["odds_ratio", "odds_ratio_lo", "odds_ratio_hi"]] = 1.0
                 continue
             name = next((k for k in res.params.index if k.endswith(f"[T.{lv}]")), None)
-            if name is not None:
+            degenerate = agg.loc[i, "churned"] in (0, agg.loc[i, "start_count"])   # separation: no estimate
+            ci_ok = name is not None and np.all(np.isfinite(np.exp(ci.loc[name].to_numpy(dtype=float))))
+            if name is not None and not degenerate and ci_ok:
                 agg.loc[i, "odds_ratio"] = float(np.exp(res.params[name]))
                 agg.loc[i, "odds_ratio_lo"] = float(np.exp(ci.loc[name, 0]))
                 agg.loc[i, "odds_ratio_hi"] = float(np.exp(ci.loc[name, 1]))
@@ -968,11 +970,17 @@ def describe_cohort_effect(effects: pd.DataFrame, *, by: str = "usage_band", fea
     Heaviest users of workflow runs (top quartile) lost 2.0% of accounts against 5.0% in the middle and 10.0% in the bottom quartile; the top quartile's odds of churning are 0.39 times the middle's (95% CI 0.20-0.70, p = 0.002), a significant difference.
     """
     e = effects.set_index(by)
+    if not all(b in e.index for b in USAGE_BANDS):
+        return (f"Too few accounts used {feature} in the quarter before to split them into usage quartiles, so "
+                "the behavioural cohorts cannot be compared.")
     bot, mid, top = (e.loc[b] for b in USAGE_BANDS)
+    rates = (f"Heaviest users of {feature} (top quartile) lost {pct(top['attrition_rate'])} of accounts against "
+             f"{pct(mid['attrition_rate'])} in the middle and {pct(bot['attrition_rate'])} in the bottom quartile")
+    est = [top.get(k) for k in ("odds_ratio", "odds_ratio_lo", "odds_ratio_hi", "p_value")]
+    if not all(v is not None and np.isfinite(v) for v in est):
+        return rates + "; too few of them churned to estimate how the odds of churning differ."
     sig = "a significant difference" if top["p_value"] < alpha else "not a significant difference"
-    return (f"Heaviest users of {feature} (top quartile) lost {pct(top['attrition_rate'])} of accounts against "
-            f"{pct(mid['attrition_rate'])} in the middle and {pct(bot['attrition_rate'])} in the bottom quartile; "
-            f"the top quartile's odds of churning are {top['odds_ratio']:.2f} times the middle's (95% CI "
+    return (rates + f"; the top quartile's odds of churning are {top['odds_ratio']:.2f} times the middle's (95% CI "
             f"{top['odds_ratio_lo']:.2f}-{top['odds_ratio_hi']:.2f}, {format_p(top['p_value'])}), {sig}.")
 
 

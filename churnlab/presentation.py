@@ -235,6 +235,52 @@ def write_csv(frame: pd.DataFrame, path, **kwargs) -> Path:
     return path
 
 
+#: Readable column headers of the tables the analyses return (any other snake_case name is turned
+#: into words: ``share_now`` -> "Share now").
+HEADERS = {
+    "period": "Period", "start_count": "Active at start", "churned": "Lost", "retained": "Retained",
+    "new": "New (not counted)", "reactivated": "Reactivated", "left_in_period": "Joined and left",
+    "end_count": "Active at end", "attrition_rate": "Attrition rate", "retention_rate": "Retention rate",
+    "start_mrr": "Starting MRR", "churned_mrr": "MRR lost (churned)", "contraction_mrr": "MRR lost (contraction)",
+    "expansion_mrr": "Expansion MRR", "new_mrr": "New MRR", "reactivated_mrr": "Reactivated MRR",
+    "end_mrr": "Ending MRR", "gross_mrr_churn": "Gross MRR churn", "net_mrr_churn": "Net MRR churn",
+    "seats_removed": "Seats removed", "seat_contraction_rate": "Seat contraction",
+    "contraction_account_rate": "Accounts contracting", "mean_rate": "Mean rate",
+    "converted_to_quarter": "Converted to a quarter", "compounded": "Compounded", "measured_quarter": "Measured quarterly",
+    "per_quarter": "Periods per quarter", "periods": "Periods", "grain": "Grain", "by": "Account attribute",
+    "levels": "Groups", "pooled": "Values pooled", "n": "Accounts", "chi2": "Chi-square", "chi2_df": "Degrees of freedom",
+    "chi2_p": "p (chi-square)", "lr_p": "p (logistic regression)", "highest": "Highest", "highest_rate": "Highest rate",
+    "lowest": "Lowest", "lowest_rate": "Lowest rate", "odds_ratio": "Odds ratio", "p_value": "p", "p": "p",
+    "usage_band": "Prior-quarter use", "flagged": "Accounts flagged", "flagged_churned": "Flagged and lost",
+    "flagged_rate": "Churn rate, flagged", "others": "Other accounts", "others_churned": "Others lost",
+    "others_rate": "Churn rate, others", "lift": "Lift", "share_of_churned": "Share of those lost",
+    "contribution": "Contribution to the rate", "hazard_ratio": "Hazard ratio", "covariate": "Account trait",
+    "reference": "Compared with", "share": "Share", "share_now": "Share now", "share_then": "Share then",
+    "change": "Change", "p_adj": "p (adjusted)", "p_trend_adj": "p (trend, adjusted)", "direction": "Direction",
+    "mrr": "MRR", "account_id": "Account", "churn_date": "Churn date", "would_return": "Would return",
+    "why": "Why on the list", "icp_fit": "Fits the ideal customer profile",
+    "sentiment_score": "Sentiment score", "sentiment_label": "Sentiment", "verbatim_redacted": "Verbatim",
+    "reason_flag": "Check", "suggested": "Suggested reason", "chosen": "Reason given",
+}
+
+
+def readable_header(name) -> str:
+    """A column name as a header a reader understands.
+
+    Examples
+    --------
+    >>> readable_header("start_count"), readable_header("acquisition_channel"), readable_header("Tier")
+    ('Active at start', 'Acquisition channel', 'Tier')
+    """
+    name = str(name)
+    if name in HEADERS:
+        return HEADERS[name]
+    if "_" in name or name.islower():
+        words = name.replace("_", " ").strip()
+        return words[:1].upper() + words[1:]
+    return name
+
+
 # --------------------------------------------------------------------------- data twins
 
 #: Set by ``churnlab review`` for each notebook it runs: the report folder's ``data/`` and the page name.
@@ -273,6 +319,14 @@ def save_twin(frame, title: str | None = None, *, kind: str = "table"):
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     out = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
+    # customer text behind a chart (a verbatim, a comment) is published without personal data
+    from .sentiment import redact
+
+    text_cols = [c for c in out.columns if out[c].dtype == object and out[c].map(lambda v: isinstance(v, str)).any()]
+    if text_cols:
+        out = out.copy()
+        for c in text_cols:
+            out[c] = out[c].map(lambda v: redact(v) if isinstance(v, str) else v)
     write_csv(out, path)
     with open(Path(folder) / "manifest.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps({"page": page, "file": name, "kind": kind, "title": str(title or ""),

@@ -1517,9 +1517,11 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reas
     for r in shares.itertuples():
         link = f'<a href="#{escape(anchor + str(r.reason))}">{escape(r.label)}</a>' \
             if r.k > 0 else escape(r.label)
+        ci = (f"{100 * r.share_lo:.1f}-{pct(r.share_hi)}" if pd.notna(r.share_lo) and pd.notna(r.share_hi)
+              else "–")
         rows.append(f"<tr><td>{link}</td><td style='text-align:right'>{r.k} of {r.n}</td>"
                     f"<td style='text-align:right'>{pct(r.share)}</td>"
-                    f"<td style='text-align:right'>{100 * r.share_lo:.1f}-{pct(r.share_hi)}</td>"
+                    f"<td style='text-align:right'>{ci}</td>"
                     f"<td style='text-align:right'>{escape(money(r.mrr, currency))}</td>"
                     f"<td style='text-align:right'>{pct(r.mrr_share)}</td></tr>")
     head = (f"<tr><th>{escape(title)}</th><th>Accounts</th><th>Share</th><th>95% CI</th>"

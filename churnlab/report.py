@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import presentation
@@ -765,41 +766,6 @@ def _money(v, currency: str = "") -> str:
     return f"{currency}{v:,.0f}"
 
 
-def _fmt_pct(v):
-    return "n/a" if v is None else f"{100 * float(v):.1f}%"
-
-
-def _fmt_num(v):
-    return "n/a" if v is None else f"{float(v):,.0f}"
-
-
-def headline_cards(metrics: dict) -> list[tuple[str, str]]:
-    """(value, label) pairs for the index page, from whatever figures the notebooks saved."""
-    cards = []
-    m = metrics
-    if "logo_attrition_rate" in m:
-        cards.append((_fmt_pct(m["logo_attrition_rate"]), "logo attrition in the quarter"))
-    if "logo_churned" in m and "logo_start" in m:
-        cards.append((f"{_fmt_num(m['logo_churned'])} of {_fmt_num(m['logo_start'])}",
-                      "accounts lost, of those active at the start"))
-    if "logo_new_excluded" in m:
-        cards.append((_fmt_num(m["logo_new_excluded"]), "new accounts in the quarter (not counted)"))
-    if "user_attrition_rate" in m:
-        cards.append((_fmt_pct(m["user_attrition_rate"]), "user attrition in the quarter"))
-    if "gross_mrr_churn" in m:
-        cards.append((_fmt_pct(m["gross_mrr_churn"]), "gross MRR churn"))
-    if "net_mrr_churn" in m:
-        cards.append((_fmt_pct(m["net_mrr_churn"]), "net MRR churn"))
-    if "participation_rate" in m:
-        cards.append((_fmt_pct(m["participation_rate"]), "exit-interview participation (target 40-60%)"))
-    shares = m.get("reason_shares") or {}
-    if shares:
-        top = max(shares, key=lambda k: shares[k] or 0)
-        label = (m.get("reason_labels") or {}).get(top, top.replace("_", " "))
-        cards.append((_fmt_pct(shares[top]), f"of responding churned accounts cited {label}"))
-    return cards
-
-
 def _spark(values, *, width: int = 120, height: int = 28) -> str:
     """A sparkline of up to 8 quarters as inline SVG (numbers only; gaps where a value is unknown)."""
     pts = [(i, v) for i, v in enumerate(values) if v is not None]
@@ -906,48 +872,7 @@ a change without p has no test.</p>
     return path
 
 
-#: Readable column headers of the tables the analyses return (any other snake_case name is turned
-#: into words: ``share_now`` -> "Share now").
-HEADERS = {
-    "period": "Period", "start_count": "Active at start", "churned": "Lost", "retained": "Retained",
-    "new": "New (not counted)", "reactivated": "Reactivated", "left_in_period": "Joined and left",
-    "end_count": "Active at end", "attrition_rate": "Attrition rate", "retention_rate": "Retention rate",
-    "start_mrr": "Starting MRR", "churned_mrr": "MRR lost (churned)", "contraction_mrr": "MRR lost (contraction)",
-    "expansion_mrr": "Expansion MRR", "new_mrr": "New MRR", "reactivated_mrr": "Reactivated MRR",
-    "end_mrr": "Ending MRR", "gross_mrr_churn": "Gross MRR churn", "net_mrr_churn": "Net MRR churn",
-    "seats_removed": "Seats removed", "seat_contraction_rate": "Seat contraction",
-    "contraction_account_rate": "Accounts contracting", "mean_rate": "Mean rate",
-    "converted_to_quarter": "Converted to a quarter", "compounded": "Compounded", "measured_quarter": "Measured quarterly",
-    "per_quarter": "Periods per quarter", "periods": "Periods", "grain": "Grain", "by": "Account attribute",
-    "levels": "Groups", "pooled": "Values pooled", "n": "Accounts", "chi2": "Chi-square", "chi2_df": "Degrees of freedom",
-    "chi2_p": "p (chi-square)", "lr_p": "p (logistic regression)", "highest": "Highest", "highest_rate": "Highest rate",
-    "lowest": "Lowest", "lowest_rate": "Lowest rate", "odds_ratio": "Odds ratio", "p_value": "p", "p": "p",
-    "usage_band": "Prior-quarter use", "flagged": "Accounts flagged", "flagged_churned": "Flagged and lost",
-    "flagged_rate": "Churn rate, flagged", "others": "Other accounts", "others_churned": "Others lost",
-    "others_rate": "Churn rate, others", "lift": "Lift", "share_of_churned": "Share of those lost",
-    "contribution": "Contribution to the rate", "hazard_ratio": "Hazard ratio", "covariate": "Account trait",
-    "reference": "Compared with", "share": "Share", "share_now": "Share now", "share_then": "Share then",
-    "change": "Change", "p_adj": "p (adjusted)", "p_trend_adj": "p (trend, adjusted)", "direction": "Direction",
-    "mrr": "MRR", "account_id": "Account", "churn_date": "Churn date", "would_return": "Would return",
-    "why": "Why on the list", "icp_fit": "Fits the ideal customer profile",
-}
-
-
-def readable_header(name) -> str:
-    """A column name as a header a reader understands.
-
-    Examples
-    --------
-    >>> readable_header("start_count"), readable_header("acquisition_channel"), readable_header("Tier")
-    ('Active at start', 'Acquisition channel', 'Tier')
-    """
-    name = str(name)
-    if name in HEADERS:
-        return HEADERS[name]
-    if "_" in name or name.islower():
-        words = name.replace("_", " ").strip()
-        return words[:1].upper() + words[1:]
-    return name
+HEADERS, readable_header = presentation.HEADERS, presentation.readable_header
 
 
 def _with_interval(frame: pd.DataFrame, col: str, fmt) -> pd.Series:
@@ -1011,7 +936,7 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
             fmt[c] = "{:.2f}"
         elif c in pvalues:
             fmt[c] = (lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}")
-        elif pd.api.types.is_bool_dtype(data[c]) or data[c].map(lambda v: isinstance(v, bool)).any():
+        elif pd.api.types.is_bool_dtype(data[c]) or any(isinstance(v, (bool, np.bool_)) for v in data[c]):
             data[c] = data[c].map(lambda v: "yes" if v is True else "no" if v is False else v)
         elif pd.api.types.is_datetime64_any_dtype(data[c]):
             data[c] = data[c].dt.strftime("%Y-%m-%d")

@@ -360,16 +360,19 @@ def _redact(text: str, email: str, phone: str, url: str, found) -> str:
 
 
 def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
-    """An HTML table of ``frame`` with every cell escaped (for customer text; redact it first).
+    """An HTML table of ``frame`` with readable headers and every cell escaped (for customer text;
+    redact it first). Its data twin is saved when the review is published.
 
     Examples
     --------
     >>> escape_table_html(pd.DataFrame({"quote": ["<b>bad</b> & slow"]}), index=False).count("&lt;b&gt;")
     1
     """
-    from churnlab.presentation import table_html
+    from churnlab.presentation import readable_header, save_twin, table_html
 
-    return table_html(frame, **{"classes": "churnlab-table", **kwargs})
+    save_twin(frame, kwargs.pop("title", None) or "table")
+    shown = frame.rename(columns=readable_header)
+    return table_html(shown, **{"classes": "churnlab-table", **kwargs})
 
 
 # --------------------------------------------------------------------------------------------

@@ -77,9 +77,9 @@ def format_p(p: float) -> str:
 
 
 def pct(x: float, digits: int = 1) -> str:
-    """A fraction as a percentage string: ``pct(0.1234) == '12.3%'``."""
+    """A fraction as a percentage string: ``pct(0.1234) == '12.3%'``; a missing value is a dash."""
     if x is None or not np.isfinite(x):
-        return "n/a"
+        return "–"
     return f"{100 * x:.{digits}f}%"
 
 

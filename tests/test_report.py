@@ -98,8 +98,11 @@ def test_save_metrics_converts_numpy_and_skips_without_out_dir(tmp_path):
 
 
 def test_headline_cards_only_show_what_was_measured():
-    cards = dict((k, v) for v, k in report.headline_cards({"logo_attrition_rate": 0.031}))
-    assert cards == {"logo attrition in the quarter": "3.1%"}
+    from churnlab import summary
+
+    cards = summary.kpis({"quarter": "2026Q3", "logo_attrition_rate": 0.031})
+    assert [(c["label"], c["value"]) for c in cards] == [("Logo attrition", 0.031)]
+    assert cards[0]["prev"] is None and cards[0]["prev_p"] is None   # no history saved: no change shown
 
 
 def test_styled_escapes_customer_text():

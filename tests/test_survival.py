@@ -294,7 +294,7 @@ def test_difference_sentences_say_who_retains_better():
                        "event": [True] * 40 + [False] * 40})
     out = sv.difference_sentences(lt, by="era", at=6, noun="cohorts signed up")
     assert out[0].startswith("Survival differs across signups before and after the change (2 groups; log-rank chi-square")
-    assert out[1].startswith("cohorts signed up after retain better at 6 months than cohorts signed up before")
+    assert out[1].startswith("Cohorts signed up after retain better at 6 months than cohorts signed up before")
     assert "p < 0.001" in out[1]
     same = lt.assign(era=["x", "y"] * 40)
     assert sv.difference_sentences(same, by="era")[1].startswith("No clear difference")

@@ -184,7 +184,9 @@ def plot_mentions(shares: pd.DataFrame, *, lang: str = "en", ax=None, title: str
     ax = new_ax(ax, figsize=(8, 0.45 * len(data) + 1.2))
     y = np.arange(len(data))
     ax.barh(y, data["share"], color="#4c78a8", height=0.6)
-    err = np.vstack([data["share"] - data["share_lo"], data["share_hi"] - data["share"]])
+    # whiskers never negative: a 0% or 100% share and its rounded Wilson bound can cross by a hair
+    err = np.nan_to_num(np.clip(np.vstack([data["share"] - data["share_lo"], data["share_hi"] - data["share"]]
+                                          ).astype(float), 0, None))
     ax.errorbar(data["share"], y, xerr=err, fmt="none", ecolor="#333333", capsize=3, lw=1)
     for yi, (s, k, n) in enumerate(zip(data["share"], data["mentions"], data["verbatims"])):
         ax.text(min(s + 0.02, 0.9), yi + 0.25, f"{s:.0%} ({k}/{n})", va="center", fontsize=8)
