@@ -969,14 +969,14 @@ def available(dataset, *tables: str, columns=(), what: str = "This section") -> 
     ...     accounts = pd.DataFrame({"account_id": ["a"]})
     ...     def has(self, t): return False
     >>> available(D(), "events", what="User attrition")
-    User attrition is not shown: it needs the events table, which this data does not have.
+    User attrition: not shown, because it needs the events table, which this data does not have.
     False
     """
     missing = [f"the {t} table" for t in tables if not dataset.has(t)]
     missing += [f"the account column '{c}'" for c in columns if c not in dataset.accounts.columns]
     if not missing:
         return True
-    return explain(False, f"{what} is not shown: it needs {' and '.join(missing)}, which this data does not have.")
+    return explain(False, f"{what}: not shown, because it needs {' and '.join(missing)}, which this data does not have.")
 
 
 def explain(condition: bool, sentence: str) -> bool:
