@@ -1327,8 +1327,9 @@ def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, eve
 # effects key on months before the intended end of service (``to_end`` = 1 in the last month).
 
 HEALTH_BASE, HEALTH_USAGE, HEALTH_NOISE = 70.0, 8.0, 9.0   # score = base + usage x trait + noise
-HEALTH_DROP, HEALTH_DROP_MONTHS = 30.0, 4      # points lost, ramped over the last months before churn
-HEALTH_BLIND_SEGMENT = 0                        # SMB: the score misses the decline ...
+HEALTH_DROP, HEALTH_DROP_MONTHS = 40.0, 6      # points lost, ramped over the last months before churn
+HEALTH_BLIND_SEGMENT = 0                        # SMB: the score sees only part of the decline ...
+HEALTH_BLIND_SHARE = 0.35                       # ... this share of it ...
 HEALTH_BLIND_BONUS = 12.0                       # ... and is inflated by this many points
 HEALTH_BANDS = (40.0, 65.0)                     # red < 40 <= yellow < 65 <= green
 TICKET_RATE = 0.25                              # tickets per account-month
@@ -1339,8 +1340,10 @@ TICKET_TOPICS = ["how_to", "bug", "billing", "feature_request", "integration", "
 TICKET_TOPIC_MIX = [0.30, 0.25, 0.12, 0.18, 0.10, 0.05]
 SPIKE_TOPIC = {"product_gap": "bug", "service_support": "bug", "price_budget": "billing",
                "integration_stack": "integration", "poor_onboarding": "how_to"}
-NPS_RESPONSE_P, NPS_QUIET_P = 0.45, 0.08        # response rate; of churners in their last months
-NPS_DROP_SHARE, NPS_DROP, NPS_DROP_MONTHS = 0.7, 3.5, 6
+NPS_RESPONSE_P, NPS_QUIET_P = 0.45, 0.05        # response rate; of quiet churners in their last months
+NPS_DROP_SHARE, NPS_QUIET_SHARE = 0.5, 0.35     # of voluntary churners: scores fall / they go quiet
+NPS_DROP, NPS_MONTHS = 3.5, 9                   # points lost; months before churn it applies
+NPS_QUIET_MONTHS = 7                            # months before churn quiet churners stop answering
 SILENT_P_CHURNER, SILENT_P_STAYER = 0.35, 0.12  # no touchpoint after onboarding
 TOUCH_P = 0.45                                  # touchpoint in a month (non-silent accounts)
 TOUCH_KINDS, TOUCH_KIND_MIX = ["meeting", "call", "email", "qbr"], [0.35, 0.30, 0.20, 0.15]
@@ -1380,7 +1383,7 @@ def _success(seed: int, a: dict, n_grid: int, end_day: int, acct_ids) -> dict:
     trait = HEALTH_BASE + HEALTH_USAGE * a["usage"] + rng.normal(0, 4.0, n)
     blind = a["seg"] == HEALTH_BLIND_SEGMENT
     drop = HEALTH_DROP * np.clip((HEALTH_DROP_MONTHS + 1 - to_end) / HEALTH_DROP_MONTHS, 0, 1)
-    drop = np.where(voluntary[ai] & ~blind[ai], drop, 0.0)
+    drop = np.where(voluntary[ai], drop * np.where(blind[ai], HEALTH_BLIND_SHARE, 1.0), 0.0)
     month_start = _month_start(a["signup_mi"][ai] + mi)
     keep = (mi >= 1) & (month_start <= end_day)
     usage_c = np.clip(trait[ai] - drop + rng.normal(0, HEALTH_NOISE, ai.size), 0, 100)
@@ -1434,12 +1437,15 @@ def _success(seed: int, a: dict, n_grid: int, end_day: int, acct_ids) -> dict:
 
     # NPS responses: one survey per account in the second month of each calendar quarter
     rng = _rng(seed, "nps")
-    dropper = voluntary & (rng.random(n) < NPS_DROP_SHARE)
+    u = rng.random(n)
+    dropper = voluntary & (u < NPS_DROP_SHARE)
+    quieter = voluntary & (u >= NPS_DROP_SHARE) & (u < NPS_DROP_SHARE + NPS_QUIET_SHARE)
     level = 8.0 + 0.8 * a["usage"] + rng.normal(0, 0.8, n)
     cal = (a["signup_mi"][ai] + mi) % 12
-    quiet = voluntary[ai] & (to_end >= 1) & (to_end <= NPS_DROP_MONTHS)
+    late = (to_end >= 1) & (to_end <= NPS_MONTHS)
+    quiet = quieter[ai] & (to_end >= 1) & (to_end <= NPS_QUIET_MONTHS)
     answered = (mi >= 2) & (cal % 3 == 1) & (rng.random(ai.size) < np.where(quiet, NPS_QUIET_P, NPS_RESPONSE_P))
-    fall = np.where(dropper[ai] & (to_end >= 1) & (to_end <= NPS_DROP_MONTHS), NPS_DROP, 0.0)
+    fall = np.where(dropper[ai] & late, NPS_DROP, 0.0)
     nps = np.clip(np.rint(level[ai] - fall + rng.normal(0, 1.0, ai.size)), 0, 10)
     resp_us = (start * US_PER_DAY + (rng.random(ai.size) * (stop - start) * US_PER_DAY).astype(np.int64))
     sel = np.flatnonzero(answered)
@@ -1482,6 +1488,7 @@ def _success(seed: int, a: dict, n_grid: int, end_day: int, acct_ids) -> dict:
     out["truth"] = pd.DataFrame({
         "account_id": ids, "health_blind": np.where(blind, "true", "false"),
         "ticket_spike": np.where(spiker, "true", "false"), "nps_drop": np.where(dropper, "true", "false"),
+        "nps_quiet": np.where(quieter, "true", "false"),
         "silent": np.where(silent, "true", "false"), "skips_meetings": np.where(skipper, "true", "false")})
     return out
 
