@@ -667,3 +667,65 @@ def look_back(saves: pd.DataFrame, churned: pd.Series) -> dict:
             "unflagged_churned": int((~f & c).sum()), "churned": n_churn,
             "caught": float((f & c).sum() / n_churn) if n_churn else np.nan,
             "miss_rate": float((~f & c).sum() / n_churn) if n_churn else np.nan}
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def _pct(v, d=0):
+    return "–" if v is None or not np.isfinite(v) else f"{100 * v:.{d}f}%"
+
+
+def health_sentences(val: dict, quarter: str) -> list[str]:
+    """Plain sentences on a :func:`health_validation`: the band ratio, the AUC, the weakest segment."""
+    o, out = val["overall"], []
+    b = val["bands"].set_index("band")
+    if {"red", "green"} <= set(b.index) and b.loc["green", "churn_rate"] > 0:
+        out.append(f"Accounts scored red at the start of {quarter} churned {b.loc['red', 'vs_ref']:.1f}x as often "
+                   f"as green ({_pct(b.loc['red', 'churn_rate'], 1)} vs {_pct(b.loc['green', 'churn_rate'], 1)}).")
+    if np.isfinite(o["auc"]):
+        out.append(f"The health score ranks a churner above a stayer {_pct(o['auc'])} of the time "
+                   f"(AUC {o['auc']:.2f}, 95% CI {o['auc_lo']:.2f}-{o['auc_hi']:.2f}; 0.50 is a coin toss), "
+                   f"over {o['n']:,} accounts of which {o['positives']:,} churned.")
+    seg = val.get("segments")
+    if seg is not None and len(seg.dropna(subset=["auc"])) > 1:
+        s = seg.dropna(subset=["auc"]).sort_values("auc")
+        w, best = s.iloc[0], s.iloc[-1]
+        out.append(f"It is weakest for {w['segment']} (AUC {w['auc']:.2f}, {w['auc_lo']:.2f}-{w['auc_hi']:.2f}) "
+                   f"and strongest for {best['segment']} ({best['auc']:.2f}).")
+    return out
+
+
+def signal_sentences(table: pd.DataFrame, counts: pd.DataFrame | None = None) -> list[str]:
+    """Sentences on a :func:`signal_table` (strongest signals, those that predict nothing) and on
+    churn by number of signals firing."""
+    out = []
+    sig = table[(table["lift_lo"] > 1) & (table["p"] < 0.05)]
+    if len(sig):
+        top = sig.head(3)
+        out.append("Strongest warning signals: " + "; ".join(
+            f"{r.signal.replace('_', ' ')} ({r.lift:.1f}x the churn rate, "
+            + (f"visible {int(r.lead_days)} days ahead)" if np.isfinite(r.lead_days) else "lead time unclear)")
+            for r in top.itertuples()) + ".")
+    null = table[~((table["lift_lo"] > 1) | (table["lift_hi"] < 1)) | (table["p"] >= 0.05)]
+    if len(null):
+        out.append("No clear effect on churn (interval includes 1): "
+                   + ", ".join(n.replace("_", " ") for n in null["signal"]) + ".")
+    if counts is not None and len(counts) > 1:
+        one, many = counts[counts["signals"] == "1"], counts[~counts["signals"].isin(["0", "1"])]
+        if len(one) and len(many):
+            k = int(many["churned"].sum())
+            n = int(many["accounts"].sum())
+            out.append(f"One signal: {_pct(one['churn_rate'].iloc[0], 1)} churned; two or more: {_pct(k / n, 1)} "
+                       f"({k:,} of {n:,}): one signal, note it; several, act.")
+    return out
+
+
+def look_back_sentences(lb: dict, quarter: str, currency: str = "") -> list[str]:
+    """Sentences on a :func:`look_back`."""
+    if not lb["churned"]:
+        return [f"No account of the base churned in {quarter}."]
+    return [f"At the start of {quarter} the method would have flagged {lb['flagged']:,} accounts; "
+            f"{lb['flagged_churned']:,} of them churned, carrying {currency}{lb['flagged_churned_mrr']:,.0f} MRR, "
+            f"{_pct(lb['caught'])} of the quarter's {lb['churned']:,} churned accounts. "
+            f"It missed {lb['unflagged_churned']:,} (a miss rate of {_pct(lb['miss_rate'])})."]
