@@ -154,8 +154,13 @@ def _boot_auc(pos: np.ndarray, neg: np.ndarray, boot: int, seed: int):
     is_pos[:, :n1] = True
     order = np.argsort(-x, axis=1, kind="stable")
     hit = np.take_along_axis(is_pos, order, axis=1)
+    v = np.take_along_axis(x, order, axis=1)
     prec = np.cumsum(hit, axis=1) / np.arange(1, x.shape[1] + 1)
-    ap_b = (prec * hit).sum(axis=1) / n1
+    m = x.shape[1]
+    is_last = np.ones(v.shape, bool)                 # tied scores are one threshold, as in scikit-learn
+    is_last[:, :-1] = v[:, :-1] != v[:, 1:]
+    end = np.minimum.accumulate(np.where(is_last, np.arange(m), m)[:, ::-1], axis=1)[:, ::-1]
+    ap_b = (np.take_along_axis(prec, end, axis=1) * hit).sum(axis=1) / n1
     return auc_b, ap_b
 
 
@@ -396,8 +401,8 @@ def signals_at(dataset, day, *, qualified_events=None, accounts: pd.DataFrame | 
 
 
 def lift(fired, y) -> dict:
-    """Churn rate with the signal over the rate without: ``lift, lift_lo, lift_hi`` (Katz log interval,
-    0.5 added to every cell when one is empty), ``p`` (Fisher's exact, two-sided), ``fired, churned_fired,
+    """Churn rate with the signal over the rate without: ``lift, lift_lo, lift_hi`` (Katz log interval of
+    statsmodels ``Table2x2``, 0.5 added to every cell when one is empty), ``p`` (Fisher's exact, two-sided), ``fired, churned_fired,
     rate_fired, rate_other``.
 
     Examples
@@ -407,6 +412,7 @@ def lift(fired, y) -> dict:
     (2.0, 0.5, 0.25)
     """
     from scipy.stats import fisher_exact
+    from statsmodels.stats.contingency_tables import Table2x2
 
     f = np.asarray(fired, dtype=bool)
     y = np.asarray(y, dtype=bool)
@@ -417,11 +423,9 @@ def lift(fired, y) -> dict:
     out = {"fired": a + b, "churned_fired": a, "rate_fired": r1, "rate_other": r0}
     if not (a + b) or not (c + d):
         return {**out, "lift": np.nan, "lift_lo": np.nan, "lift_hi": np.nan, "p": np.nan}
-    aa, bb, cc, dd = (v + 0.5 for v in (a, b, c, d)) if 0 in (a, c) else (a, b, c, d)
-    rr = (aa / (aa + bb)) / (cc / (cc + dd))
-    se = np.sqrt(1 / aa - 1 / (aa + bb) + 1 / cc - 1 / (cc + dd))
-    return {**out, "lift": r1 / r0 if r0 else np.nan, "lift_lo": float(rr * np.exp(-1.96 * se)),
-            "lift_hi": float(rr * np.exp(1.96 * se)), "p": float(fisher_exact([[a, b], [c, d]])[1])}
+    lo, hi = Table2x2(np.array([[a, b], [c, d]], dtype=float), shift_zeros=True).riskratio_confint()
+    return {**out, "lift": r1 / r0 if r0 else np.nan, "lift_lo": float(lo), "lift_hi": float(hi),
+            "p": float(fisher_exact([[a, b], [c, d]])[1])}
 
 
 def signal_table(panel: pd.DataFrame, names) -> pd.DataFrame:

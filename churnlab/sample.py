@@ -1341,8 +1341,8 @@ TICKET_TOPIC_MIX = [0.30, 0.25, 0.12, 0.18, 0.10, 0.05]
 SPIKE_TOPIC = {"product_gap": "bug", "service_support": "bug", "price_budget": "billing",
                "integration_stack": "integration", "poor_onboarding": "how_to"}
 NPS_RESPONSE_P, NPS_QUIET_P = 0.45, 0.05        # response rate; of quiet churners in their last months
-NPS_DROP_SHARE, NPS_QUIET_SHARE = 0.5, 0.35     # of voluntary churners: scores fall / they go quiet
-NPS_DROP, NPS_MONTHS = 3.5, 9                   # points lost; months before churn it applies
+NPS_DROP_SHARE, NPS_QUIET_SHARE = 0.6, 0.3      # of voluntary churners: scores fall / they go quiet
+NPS_DROP, NPS_MONTHS = 4.0, 9                   # points lost; months before churn it applies
 NPS_QUIET_MONTHS = 7                            # months before churn quiet churners stop answering
 SILENT_P_CHURNER, SILENT_P_STAYER = 0.35, 0.12  # no touchpoint after onboarding
 TOUCH_P = 0.45                                  # touchpoint in a month (non-silent accounts)
