@@ -629,7 +629,7 @@ def save_list(signals: pd.DataFrame, names, risk: np.ndarray, mrr: pd.Series, li
     out = pd.DataFrame({"account_id": s["account_id"]})
     if segment is not None:
         out["segment"] = s["account_id"].map(segment).to_numpy()
-    out["risk"] = np.asarray(risk, dtype=float)
+    out["risk"] = np.round(np.asarray(risk, dtype=float), 4)
     out["mrr"] = s["account_id"].map(mrr).to_numpy(dtype=float)
     firing = s[list(names)].to_numpy(dtype=bool)
     out["n_signals"] = firing.sum(axis=1)
