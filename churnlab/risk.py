@@ -720,8 +720,10 @@ def signal_sentences(table: pd.DataFrame, counts: pd.DataFrame | None = None) ->
         if len(one) and len(many):
             k = int(many["churned"].sum())
             n = int(many["accounts"].sum())
-            out.append(f"One signal: {_pct(one['churn_rate'].iloc[0], 1)} churned; two or more: {_pct(k / n, 1)} "
-                       f"({k:,} of {n:,}): one signal, note it; several, act.")
+            r1 = one["churn_rate"].iloc[0]
+            rule = ("one signal, note it; several, act." if k / n >= 1.5 * r1 else
+                    "here several signals at once add little to one.")
+            out.append(f"One signal: {_pct(r1, 1)} churned; two or more: {_pct(k / n, 1)} ({k:,} of {n:,}): {rule}")
     return out
 
 
