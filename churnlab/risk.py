@@ -100,7 +100,7 @@ def latest_before(frame: pd.DataFrame, date_col: str, day, *, inclusive: bool = 
 
 def mrr_at(accounts: pd.DataFrame, subscriptions: pd.DataFrame | None, day) -> pd.Series:
     """MRR of each account (index ``account_id``) in its latest subscription month before ``day``;
-    the accounts' ``mrr`` column where there is none."""
+    the accounts' ``mrr`` column (their current MRR, the only figure without a history) where there is none."""
     base = accounts.set_index("account_id")["mrr"] if "mrr" in accounts else pd.Series(dtype=float)
     if subscriptions is None or not len(subscriptions):
         return base.astype(float)
@@ -337,10 +337,11 @@ def signals_at(dataset, day, *, qualified_events=None, accounts: pd.DataFrame | 
             e = ev[(ev["prior"] > 0) & (ev["recent"] < 0.5 * ev["prior"] / 3)]
             put("engagement_drop", e["account_id"])
         if "low_seat_use" in names:
-            seats = act.set_index("account_id")["seats"] if "seats" in act else pd.Series(dtype=float)
+            # seats as of day from the subscriptions; the accounts' current seats only without that history
             if dataset.has("subscriptions") and "seats" in dataset.subscriptions:
-                s = latest_before(dataset.subscriptions, "month", day, inclusive=False).set_index("account_id")["seats"]
-                seats = s.combine_first(seats)
+                seats = latest_before(dataset.subscriptions, "month", day, inclusive=False).set_index("account_id")["seats"]
+            else:
+                seats = act.set_index("account_id")["seats"] if "seats" in act else pd.Series(dtype=float)
             users = ev.set_index("account_id")["users"].reindex(seats.index).fillna(0)
             put("low_seat_use", seats.index[(seats > 0) & (users < 0.4 * seats)])
     if dataset.has("support_tickets"):
