@@ -264,7 +264,7 @@ def test_browser_detects_a_script_that_runs(tmp_path):
 @needs_chromium
 def test_no_script_runs_in_a_browser(hostile_review, tmp_path):
     pages = _published(hostile_review.out_dir, ".html")
-    assert len(pages) == 6
+    assert len(pages) == 7
     for i, page in enumerate(pages):
         dom = dump_dom(page, tmp_path / f"profile-{i}")
         assert "<body" in dom, page.name
