@@ -171,8 +171,8 @@ def deciles(y, risk, *, n: int = 10) -> pd.DataFrame:
     Examples
     --------
     >>> d = deciles([1, 0, 0, 0, 1, 0, 0, 0, 0, 0], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0], n=2)
-    >>> d[["decile", "churned", "lift"]].values.tolist()
-    [[1, 2, 2.0], [2, 0, 0.0]]
+    >>> d["churned"].tolist(), d["lift"].tolist()
+    ([2, 0], [2.0, 0.0])
     """
     y = np.asarray(y, dtype=float)
     risk = np.asarray(risk, dtype=float)
