@@ -40,6 +40,13 @@ and values. Example (every key is optional)::
       currency: USD                     # ISO code (USD, EUR, JPY, GBP ...) or a symbol of MRR amounts
       language: en                      # language of taxonomy labels in the reports: en or ja
       inactivity_days: 60               # without churn dates: days without qualified activity = churned
+    risk:                               # the at-risk save list (each key optional; default from the data)
+      high_value_mrr: 2000              # MRR at or above which an account is of high value (default: top 20%)
+      low_value_mrr: 300                # MRR below which an account is of low value (default: bottom 40%)
+      medium_risk: 0.05                 # churn risk next quarter from which risk is medium (default: 1.5x
+                                        # the base rate)
+      high_risk: 0.15                   # ... and high (default: 3x the base rate)
+      signals_to_act: 2                 # signals firing at once that flag an account (default 2)
     engine:                             # where the events are aggregated (default: DuckDB in memory)
       backend: duckdb                   # duckdb or pyspark
       path: warehouse.duckdb            # duckdb only: a database file (opened read-only) holding tables
@@ -75,6 +82,16 @@ from pathlib import Path
 
 import yaml
 
+TABLE_NAMES = ("accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap",
+               "health_scores", "support_tickets", "nps_responses", "touchpoints")
+_TABLE_KEYS = {"file", "columns", "values", "date_format", "reasons", "encoding", "delimiter"}
+#: strptime directives accepted in ``date_format`` (Python's, which pandas and DuckDB share).
+_DATE_DIRECTIVES = set("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
+_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+_TOP_KEYS = {"tables", "taxonomy", "activity", "analysis", "risk"}
+#: Keys of the ``risk:`` section (the at-risk save list) and the kind of value each takes.
+RISK_KEYS = {"high_value_mrr": "amount", "low_value_mrr": "amount", "medium_risk": "share",
+             "high_risk": "share", "signals_to_act": "count"}
 TABLE_NAMES = ("accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap")
 _TABLE_KEYS = {"file", "table", "columns", "values", "date_format", "reasons", "encoding", "delimiter"}
 #: strptime directives accepted in ``date_format`` (Python's, which pandas and DuckDB share).
@@ -135,6 +152,7 @@ class Config:
     activity_min_count: int | None = None
     analysis: dict = field(default_factory=dict)
     path: Path | None = None
+    risk: dict = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
 
     def table(self, name: str) -> TableConfig:
@@ -205,6 +223,7 @@ def load_config(path=None) -> Config:
         if "min_count" in act:
             cfg.activity_min_count = whole_number(path, "activity.min_count", act["min_count"], minimum=1)
     cfg.analysis = _analysis(raw.get("analysis"), path)
+    cfg.risk = _risk(raw.get("risk"), path)
     cfg.engine = engine_config(path, raw.get("engine"))
     for name, t in cfg.tables.items():
         if t.table and not cfg.engine.has_tables:
@@ -212,6 +231,39 @@ def load_config(path=None) -> Config:
                               "engine holds no tables: set engine.path (a DuckDB database file) or "
                               "engine.backend: pyspark, or name a file (tables.{name}.file)".replace("{name}", name))
     return cfg
+
+
+def _risk(section, path) -> dict:
+    """Check the ``risk:`` section (thresholds of the at-risk save list) and return it."""
+    if not section:
+        return {}
+    where = f"data config {path}: risk"
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where} must be a mapping of settings; allowed keys: {', '.join(RISK_KEYS)}")
+    unknown = set(section) - set(RISK_KEYS)
+    if unknown:
+        raise ConfigError(f"{where} has unknown key(s) {sorted(map(str, unknown))}; "
+                          f"allowed: {', '.join(RISK_KEYS)}")
+    out = {}
+    for key, value in section.items():
+        if value is None:
+            continue
+        kind = RISK_KEYS[key]
+        if kind == "count":
+            out[key] = whole_number(path, f"risk.{key}", value, minimum=1)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}.{key} must be a number; got {value!r}")
+        value = float(value)
+        if kind == "share" and not 0 < value < 1:
+            raise ConfigError(f"{where}.{key} is a churn probability between 0 and 1 (0.1 = 10%); got {value!r}")
+        if kind == "amount" and value < 0:
+            raise ConfigError(f"{where}.{key} is an MRR amount and cannot be negative; got {value!r}")
+        out[key] = value
+    for lo, hi in (("low_value_mrr", "high_value_mrr"), ("medium_risk", "high_risk")):
+        if lo in out and hi in out and out[lo] > out[hi]:
+            raise ConfigError(f"{where}.{lo} ({out[lo]:g}) is above {hi} ({out[hi]:g}); swap them")
+    return out
 
 
 def engine_config(path, section) -> EngineConfig:

@@ -20,24 +20,30 @@ import pandas as pd
 
 from . import presentation
 
-NOTEBOOKS = ("00-data-check", "10-attrition", "20-survival", "30-churn-reasons", "40-exit-sentiment")
+NOTEBOOKS = ("00-data-check", "10-attrition", "20-survival", "30-churn-reasons", "40-exit-sentiment", "50-at-risk")
 TITLES = {
     "00-data-check": "Data check",
     "10-attrition": "Attrition: how many did we lose?",
     "20-survival": "Survival: when do customers leave?",
     "30-churn-reasons": "Churn reasons: why do they leave?",
     "40-exit-sentiment": "Exit sentiment: how do they feel?",
+    "50-at-risk": "At risk: who is likely to leave next?",
 }
 #: What each notebook needs besides accounts: a table, or "table.column" with some non-empty values.
-#: Without it the review skips the notebook and the index says why.
+#: A tuple of tables means any one of them. Without it the review skips the notebook and the index says why.
 NEEDS = {"30-churn-reasons": ("exit_interviews",),
-         "40-exit-sentiment": ("exit_interviews", "exit_interviews.verbatim")}
+         "40-exit-sentiment": ("exit_interviews", "exit_interviews.verbatim"),
+         "50-at-risk": (("health_scores", "support_tickets", "nps_responses", "touchpoints"),)}
 
 
 def missing_needs(dataset, name: str) -> list[str]:
     """What of :data:`NEEDS` notebook ``name`` lacks in ``dataset``, in words (empty: it can run)."""
     out = []
     for need in NEEDS.get(name, ()):
+        if isinstance(need, tuple):   # any one of these tables
+            if all(getattr(dataset, t, None) is None for t in need):
+                out.append("one of the " + ", ".join(need[:-1]) + f" or {need[-1]} tables")
+            continue
         table, _, column = need.partition(".")
         frame = getattr(dataset, table, None)
         if frame is None:

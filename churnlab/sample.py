@@ -1117,7 +1117,7 @@ def generate(out, *, seed: int = 7, n_accounts: int | None = None, start: str | 
 
 def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, events: bool,
                    hazard_scale: float = 1.0, plant_problems: bool = True,
-                   verbatim_lang: str | None = None) -> dict[str, int]:
+                   verbatim_lang: str | None = None, success: bool = True) -> dict[str, int]:
     """The body of :func:`generate` for the sample company (see there); the zoo shapes also use
     ``hazard_scale`` (multiplies every churn hazard), ``plant_problems`` (``False``: none of the
     planted data-quality problems) and ``verbatim_lang`` (``"en"`` / ``"ja"``: one language for every
@@ -1263,6 +1263,13 @@ def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, eve
     _write_csv(roadmap, out / "roadmap.csv")
     counts["roadmap"] = len(roadmap)
 
+    if success:   # customer-success tables (new files only: the tables above are unchanged by them)
+        cs = _success(seed, a, n_grid, end_day, acct_ids)
+        for table in ("health_scores", "support_tickets", "nps_responses", "touchpoints"):
+            _write_csv(cs[table], out / f"{table}.csv")
+            counts[table] = len(cs[table])
+        _write_csv(cs["truth"], out / "truth" / "success.csv")
+
     # truth
     lapse = a["lapse_start"] >= 0
     lapse_month = np.where(lapse, _month_start(a["signup_mi"] + np.maximum(a["lapse_start"], 0)),
@@ -1309,7 +1316,181 @@ def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, eve
                out / "truth" / "data_quality.csv")
     (out / "churnlab.yaml").write_text(SAMPLE_CONFIG, encoding="utf-8")
     return {k: counts[k] for k in ["accounts", "subscriptions", "users", "events",
-                                   "exit_interviews", "roadmap"] if k in counts}
+                                   "exit_interviews", "roadmap", "health_scores", "support_tickets",
+                                   "nps_responses", "touchpoints"] if k in counts}
+
+
+# --------------------------------------------------------------------------------------------
+# Customer-success tables: health scores, support tickets, NPS responses, touchpoints (effect 12)
+# --------------------------------------------------------------------------------------------
+# Each table has its own random stream, so the other tables are unchanged by it. The pre-churn
+# effects key on months before the intended end of service (``to_end`` = 1 in the last month).
+
+HEALTH_BASE, HEALTH_USAGE, HEALTH_NOISE = 70.0, 8.0, 9.0   # score = base + usage x trait + noise
+HEALTH_DROP, HEALTH_DROP_MONTHS = 40.0, 6      # points lost, ramped over the last months before churn
+HEALTH_BLIND_SEGMENT = 0                        # SMB: the score sees only part of the decline ...
+HEALTH_BLIND_SHARE = 0.35                       # ... this share of it ...
+HEALTH_BLIND_BONUS = 12.0                       # ... and is inflated by this many points
+HEALTH_BANDS = (40.0, 65.0)                     # red < 40 <= yellow < 65 <= green
+TICKET_RATE = 0.25                              # tickets per account-month
+TICKET_SPIKE_SHARE, TICKET_SPIKE_MULT, TICKET_SPIKE_MONTHS = 0.55, 5.0, 3
+ESCALATION_P, ESCALATION_SPIKE_P = 0.04, 0.35
+RESOLUTION_DAYS, RESOLUTION_SLOW_DAYS = 1.5, 12.0  # mean; slow for service churners in the spike
+TICKET_TOPICS = ["how_to", "bug", "billing", "feature_request", "integration", "account"]
+TICKET_TOPIC_MIX = [0.30, 0.25, 0.12, 0.18, 0.10, 0.05]
+SPIKE_TOPIC = {"product_gap": "bug", "service_support": "bug", "price_budget": "billing",
+               "integration_stack": "integration", "poor_onboarding": "how_to"}
+NPS_RESPONSE_P, NPS_QUIET_P = 0.45, 0.05        # response rate; of quiet churners in their last months
+NPS_DROP_SHARE, NPS_QUIET_SHARE = 0.6, 0.3      # of voluntary churners: scores fall / they go quiet
+NPS_DROP, NPS_MONTHS = 4.0, 9                   # points lost; months before churn it applies
+NPS_QUIET_MONTHS = 7                            # months before churn quiet churners stop answering
+SILENT_P_CHURNER, SILENT_P_STAYER = 0.35, 0.12  # no touchpoint after onboarding
+TOUCH_P = 0.45                                  # touchpoint in a month (non-silent accounts)
+TOUCH_KINDS, TOUCH_KIND_MIX = ["meeting", "call", "email", "qbr"], [0.35, 0.30, 0.20, 0.15]
+SKIP_SHARE, SKIP_MONTHS = 0.6, 3                # churners that skip meetings before leaving
+OUTCOME_MIX, OUTCOME_MIX_SKIP = [0.85, 0.10, 0.05], [0.40, 0.35, 0.25]  # held, cancelled, no-show
+
+_TICKET_TEXT = {
+    "how_to": ["How do I set up {x} for the whole team?", "Where can I change the {x} settings?"],
+    "bug": ["The {x} page shows an error since this morning.", "{x} fails with a timeout again."],
+    "billing": ["Why did our invoice go up this month?", "Please explain the charge for {x}."],
+    "feature_request": ["Could {x} support custom fields?", "We would love a dark mode in {x}."],
+    "integration": ["The sync with our CRM stopped working.", "{x} does not import our contacts."],
+    "account": ["Please add a new admin to our account.", "How do we transfer ownership of {x}?"],
+}
+_TICKET_OBJECTS = ["reports", "dashboards", "workflows", "exports", "the API"]
+_NPS_COMMENT = {0: ["Too many issues lately.", "Not worth the price for us."],
+                1: ["It does the job.", "Fine, some rough edges."],
+                2: ["Great product, our team loves it.", "Support is quick and helpful."]}
+
+
+def _success(seed: int, a: dict, n_grid: int, end_day: int, acct_ids) -> dict:
+    """The four customer-success tables and their truth (see docs/sample-data.md, effect 12)."""
+    n = a["n"]
+    rows = np.arange(n)
+    ws, we, _ = _windows(a, rows, n_grid, end_day)
+    mask = _service_mask(a, rows, n_grid, with_lapse=False) & (we > ws)
+    ai, mi = np.nonzero(mask)
+    to_end = a["K"][ai] - mi                                  # 1 = last month of service
+    start, stop = ws[ai, mi], we[ai, mi]
+    ids = np.asarray(a["acct_str"], dtype=object)
+    churner = a["K"] < NEVER
+    voluntary = churner & (a["primary"] != "involuntary")
+    out = {}
+
+    # health scores: first day of each month after the signup month
+    rng = _rng(seed, "health")
+    trait = HEALTH_BASE + HEALTH_USAGE * a["usage"] + rng.normal(0, 4.0, n)
+    blind = a["seg"] == HEALTH_BLIND_SEGMENT
+    drop = HEALTH_DROP * np.clip((HEALTH_DROP_MONTHS + 1 - to_end) / HEALTH_DROP_MONTHS, 0, 1)
+    drop = np.where(voluntary[ai], drop * np.where(blind[ai], HEALTH_BLIND_SHARE, 1.0), 0.0)
+    month_start = _month_start(a["signup_mi"][ai] + mi)
+    keep = (mi >= 1) & (month_start <= end_day)
+    usage_c = np.clip(trait[ai] - drop + rng.normal(0, HEALTH_NOISE, ai.size), 0, 100)
+    support_c = np.clip(rng.normal(70, 15, ai.size), 0, 100)          # predicts nothing
+    relation_c = np.clip(rng.normal(70, 15, ai.size), 0, 100)         # predicts nothing
+    score = np.clip(0.8 * usage_c + 0.1 * support_c + 0.1 * relation_c
+                    + np.where(blind[ai], HEALTH_BLIND_BONUS, 0.0), 0, 100)
+    band = np.where(score < HEALTH_BANDS[0], "red", np.where(score < HEALTH_BANDS[1], "yellow", "green"))
+    out["health_scores"] = pd.DataFrame({
+        "account_id": ids[ai[keep]], "scored_at": _iso(month_start[keep]),
+        "score": np.round(score[keep], 1), "band": band[keep],
+        "usage_score": np.round(usage_c[keep], 1), "support_score": np.round(support_c[keep], 1),
+        "relationship_score": np.round(relation_c[keep], 1)})
+
+    # support tickets
+    rng = _rng(seed, "tickets")
+    spiker = voluntary & (rng.random(n) < TICKET_SPIKE_SHARE)
+    in_spike = spiker[ai] & (to_end >= 1) & (to_end <= TICKET_SPIKE_MONTHS)
+    base = rng.poisson(TICKET_RATE, ai.size)
+    extra = rng.poisson(np.where(in_spike, TICKET_RATE * (TICKET_SPIKE_MULT - 1), 0.0))
+    cnt = base + extra
+    t_row = np.repeat(np.arange(ai.size), cnt)
+    is_extra = _ranks(cnt) >= np.repeat(base, cnt)
+    k = t_row.size
+    t_acc = ai[t_row]
+    opened_us = (start[t_row] * US_PER_DAY
+                 + (rng.random(k) * (stop[t_row] - start[t_row]) * US_PER_DAY).astype(np.int64))
+    order = np.lexsort((opened_us, t_acc))
+    t_row, is_extra, t_acc, opened_us = t_row[order], is_extra[order], t_acc[order], opened_us[order]
+    topic = np.array(TICKET_TOPICS, dtype=object)[rng.choice(len(TICKET_TOPICS), size=k, p=TICKET_TOPIC_MIX)]
+    spike_topic = np.array([SPIKE_TOPIC.get(r, "bug") for r in a["primary"]], dtype=object)
+    topic = np.where(is_extra, spike_topic[t_acc], topic)
+    escalated = rng.random(k) < np.where(is_extra, ESCALATION_SPIKE_P, ESCALATION_P)
+    slow = is_extra & (a["primary"][t_acc] == "service_support")
+    days = rng.exponential(np.where(slow, RESOLUTION_SLOW_DAYS, RESOLUTION_DAYS))
+    resolved_us = opened_us + (days * US_PER_DAY).astype(np.int64)
+    open_now = resolved_us >= (end_day + 1) * US_PER_DAY
+    priority = np.array(["low", "normal", "high", "urgent"], dtype=object)[
+        _choice(rng, np.where(is_extra[:, None], [[0.05, 0.35, 0.4, 0.2]], [[0.3, 0.55, 0.12, 0.03]]))]
+    objects = np.array(_TICKET_OBJECTS, dtype=object)[rng.integers(0, len(_TICKET_OBJECTS), k)]
+    pick = rng.integers(0, 2, k)
+    text = [_TICKET_TEXT[t][p].format(x=o) for t, p, o in zip(topic, pick, objects)]
+    text = [s[:1].upper() + s[1:] for s in text]
+    stamp = lambda us: pd.to_datetime(us, unit="us", utc=True).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    resolved_s = np.where(open_now, "", np.asarray(stamp(resolved_us), dtype=object))
+    out["support_tickets"] = pd.DataFrame({
+        "ticket_id": [f"T{i:07d}" for i in range(1, k + 1)], "account_id": ids[t_acc],
+        "opened_at": np.asarray(stamp(opened_us), dtype=object), "resolved_at": resolved_s,
+        "priority": priority, "escalated": np.where(escalated, "true", "false"), "topic": topic,
+        "text": text})
+
+    # NPS responses: one survey per account in the second month of each calendar quarter
+    rng = _rng(seed, "nps")
+    u = rng.random(n)
+    dropper = voluntary & (u < NPS_DROP_SHARE)
+    quieter = voluntary & (u >= NPS_DROP_SHARE) & (u < NPS_DROP_SHARE + NPS_QUIET_SHARE)
+    level = 8.0 + 0.8 * a["usage"] + rng.normal(0, 0.8, n)
+    cal = (a["signup_mi"][ai] + mi) % 12
+    late = (to_end >= 1) & (to_end <= NPS_MONTHS)
+    quiet = quieter[ai] & (to_end >= 1) & (to_end <= NPS_QUIET_MONTHS)
+    answered = (mi >= 2) & (cal % 3 == 1) & (rng.random(ai.size) < np.where(quiet, NPS_QUIET_P, NPS_RESPONSE_P))
+    fall = np.where(dropper[ai] & late, NPS_DROP, 0.0)
+    nps = np.clip(np.rint(level[ai] - fall + rng.normal(0, 1.0, ai.size)), 0, 10)
+    resp_us = (start * US_PER_DAY + (rng.random(ai.size) * (stop - start) * US_PER_DAY).astype(np.int64))
+    sel = np.flatnonzero(answered)
+    kind = np.where(nps[sel] <= 6, 0, np.where(nps[sel] <= 8, 1, 2))
+    has_comment = rng.random(sel.size) < 0.5
+    which = rng.integers(0, 2, sel.size)
+    comment = np.array([_NPS_COMMENT[c][w] if h else "" for c, w, h in zip(kind, which, has_comment)],
+                       dtype=object)
+    out["nps_responses"] = pd.DataFrame({
+        "account_id": ids[ai[sel]], "responded_at": np.asarray(stamp(resp_us[sel]), dtype=object),
+        "score": nps[sel].astype(np.int64), "comment": comment})
+
+    # touchpoints: onboarding (training, then a call), then regular contact unless silent
+    rng = _rng(seed, "touchpoints")
+    silent = rng.random(n) < np.where(churner, SILENT_P_CHURNER, SILENT_P_STAYER)
+    skipper = voluntary & (rng.random(n) < SKIP_SHARE)
+    onb = np.concatenate([a["signup"] + rng.integers(3, 11, n), a["signup"] + rng.integers(18, 31, n)])
+    onb_acc = np.concatenate([rows, rows])
+    onb_kind = np.array(["training"] * n + ["call"] * n, dtype=object)
+    stop_acc = np.where(a["churned"], a["churn_intended"], end_day + 1)
+    ok = onb < stop_acc[onb_acc]
+    touch = (mi >= 2) & ~silent[ai] & (rng.random(ai.size) < TOUCH_P)
+    sel = np.flatnonzero(touch)
+    t_kind = np.array(TOUCH_KINDS, dtype=object)[rng.choice(len(TOUCH_KINDS), size=sel.size, p=TOUCH_KIND_MIX)]
+    skipping = skipper[ai[sel]] & (to_end[sel] >= 1) & (to_end[sel] <= SKIP_MONTHS)
+    outcome = np.array(["held", "cancelled", "no-show"], dtype=object)[
+        _choice(rng, np.where(skipping[:, None], [OUTCOME_MIX_SKIP], [OUTCOME_MIX]))]
+    outcome = np.where(t_kind == "email", "held", outcome)
+    at_us = (start[sel] * US_PER_DAY + (rng.random(sel.size) * (stop[sel] - start[sel])
+                                        * US_PER_DAY).astype(np.int64))
+    tp = pd.DataFrame({
+        "acc": np.concatenate([onb_acc[ok], ai[sel]]),
+        "at": np.concatenate([onb[ok] * US_PER_DAY + 15 * 3600 * US_PER_S, at_us]),
+        "kind": np.concatenate([onb_kind[ok], t_kind]),
+        "outcome": np.concatenate([np.full(int(ok.sum()), "held", dtype=object), outcome])})
+    tp = tp[tp["at"] < (end_day + 1) * US_PER_DAY].sort_values(["acc", "at"], kind="stable")
+    out["touchpoints"] = pd.DataFrame({"account_id": ids[tp["acc"].to_numpy()],
+                                       "at": np.asarray(stamp(tp["at"].to_numpy()), dtype=object),
+                                       "kind": tp["kind"].to_numpy(), "outcome": tp["outcome"].to_numpy()})
+    out["truth"] = pd.DataFrame({
+        "account_id": ids, "health_blind": np.where(blind, "true", "false"),
+        "ticket_spike": np.where(spiker, "true", "false"), "nps_drop": np.where(dropper, "true", "false"),
+        "nps_quiet": np.where(quieter, "true", "false"),
+        "silent": np.where(silent, "true", "false"), "skips_meetings": np.where(skipper, "true", "false")})
+    return out
 
 
 
@@ -1434,7 +1615,8 @@ def _zoo_base(out: Path, seed: int, n: int, start: str, end: str, *, hazard_scal
     import shutil
 
     _write_company(out, seed=seed, n_accounts=n, start=start, end=end, events=True,
-                   hazard_scale=hazard_scale, plant_problems=False, verbatim_lang=verbatim_lang)
+                   hazard_scale=hazard_scale, plant_problems=False, verbatim_lang=verbatim_lang,
+                   success=False)
     csv = dict(dtype=str, keep_default_na=False)
     t = {"accounts": pd.read_csv(out / "accounts.csv", **csv),
          "exit_interviews": pd.read_csv(out / "exit_interviews.csv", **csv),

@@ -110,7 +110,30 @@ TABLES = {
     "roadmap": TableSpec(
         columns={"item": "str", "secondary_reason": "str", "shipped_at": "date"},
         required=("item", "secondary_reason")),
+    # Customer-success tables (optional; the at-risk review uses whichever exist).
+    "health_scores": TableSpec(
+        columns={"account_id": "str", "scored_at": "date", "score": "float", "band": "str",
+                 "usage_score": "float", "support_score": "float", "relationship_score": "float"},
+        required=("account_id", "scored_at", "score"), key=("account_id", "scored_at"),
+        allowed={"band": {"red", "yellow", "green"}}),
+    "support_tickets": TableSpec(
+        columns={"ticket_id": "str", "account_id": "str", "opened_at": "timestamp",
+                 "resolved_at": "timestamp", "priority": "str", "escalated": "bool", "topic": "str",
+                 "text": "str"},
+        required=("ticket_id", "account_id", "opened_at"), key=("ticket_id",),
+        allowed={"priority": {"low", "normal", "high", "urgent"}}),
+    "nps_responses": TableSpec(
+        columns={"account_id": "str", "user_id": "str", "responded_at": "timestamp", "score": "float",
+                 "comment": "str"},
+        required=("account_id", "responded_at", "score")),
+    "touchpoints": TableSpec(
+        columns={"account_id": "str", "at": "timestamp", "kind": "str", "outcome": "str"},
+        required=("account_id", "at", "kind"),
+        allowed={"kind": {"meeting", "call", "email", "qbr", "training"},
+                 "outcome": {"held", "cancelled", "no-show"}}),
 }
+#: The optional customer-success tables of the at-risk review.
+SUCCESS_TABLES = ("health_scores", "support_tickets", "nps_responses", "touchpoints")
 
 
 class ExclusionLog:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from . import engine
 from .config import Config, ConfigError, config_for
-from .schema import LINE_COL, DataValidationError, TABLES, ExclusionLog
+from .schema import LINE_COL, SUCCESS_TABLES, DataValidationError, TABLES, ExclusionLog
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -55,6 +55,10 @@ class Dataset:
     source_dir: Path
     config: Config = field(default_factory=Config)
     extraction_date: pd.Timestamp | None = None  # rows dated later are excluded or flagged
+    health_scores: pd.DataFrame | None = None      # customer-success tables (optional)
+    support_tickets: pd.DataFrame | None = None
+    nps_responses: pd.DataFrame | None = None
+    touchpoints: pd.DataFrame | None = None
 
     def has(self, table: str) -> bool:
         """Whether the optional table ``table`` was present in the data folder."""
@@ -175,7 +179,7 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
                                   f"table){seen}", file="accounts.csv or accounts.parquet")
     accounts = _read_small(path, "accounts", cfg, log)
     raw = {}
-    for table in ("subscriptions", "users", "exit_interviews", "roadmap"):
+    for table in ("subscriptions", "users", "exit_interviews", "roadmap", *SUCCESS_TABLES):
         p = find_file(data_dir, table, cfg)
         if p is None:
             _note_near_files(data_dir, table, log)
@@ -223,6 +227,8 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
             df = _exclude(df, df["mrr"] < 0, "subscriptions", p, "negative mrr", log, ("mrr",))
         if table == "roadmap":
             _check_roadmap(df, p, taxonomy)
+        if table in SUCCESS_TABLES:
+            df = _check_success(df, table, p, log)
         log.used(table, len(df))
         small[table] = _absent_if_unused(df.reset_index(drop=True), table, p, log)
 
@@ -242,7 +248,8 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
                    users=small["users"], exit_interviews=small["exit_interviews"],
                    roadmap=small["roadmap"], events=events, con=con, rows=log.rows(),
                    exclusions=log.exclusions(), findings=log.findings(), data_end=data_end,
-                   taxonomy=taxonomy, source_dir=data_dir, config=cfg, extraction_date=extraction)
+                   taxonomy=taxonomy, source_dir=data_dir, config=cfg, extraction_date=extraction,
+                   **{t: small[t] for t in SUCCESS_TABLES})
 
 
 def _days(df: pd.DataFrame, cols) -> pd.Series:
@@ -323,7 +330,8 @@ _NONFINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan"
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
 #: Dates of things that happened: a row dated after the extraction date is excluded.
 _HAPPENED = {"accounts": ("signup_date", "cancel_date"), "subscriptions": ("month",), "users": ("created_at",),
-             "exit_interviews": ("invited_at", "completed_at")}
+             "exit_interviews": ("invited_at", "completed_at"), "health_scores": ("scored_at",),
+             "support_tickets": ("opened_at",), "nps_responses": ("responded_at",), "touchpoints": ("at",)}
 #: Dates that may be scheduled (an annual contract ending later): kept, but flagged.
 _SCHEDULED = {"accounts": ("churn_date",), "users": ("deactivated_at",)}
 
@@ -928,6 +936,21 @@ def _check_roadmap(df, path, taxonomy):
                                   examples=df.loc[bad, [LINE_COL, "item", "secondary_reason"]])
 
 
+def _check_success(df, table, path, log):
+    """Range checks of the customer-success tables: NPS scores outside 0-10 are excluded, a ticket
+    resolved before it was opened loses its resolution time (kept, with a finding)."""
+    if table == "nps_responses":
+        df = _exclude(df, ~df["score"].between(0, 10), table, path, "score outside 0-10", log, ("score",))
+    if table == "support_tickets" and "resolved_at" in df:
+        bad = (df["resolved_at"].notna() & (df["resolved_at"] < df["opened_at"])).fillna(False).astype(bool)
+        if bad.any():
+            log.fix(table, path.name, "resolved_at before opened_at set to missing", int(bad.sum()),
+                    df.loc[bad, [LINE_COL, "ticket_id", "opened_at", "resolved_at"]])
+            df = df.copy()
+            df.loc[bad, "resolved_at"] = pd.NaT
+    return df
+
+
 def _drop_unknown_accounts(df, table, path, known, raw_ids, log, accounts_file="accounts"):
     unknown = ~df["account_id"].isin(known)
     in_raw = df["account_id"].isin(raw_ids)
@@ -1373,9 +1396,12 @@ def coverage(dataset: Dataset) -> pd.DataFrame:
     """
     out = []
     date_col = {"accounts": "signup_date", "subscriptions": "month", "users": "created_at",
-                "exit_interviews": "invited_at", "roadmap": "shipped_at"}
+                "exit_interviews": "invited_at", "roadmap": "shipped_at", "health_scores": "scored_at",
+                "support_tickets": "opened_at", "nps_responses": "responded_at", "touchpoints": "at"}
     for table, col in date_col.items():
         df = getattr(dataset, table)
+        if df is None and table in SUCCESS_TABLES:   # listed only when given (the at-risk review says)
+            continue
         if df is None:
             out.append({"table": table, "rows": None, "first": None, "last": None, "present": "no"})
             continue

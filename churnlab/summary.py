@@ -60,6 +60,8 @@ KPIS = [
     ("survival_12m", "Still customers after 12 months", "rate", "up", "20-survival.html"),
     ("participation_rate", "Exit-interview participation", "rate", "up", "30-churn-reasons.html"),
     ("top_reason_share", "Top exit reason", "rate", None, "30-churn-reasons.html"),
+    ("health_score_auc", "Health score ranks a churner riskier (AUC)", "rate", "up", "50-at-risk.html"),
+    ("at_risk_tier1_mrr", "Tier-1 accounts to save", "money", None, "50-at-risk.html"),
 ]
 
 
@@ -160,6 +162,12 @@ def kpis(metrics: dict) -> list[dict]:
             card["window"] = f"{quarter}, share of responding churned accounts"
         if key == "mrr_churned":
             card["window"] = f"{quarter}, accounts lost"
+        if key == "health_score_auc":
+            card["lo"], card["hi"] = _num(metrics.get("health_score_auc_lo")), _num(metrics.get("health_score_auc_hi"))
+            card["window"] = f"{quarter}, score at the quarter start vs churn in it"
+        if key == "at_risk_tier1_mrr":
+            n = _num(metrics.get("at_risk_tier1_accounts")) or 0
+            card["window"] = f"MRR of {int(n):,} flagged high-value account{'s' if n != 1 else ''}, next quarter"
         if kind == "rate":
             k, n = _counts(metrics, key, quarter)
             for which, q in (("prev_p", prev_q), ("year_p", year_q)):
@@ -295,6 +303,10 @@ def actions(metrics: dict) -> list[dict]:
         out.append({"text": f"Win back {int(metrics['winback_accounts']):,} accounts "
                             f"({money(metrics.get('winback_mrr') or 0, cur)} MRR): the win-back list",
                     "href": "30-churn-reasons.html#Win-back-list"})
+    if metrics.get("at_risk_tier1_accounts"):
+        out.append({"text": f"Save {int(metrics['at_risk_tier1_accounts']):,} tier-1 accounts "
+                            f"({money(metrics.get('at_risk_tier1_mrr') or 0, cur)} MRR): the save list",
+                    "href": "50-at-risk.html#Save-list"})
     for c in metrics.get("top_reason_changes") or []:
         if (c.get("change") or 0) > 0:
             what = "competitor" if c.get("level") == "competitor" else "reason"

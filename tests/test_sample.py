@@ -28,6 +28,8 @@ COLUMNS = {
 FILES = ["accounts.csv", "subscriptions.parquet", "users.parquet", "events.parquet",
          "exit_interviews.csv", "roadmap.csv", "truth/accounts.csv", "truth/verbatims.csv",
          "truth/data_quality.csv"]
+SUCCESS_FILES = ["health_scores.csv", "support_tickets.csv", "nps_responses.csv", "touchpoints.csv",
+                 "truth/success.csv"]
 SECONDARY = {"missing_feature", "performance", "integration_gap", "ux", "too_expensive",
              "budget_cut", "low_roi", "slow_setup", "low_adoption", "training", "slow_response",
              "unresolved_issue", "account_management", "better_features", "better_price",
@@ -79,8 +81,23 @@ def test_same_seed_gives_identical_bytes(tmp_path):
     ca = generate(a, n_accounts=300)
     cb = generate(b, n_accounts=300)
     assert ca == cb
-    for f in FILES:
+    for f in FILES + SUCCESS_FILES:
         assert filecmp.cmp(a / f, b / f, shallow=False), f
+
+
+def test_customer_success_tables_are_new_files_only(tmp_path):
+    """The customer-success tables use their own random streams: every other file is the same bytes as
+    a company generated without them."""
+    from churnlab.sample import _write_company
+
+    generate(tmp_path / "a", n_accounts=300, events=False)
+    _write_company(tmp_path / "b", seed=7, n_accounts=300, start="2023-01-01", end="2026-09-30", events=False,
+                   success=False)
+    for f in FILES:
+        if f != "events.parquet":
+            assert filecmp.cmp(tmp_path / "a" / f, tmp_path / "b" / f, shallow=False), f
+    for f in SUCCESS_FILES:
+        assert (tmp_path / "a" / f).exists() and not (tmp_path / "b" / f).exists(), f
 
 
 def test_other_seed_differs_and_events_flag_keeps_other_tables(tmp_path):

@@ -81,6 +81,18 @@ def hostile_company(out_dir, *, seed: int = 7, n_accounts: int = 300) -> Path:
             t = pd.read_parquet(path)
             t["account_id"] = t["account_id"].astype(object).replace(ids)
             t.to_parquet(path, index=False)
+    # customer-success tables: the same ids; payloads and personal data in ticket text, topics and NPS comments
+    for table in ("health_scores", "support_tickets", "nps_responses", "touchpoints"):
+        path = out / f"{table}.csv"
+        if path.exists():
+            t = pd.read_csv(path, dtype=str, keep_default_na=False)
+            t["account_id"] = t["account_id"].replace(ids)
+            if table == "support_tickets":
+                t.loc[t.index[:6], "text"] = [f"{IMG} {SCRIPT}", FORMULA, f"Call {PII[3]} or {PII[0]}", MDLINK, CMD, SVG]
+                t.loc[t.index[:4], "topic"] = [IMG, FORMULA, MDLINK, SCRIPT]
+            if table == "nps_responses":
+                t.loc[t.index[:3], "comment"] = [f"Mail {PII[0]} {IMG}", FORMULA, MDLINK]
+            t.to_csv(path, index=False)
     answered = ex.index[ex["completed_at"] != ""].tolist()
     comp = ex.index[ex["competitor"] != ""].tolist()
     for i, payload in zip(comp, [IMG, FORMULA, SVG, MDLINK]):
@@ -122,12 +134,13 @@ def _published(out: Path, *suffixes):
 
 def test_hostile_data_is_accepted_and_every_notebook_runs(hostile_review):
     assert [n.name for n in hostile_review.notebooks] == ["00-data-check", "10-attrition", "20-survival",
-                                                          "30-churn-reasons", "40-exit-sentiment"]
+                                                          "30-churn-reasons", "40-exit-sentiment", "50-at-risk"]
     failed = {n.name: n.error for n in hostile_review.notebooks if not n.ok}
     assert not failed
     assert all(n.html for n in hostile_review.notebooks)
     assert (hostile_review.out_dir / "winback.csv").exists()
     assert (hostile_review.out_dir / "reasons-drilldown.csv").exists()
+    assert (hostile_review.out_dir / "at-risk.csv").exists()
 
 
 class _Elements(HTMLParser):
@@ -151,7 +164,7 @@ class _Elements(HTMLParser):
 
 def test_no_payload_markup_in_html(hostile_review):
     pages = _published(hostile_review.out_dir, ".html")
-    assert len(pages) == 6
+    assert len(pages) == 7
     for page in pages:
         parsed = _Elements()
         parsed.feed(page.read_text(encoding="utf-8"))
@@ -174,7 +187,7 @@ def test_no_payload_markup_in_html(hostile_review):
 
 def test_csv_attachments_have_no_formula_cells(hostile_review):
     files = _published(hostile_review.out_dir, ".csv")
-    assert {p.name for p in files} >= {"winback.csv", "reasons-drilldown.csv"}
+    assert {p.name for p in files} >= {"winback.csv", "reasons-drilldown.csv", "at-risk.csv"}
     seen = set()
     for path in files:
         with path.open(encoding="utf-8", newline="") as f:
@@ -210,7 +223,7 @@ def test_verbatims_with_personal_data_reach_the_report_redacted(hostile_review):
 
 
 def test_review_time(hostile_review):
-    """All five notebooks on the small hostile company (printed for the record; a loose bound)."""
+    """All six notebooks on the small hostile company (printed for the record; a loose bound)."""
     print(f"hostile review: {hostile_review.seconds:.0f} s")
     assert hostile_review.seconds < 600
 
@@ -251,7 +264,7 @@ def test_browser_detects_a_script_that_runs(tmp_path):
 @needs_chromium
 def test_no_script_runs_in_a_browser(hostile_review, tmp_path):
     pages = _published(hostile_review.out_dir, ".html")
-    assert len(pages) == 6
+    assert len(pages) == 7
     for i, page in enumerate(pages):
         dom = dump_dom(page, tmp_path / f"profile-{i}")
         assert "<body" in dom, page.name

@@ -92,6 +92,19 @@ def test_config_mistakes_are_named(tmp_path, text, words):
     assert words in str(e.value)
 
 
+def test_risk_section_of_the_config(tmp_path):
+    cfg = _cfg(tmp_path, "risk: {high_value_mrr: 2000, low_value_mrr: 300, medium_risk: 0.05, high_risk: 0.15, "
+                         "signals_to_act: 3}")
+    assert cfg.risk == {"high_value_mrr": 2000.0, "low_value_mrr": 300.0, "medium_risk": 0.05, "high_risk": 0.15,
+                        "signals_to_act": 3}
+    for text, words in [("risk: {high_risk: 15}", "between 0 and 1"), ("risk: {low_value_mrr: -1}", "cannot be negative"),
+                        ("risk: {medium_risk: 0.3, high_risk: 0.1}", "swap them"), ("risk: {tiers: 4}", "unknown key"),
+                        ("risk: {signals_to_act: many}", "whole number"), ("risk: {high_value_mrr: lots}", "must be a number")]:
+        with pytest.raises(ConfigError) as e:
+            _cfg(tmp_path, text)
+        assert words in str(e.value), text
+
+
 def test_the_data_folder_config_is_found(tmp_path):
     assert config_for(tmp_path).path is None
     (tmp_path / "churnlab.yaml").write_text("analysis: {currency: JPY}\n")

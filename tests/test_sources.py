@@ -211,3 +211,31 @@ def test_sample_loads_and_every_row_is_accounted_for(sample):
     assert {"accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap"} <= set(rows.index)
     assert rows.loc["events", "excluded"] > 0  # the sample's planted test-account events
     assert sample.data_end == pd.Timestamp("2026-09-30")
+
+
+def test_customer_success_tables_are_mapped_and_validated(tmp_path):
+    (tmp_path / "accounts.csv").write_text("account_id,signup_date\nA1,2025-01-01\nA2,2025-02-01\n")
+    (tmp_path / "nps.csv").write_text("Customer,When,NPS,Comment\nA1,2025-03-01,9,Great\nA1,2025-06-01,12,Huh\n"
+                                      "A2,2025-06-01,,\nA9,2025-06-01,3,Who\n")
+    (tmp_path / "support_tickets.csv").write_text(
+        "ticket_id,account_id,opened_at,resolved_at,priority,escalated,topic,text\n"
+        "T1,A1,2025-03-01T10:00:00Z,2025-02-01T10:00:00Z,high,yes,bug,=cmd|' /C calc'!A0\n"
+        "T1,A1,2025-03-02T10:00:00Z,,normal,no,bug,dup\n")
+    (tmp_path / "health_scores.csv").write_text("account_id,scored_at,score,band\nA1,2025-03-01,55,yellow\n")
+    (tmp_path / "churnlab.yaml").write_text(
+        "tables:\n  nps_responses:\n    file: nps.csv\n"
+        "    columns: {Customer: account_id, When: responded_at, NPS: score, Comment: comment}\n")
+    ds = load(tmp_path)
+    assert ds.nps_responses["score"].tolist() == [9.0]
+    ex = ds.exclusions.set_index(["table", "reason"])["rows"]
+    assert ex[("nps_responses", "score outside 0-10")] == 1 and ex[("nps_responses", "missing score")] == 1
+    assert ex[("nps_responses", "unknown account_id")] == 1
+    assert ex[("support_tickets", "duplicate ticket_id (first kept)")] == 1
+    t = ds.support_tickets.iloc[0]
+    assert pd.isna(t["resolved_at"]) and bool(t["escalated"]) is True
+    assert "resolved_at before opened_at set to missing" in set(ds.findings["problem"])
+    assert ds.has("health_scores") and not ds.has("touchpoints")
+    assert set(coverage(ds)["table"]) >= {"nps_responses", "support_tickets", "health_scores"}
+    (tmp_path / "touchpoints.csv").write_text("account_id,at,kind,outcome\nA1,2025-03-01,lunch,held\n")
+    with pytest.raises(DataValidationError, match="kind"):
+        load(tmp_path)

@@ -1,0 +1,299 @@
+"""At-risk accounts: known answers against scikit-learn / statsmodels, planted effects, no look-ahead,
+partial data."""
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnlab import report, risk
+from churnlab.periods import Period
+
+ROOT = Path(__file__).resolve().parent.parent
+SUCCESS = ("health_scores", "support_tickets", "nps_responses", "touchpoints")
+
+
+# --------------------------------------------------------------------------- known answers
+
+
+def _hand_built(n=400, seed=3):
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.2
+    risk_ = rng.normal(0, 1, n) + 1.2 * y
+    return y, risk_
+
+
+def test_auc_and_pr_auc_match_scikit_learn_and_the_interval_covers_them():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y, r = _hand_built()
+    out = risk.auc(y, r, boot=300)
+    assert out["auc"] == pytest.approx(roc_auc_score(y, r))
+    assert out["pr_auc"] == pytest.approx(average_precision_score(y, r))
+    assert out["auc_lo"] < out["auc"] < out["auc_hi"] and out["auc_hi"] - out["auc_lo"] < 0.2
+    assert out["pr_auc_lo"] < out["pr_auc"] < out["pr_auc_hi"]
+    assert (out["n"], out["positives"]) == (400, int(y.sum()))
+    assert np.isnan(risk.auc([0, 0, 0], [1, 2, 3])["auc"])          # one class: no AUC
+
+
+def test_bootstrap_auc_of_a_resample_equals_scikit_learn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y, r = _hand_built(60)
+    a, p = risk._boot_auc(r[y], r[~y], 1, 0)                    # one resample, recomputed by sklearn
+    rng = np.random.default_rng(0)
+    pos, neg = r[y], r[~y]
+    x = np.concatenate([pos[rng.integers(0, pos.size, (1, pos.size))], neg[rng.integers(0, neg.size, (1, neg.size))]],
+                       axis=1)[0]
+    lab = np.r_[np.ones(pos.size), np.zeros(neg.size)]
+    assert a[0] == pytest.approx(roc_auc_score(lab, x))
+    assert p[0] == pytest.approx(average_precision_score(lab, x))
+
+
+def test_decile_table_and_lift_by_hand():
+    y = np.r_[np.ones(5), np.zeros(15), np.ones(1), np.zeros(79)]          # 100 accounts, 6 churned
+    r = np.arange(100, 0, -1.0)                                            # first rows riskiest
+    d = risk.deciles(y, r)
+    assert d["accounts"].tolist() == [10] * 10
+    assert d["churned"].tolist() == [5, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert d["lift"].iloc[0] == pytest.approx(0.5 / 0.06)
+    assert d["capture"].iloc[2] == pytest.approx(1.0)
+    assert risk.top_decile_lift(y, r) == pytest.approx(0.5 / 0.06)
+
+
+def test_signal_lift_matches_statsmodels_and_scipy():
+    from scipy.stats import fisher_exact
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    f = np.r_[np.ones(50), np.zeros(150)].astype(bool)
+    y = np.r_[np.ones(15), np.zeros(35), np.ones(12), np.zeros(138)].astype(bool)
+    out = risk.lift(f, y)
+    t = Table2x2(np.array([[15, 35], [12, 138]]))
+    assert out["lift"] == pytest.approx(t.riskratio)
+    lo, hi = t.riskratio_confint()
+    assert (out["lift_lo"], out["lift_hi"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert out["p"] == pytest.approx(fisher_exact([[15, 35], [12, 138]])[1])
+
+
+def test_risk_model_is_the_statsmodels_logit():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    panel = pd.DataFrame({"a": rng.random(n) < 0.3, "b": rng.random(n) < 0.5})
+    p = 1 / (1 + np.exp(-(-3 + 1.5 * panel["a"] + 0.0 * panel["b"])))
+    panel["churned"] = rng.random(n) < p
+    m = risk.fit_risk_model(panel, ["a", "b"])
+    ref = sm.Logit(panel["churned"].astype(float), sm.add_constant(panel[["a", "b"]].astype(float))).fit(disp=0)
+    coef = m.coefficients().set_index("signal")
+    assert coef.loc["a", "odds_ratio"] == pytest.approx(np.exp(ref.params["a"]))
+    assert coef.loc["a", "odds_ratio_lo"] > 1 and coef.loc["b", "odds_ratio_lo"] < 1 < coef.loc["b", "odds_ratio_hi"]
+    assert m.predict(panel) == pytest.approx(ref.predict(sm.add_constant(panel[["a", "b"]].astype(float))).to_numpy())
+
+
+def test_tiers_follow_the_value_by_risk_matrix():
+    v = pd.Series(["high", "high", "high", "medium", "medium", "medium", "low", "low", "low"])
+    r = pd.Series(["low", "medium", "high"] * 3)
+    assert risk.tiers(v, r).tolist() == [1, 1, 3, 2, 2, 3, 3, 3, 4]
+
+
+def test_root_cause_rule():
+    s = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "escalation": [True, False, False, False],
+                      "engagement_drop": [True, True, False, False]})
+    topics = pd.Series({"a": "how_to", "c": "billing"})
+    peers = pd.Series({"a": "product fit", "b": "value perception", "c": "situational", "d": "situational"})
+    got = risk.root_causes(s, ["escalation", "engagement_drop"], topics=topics, peer_cause=peers).tolist()
+    # a: service 2 vs product 1.5; b: product 1 vs value 0.5; c: value 1 vs situational 0.5; d: nothing fires
+    assert got == ["service experience", "product fit", "value perception", ""]
+
+
+def test_save_list_thresholds_and_look_back():
+    sig = pd.DataFrame({"account_id": list("abcd"), "silent": [True, False, False, True],
+                        "escalation": [True, False, False, False]})
+    mrr = pd.Series({"a": 1000.0, "b": 50.0, "c": 500.0, "d": 40.0})
+    limits = risk.thresholds({"high_risk": 0.3}, mrr, base_rate=0.05)
+    assert limits["high_risk"] == 0.3 and limits["medium_risk"] == pytest.approx(0.075)
+    assert limits["source"]["high_risk"] == "data config" and limits["source"]["medium_risk"] == "derived"
+    saves = risk.save_list(sig, ["silent", "escalation"], np.array([0.1, 0.5, 0.01, 0.02]), mrr, limits)
+    row = saves.set_index("account_id")
+    assert row.loc["a", "flagged"] and row.loc["a", "tier"] == 1 and row.loc["a", "signals"] == "silent, escalation"
+    assert row.loc["b", "tier"] == 4 and not row.loc["c", "flagged"] and not row.loc["d", "flagged"]
+    lb = risk.look_back(saves, pd.Series({"a": False, "b": True, "c": True, "d": False}))
+    assert (lb["flagged"], lb["flagged_churned"], lb["flagged_churned_mrr"], lb["miss_rate"]) == (2, 1, 50.0, 0.5)
+    summary = risk.tier_summary(saves)
+    assert summary["tier"].tolist() == [1, 2, 3, 4] and summary["accounts"].tolist() == [1, 0, 0, 1]
+
+
+# --------------------------------------------------------------------------- the sample
+
+
+@pytest.fixture(scope="module")
+def cs_dir(sample_dir, tmp_path_factory):
+    """The sample company with its customer-success tables (generated when the shared sample predates them)."""
+    if all((Path(sample_dir) / f"{t}.csv").exists() for t in SUCCESS):
+        return Path(sample_dir)
+    from churnlab.sample import generate
+
+    out = tmp_path_factory.mktemp("cs-sample")
+    generate(out, seed=7)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cs(cs_dir, sample_dir, request):
+    from churnlab.sources import load
+
+    return request.getfixturevalue("sample") if Path(cs_dir) == Path(sample_dir) else load(cs_dir)
+
+
+Q = Period.quarter("2026Q3")
+
+
+@pytest.fixture(scope="module")
+def panel(cs):
+    from churnlab import settings
+
+    run = settings.resolve(cs)
+    names = risk.available_signals(cs)
+    return names, risk.signal_panel(cs, [Q.previous(i) for i in range(3, -1, -1)], qualified_events=run.qualified_events,
+                                    names=names)
+
+
+def test_sample_tables_load_and_are_validated(cs):
+    for t in SUCCESS:
+        assert cs.has(t), t
+    rows = cs.rows.set_index("table")
+    assert (rows.loc[list(SUCCESS), "read"] == rows.loc[list(SUCCESS), "used"] + rows.loc[list(SUCCESS), "excluded"]).all()
+    assert cs.nps_responses["score"].between(0, 10).all()
+    assert set(cs.touchpoints["outcome"].dropna()) <= {"held", "cancelled", "no-show"}
+
+
+def test_health_score_predicts_churn_but_is_weakest_and_inflated_for_one_segment(cs):
+    base = risk.health_base(cs.accounts, cs.health_scores, Q)
+    v = risk.health_validation(base, segment_col="segment", boot=200)
+    assert v["overall"]["auc_lo"] > 0.6
+    seg = v["segments"].set_index("segment")
+    assert seg["auc"].idxmin() == "SMB"
+    assert seg.loc["SMB", "auc_hi"] < seg.loc["Mid-Market", "auc"]
+    bands = v["bands"].set_index("band")
+    assert bands.loc["red", "churn_rate_lo"] > bands.loc["green", "churn_rate_hi"]
+    green = base[base["band"] == "green"].groupby("segment")["churned"].mean()
+    assert green["SMB"] > 2 * green.drop("SMB").max()            # miscalibrated: SMB greens churn far more
+
+
+def test_signals_recover_the_planted_effects(panel):
+    names, p = panel
+    t = risk.signal_table(p, names).set_index("signal")
+    for s in ("engagement_drop", "ticket_spike", "escalation", "nps_fall", "skipped_meetings", "silent"):
+        assert t.loc[s, "lift_lo"] > 1 and t.loc[s, "p"] < 0.01, s
+    assert t.loc["engagement_drop", "lead_days"] >= 60              # usage drops months before churn
+    assert t.loc["champion_left", "lift_lo"] < 1 < t.loc["champion_left", "lift_hi"]   # predicts nothing here
+    counts = risk.signal_count_table(p)
+    assert counts["churn_rate"].is_monotonic_increasing
+    assert counts["churn_rate"].iloc[-1] > 5 * counts["churn_rate"].iloc[0]
+
+
+def test_risk_model_out_of_time(panel):
+    names, p = panel
+    train, test = p[p["period"] != Q.label], p[p["period"] == Q.label]
+    m = risk.fit_risk_model(train, names)
+    r = risk.auc(test["churned"], m.predict(test), boot=200)
+    assert r["auc_lo"] > 0.7
+    assert risk.top_decile_lift(test["churned"], m.predict(test)) > 3
+    coef = m.coefficients().set_index("signal")
+    assert coef.loc["escalation", "odds_ratio_lo"] > 1
+    assert coef.loc["feature_requests", "odds_ratio_lo"] < 1 < coef.loc["feature_requests", "odds_ratio_hi"]
+
+
+def _truncated(ds, cutoff):
+    """The dataset as it was at the end of day ``cutoff``: later rows gone, later dates unknown."""
+    end = pd.Timestamp(cutoff) + pd.Timedelta(days=1)
+    acc = ds.accounts[ds.accounts["signup_date"] < end].copy()
+    for c in ("churn_date", "cancel_date"):
+        acc.loc[acc[c] >= end, c] = pd.NaT
+    users = ds.users[ds.users["created_at"] < end].copy()
+    users.loc[users["deactivated_at"] >= end, "deactivated_at"] = pd.NaT
+    tickets = ds.support_tickets[ds.support_tickets["opened_at"] < end].copy()
+    tickets.loc[tickets["resolved_at"] >= end, "resolved_at"] = pd.NaT
+    import ibis
+
+    return dataclasses.replace(
+        ds, accounts=acc, users=users, support_tickets=tickets,
+        subscriptions=ds.subscriptions[ds.subscriptions["month"] < end],
+        health_scores=ds.health_scores[ds.health_scores["scored_at"] < end],
+        nps_responses=ds.nps_responses[ds.nps_responses["responded_at"] < end],
+        touchpoints=ds.touchpoints[ds.touchpoints["at"] < end],
+        events=ds.events.filter(ds.events.ts < ibis.literal(end.to_pydatetime())))
+
+
+def test_no_look_ahead_an_earlier_quarter_gives_identical_numbers_on_later_data(cs, panel):
+    from churnlab import settings
+
+    q = Period.quarter("2026Q1")
+    cut = _truncated(cs, q.end)
+    qs = [q.previous(1), q]
+    names, full = panel
+    got = []
+    for ds in (cs, cut):
+        v = risk.health_validation(risk.health_base(ds.accounts, ds.health_scores, q), segment_col="segment", boot=100)
+        p = (full[full["period"].isin([x.label for x in qs])] if ds is cs else
+             risk.signal_panel(ds, qs, names=names, qualified_events=settings.resolve(cs).qualified_events))
+        m = risk.fit_risk_model(p[p["period"] != q.label], names)
+        test = p[p["period"] == q.label]
+        got.append((v, p, m.coefficients(), m.predict(test)))
+    (v1, p1, c1, r1), (v2, p2, c2, r2) = got
+    assert v1["overall"] == v2["overall"]
+    pd.testing.assert_frame_equal(v1["bands"], v2["bands"])
+    pd.testing.assert_frame_equal(v1["deciles"], v2["deciles"])
+    pd.testing.assert_frame_equal(p1.reset_index(drop=True), p2.reset_index(drop=True))
+    pd.testing.assert_frame_equal(c1, c2)
+    np.testing.assert_array_equal(r1, r2)
+    # and the truncation matters: the later data does change a later quarter
+    assert cs.accounts["churn_date"].max() > cut.accounts["churn_date"].max()
+
+
+# --------------------------------------------------------------------------- partial data
+
+
+def test_review_skips_the_notebook_without_any_customer_success_table(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "accounts.csv").write_text("account_id,signup_date,churn_date\nA1,2025-01-01,\nA2,2025-02-01,2025-08-15\n")
+    from churnlab.sources import load
+
+    ds = load(d)
+    why = report.missing_needs(ds, "50-at-risk")
+    assert why == ["one of the health_scores, support_tickets, nps_responses or touchpoints tables"]
+    res = report.run_review(d, tmp_path / "rep", progress=False, echo=lambda *a: None, notebooks=["50-at-risk"])
+    assert res.ok and res.notebooks[0].skipped.startswith("needs one of the health_scores")
+    (d / "touchpoints.csv").write_text("account_id,at,kind,outcome\nA1,2025-01-10,call,held\n")
+    assert report.missing_needs(load(d), "50-at-risk") == []
+
+
+def test_notebook_runs_with_only_some_of_the_tables(cs_dir, tmp_path):
+    import papermill as pm
+
+    d = tmp_path / "partial"
+    d.mkdir()
+    for f in ("accounts.csv", "subscriptions.parquet", "users.parquet", "exit_interviews.csv", "roadmap.csv",
+              "churnlab.yaml", "touchpoints.csv"):
+        shutil.copy(cs_dir / f, d / f)
+    out = tmp_path / "rep"
+    out.mkdir()
+    nb = pm.execute_notebook(str(ROOT / "notebooks" / "50-at-risk.ipynb"), str(tmp_path / "out.ipynb"),
+                             parameters={"data_dir": str(d), "out_dir": str(out), "train_quarters": 3},
+                             cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                     + str(o.get("data", {}).get("text/html", "")) for c in nb.cells for o in c.get("outputs", []))
+    assert "Health-score validation is not shown: it needs the health_scores table" in text
+    assert "Missing: health_scores, support_tickets, nps_responses" in text
+    import json
+
+    m = json.loads((out / "metrics" / "at_risk.json").read_text())
+    assert "health_score_auc" not in m and set(m["signals"]) == {"champion_left", "skipped_meetings", "silent"}
+    assert m["signals"]["silent"] > 1 and "risk_model_auc" in m
+    saves = pd.read_csv(out / "at-risk.csv")
+    assert {"account_id", "risk", "mrr", "signals", "root_cause", "tier", "response", "timeline"} <= set(saves.columns)
+    assert saves["tier"].isin([1, 2, 3, 4]).all()
