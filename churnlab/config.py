@@ -84,20 +84,14 @@ import yaml
 
 TABLE_NAMES = ("accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap",
                "health_scores", "support_tickets", "nps_responses", "touchpoints")
-_TABLE_KEYS = {"file", "columns", "values", "date_format", "reasons", "encoding", "delimiter"}
-#: strptime directives accepted in ``date_format`` (Python's, which pandas and DuckDB share).
-_DATE_DIRECTIVES = set("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
-_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
-_TOP_KEYS = {"tables", "taxonomy", "activity", "analysis", "risk"}
-#: Keys of the ``risk:`` section (the at-risk save list) and the kind of value each takes.
-RISK_KEYS = {"high_value_mrr": "amount", "low_value_mrr": "amount", "medium_risk": "share",
-             "high_risk": "share", "signals_to_act": "count"}
-TABLE_NAMES = ("accounts", "subscriptions", "users", "events", "exit_interviews", "roadmap")
 _TABLE_KEYS = {"file", "table", "columns", "values", "date_format", "reasons", "encoding", "delimiter"}
 #: strptime directives accepted in ``date_format`` (Python's, which pandas and DuckDB share).
 _DATE_DIRECTIVES = set("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
 _DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
-_TOP_KEYS = {"tables", "taxonomy", "activity", "analysis", "engine"}
+_TOP_KEYS = {"tables", "taxonomy", "activity", "analysis", "risk", "engine"}
+#: Keys of the ``risk:`` section (the at-risk save list) and the kind of value each takes.
+RISK_KEYS = {"high_value_mrr": "amount", "low_value_mrr": "amount", "medium_risk": "share",
+             "high_risk": "share", "signals_to_act": "count"}
 #: Backends of the ``engine:`` section and the keys each accepts.
 ENGINE_KEYS = {"duckdb": {"backend", "path"}, "pyspark": {"backend", "master", "remote", "conf"}}
 #: Keys of the ``analysis:`` section and the kind of value each takes.

@@ -287,7 +287,7 @@ def test_notebook_runs_with_only_some_of_the_tables(cs_dir, tmp_path):
                              cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
     text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
                      + str(o.get("data", {}).get("text/html", "")) for c in nb.cells for o in c.get("outputs", []))
-    assert "Health-score validation is not shown: it needs the health_scores table" in text
+    assert "Health-score validation: not shown, because it needs the health_scores table" in text
     assert "Missing: health_scores, support_tickets, nps_responses" in text
     import json
 

@@ -121,9 +121,10 @@ def test_the_readme_configs_are_valid(tmp_path):
 
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "tables:" in b or "analysis:" in b]
-    assert len(blocks) >= 2
+    with_settings = 0
     for i, b in enumerate(blocks):
         p = tmp_path / f"c{i}.yaml"
         p.write_text(b)
-        cfg = load_config(p)
-        assert cfg.analysis and cfg.activity_events
+        cfg = load_config(p)                       # every documented config is valid
+        with_settings += bool(cfg.analysis and cfg.activity_events)
+    assert with_settings >= 2                      # the event-only and the B2B company configs
