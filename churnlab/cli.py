@@ -11,7 +11,8 @@ def _cmd_sample(args) -> int:
     from .sample import generate
 
     t0 = time.perf_counter()
-    counts = generate(args.out, seed=args.seed, n_accounts=args.accounts)
+    counts = generate(args.out, seed=args.seed, n_accounts=args.accounts,
+                      events_per_account=args.events_per_account)
     width = max(map(len, counts))
     print(f"Sample company (seed {args.seed}) written to {args.out} in {time.perf_counter() - t0:.1f} s:")
     for table, n in counts.items():
@@ -100,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=7, help="random seed (same seed, same bytes); default 7")
     s.add_argument("--out", default="data/sample", help="output folder; default data/sample")
     s.add_argument("--accounts", type=int, default=3000, help="number of accounts; default 3000")
+    s.add_argument("--events-per-account", type=float, default=None, metavar="N",
+                   help="about N events per account on average (event rates scaled); default about 1040, "
+                        "e.g. --accounts 100000 --events-per-account 500 for about 50 million events")
     s.set_defaults(func=_cmd_sample)
 
     v = sub.add_parser("validate", help="check a data folder and print the row accounting")
