@@ -832,7 +832,8 @@ def _exclude(df, mask, table, path, reason, log: ExclusionLog, extra_cols=()):
     if mask.any():
         cols = [c for c in [LINE_COL, *TABLES[table].key, *extra_cols] if c in df.columns]
         log.exclude(table, path.name, reason, int(mask.sum()), df.loc[mask, list(dict.fromkeys(cols))])
-    return df.loc[~mask]
+        return df.loc[~mask]
+    return df  # nothing excluded: no copy of a large table
 
 
 def _absent_if_unused(df, table, path, log):
@@ -924,13 +925,16 @@ def _check_roadmap(df, path, taxonomy):
 
 def _drop_unknown_accounts(df, table, path, known, raw_ids, log, accounts_file="accounts"):
     unknown = ~df["account_id"].isin(known)
+    if not unknown.any():  # the usual case: one pass over the ids, no copy
+        return df
     in_raw = df["account_id"].isin(raw_ids)
     if (unknown & ~in_raw).any():
         ids = df.loc[unknown & ~in_raw, "account_id"]
         check_mangled_ids(table, path.name, ids.value_counts(), len(df), raw_ids, accounts_file,
                           examples=df.loc[unknown & ~in_raw, [LINE_COL, "account_id"]])
-    df2 = _exclude(df, unknown & ~in_raw, table, path, "unknown account_id", log, ("account_id",))
-    return _exclude(df2, ~df2["account_id"].isin(known), table, path,
+    first = unknown & ~in_raw
+    df2 = _exclude(df, first, table, path, "unknown account_id", log, ("account_id",))
+    return _exclude(df2, (unknown & in_raw)[~first.to_numpy()], table, path,
                     "account excluded from accounts", log, ("account_id",))
 
 
@@ -1433,7 +1437,7 @@ def write_snapshot(dataset: Dataset, folder) -> Path | None:
     folder.mkdir(parents=True)
     if dataset.events is not None:
         dataset.con.raw_sql(f"COPY (SELECT account_id, ts, event, user_id, value FROM events) TO "
-                            f"{_lit(folder / _SNAPSHOT_EVENTS)} (FORMAT parquet, COMPRESSION zstd)")
+                            f"{_lit(folder / _SNAPSHOT_EVENTS)} (FORMAT parquet, COMPRESSION snappy)")
     state = {k: getattr(dataset, k) for k in dataset.__dataclass_fields__ if k not in ("events", "con")}
     with open(folder / _SNAPSHOT_STATE, "wb") as fh:
         pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
