@@ -94,12 +94,13 @@ def qualified_activity(events, *, grain: str = "month", qualified_events=None,
     """
     expr = qualified_activity_expr(events, grain=grain, qualified_events=qualified_events, level=level,
                                    start=start, end=end)
-    df = expr.execute()
     keys = ["account_id"] if level == "account" else ["account_id", "user_id"]
+    # sorted in the engine (unique keys, so the same order as pandas' sort, without sorting strings in Python)
+    df = expr.order_by([*keys, "period_start"]).execute()
     df["period_start"] = pd.to_datetime(df["period_start"])
     df["n_events"] = df["n_events"].astype("int64")
     df["active"] = df["n_events"] >= int(min_count)
-    return df.sort_values([*keys, "period_start"]).reset_index(drop=True)
+    return df.reset_index(drop=True)
 
 
 def event_counts(events, *, event, start=None, end=None, by: str = "account_id") -> pd.DataFrame:
@@ -119,9 +120,9 @@ def event_counts(events, *, event, start=None, end=None, by: str = "account_id")
     names = [event] if isinstance(event, str) else list(event)
     t = _window(events, start, end)
     t = t.filter(t.event.isin(names))
-    df = t.group_by(by).aggregate(n=t.count()).execute()
+    df = t.group_by(by).aggregate(n=t.count()).order_by(by).execute()
     df["n"] = df["n"].astype("int64")
-    return df.sort_values(by).reset_index(drop=True)
+    return df.reset_index(drop=True)
 
 
 def last_activity(events, *, qualified_events=None, end=None,

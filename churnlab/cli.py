@@ -13,7 +13,8 @@ def _cmd_sample(args) -> int:
     from .sample import generate
 
     t0 = time.perf_counter()
-    counts = generate(args.out, seed=args.seed, n_accounts=args.accounts, shape=args.shape)
+    counts = generate(args.out, seed=args.seed, n_accounts=args.accounts, shape=args.shape,
+                      events_per_account=args.events_per_account)
     width = max(map(len, counts))
     what = "Sample company" if args.shape == "sample" else f"Zoo company {args.shape!r}"
     print(f"{what} (seed {args.seed}) written to {args.out} in {time.perf_counter() - t0:.1f} s:")
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shape", default="sample", choices=["sample", *SHAPES], metavar="NAME",
                    help="company shape: 'sample' (default, the sample company) or a zoo company unlike it: "
                    + ", ".join(SHAPES) + " (see docs/sample-data.md)")
+    s.add_argument("--events-per-account", type=float, default=None, metavar="N",
+                   help="sample only: about N events per account on average (event rates scaled); default "
+                        "about 1040, e.g. --accounts 100000 --events-per-account 500 for about 50 million events")
     s.set_defaults(func=_cmd_sample)
 
     v = sub.add_parser(

@@ -7,6 +7,7 @@ notebook; an ``index.html`` shows the quarter's headline figures and links to ev
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import math
@@ -314,8 +315,6 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     churnlab.schema.DataValidationError
         When the data cannot be used at all (nothing is run then).
     """
-    import papermill as pm
-
     from .sources import load
 
     from .config import ConfigError
@@ -346,6 +345,61 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     result = ReviewResult(out, q)
     pii = personal_data(dataset)   # removed from every executed notebook before it is published
     echo(f"churnlab review {q}: {len(names)} notebooks, data {data_dir}, reports in {out}")
+    try:
+        with _validated_snapshot(dataset, out):
+            _run_notebooks(result, names, dataset, data_dir, nb_dir, out, params, per_notebook, pii, progress, echo)
+    finally:
+        os.environ.pop(presentation.DATA_DIR_ENV, None)
+        os.environ.pop(presentation.PAGE_ENV, None)
+
+    if earlier:
+        ran = {n.name for n in result.notebooks}
+        result.notebooks = sorted([*result.notebooks, *(r for n, r in earlier.items() if n not in ran)],
+                                  key=lambda r: NOTEBOOKS.index(r.name) if r.name in NOTEBOOKS else 99)
+    write_manifest(out / "data")
+    publish_pages(result, nb_dir)
+    mdir.mkdir(parents=True, exist_ok=True)
+    (mdir / _STATUS_FILE).write_text(json.dumps({"quarter": q, "notebooks": [vars(n) for n in result.notebooks]},
+                                                indent=2, ensure_ascii=False), encoding="utf-8")
+    result.metrics = merge_metrics(out, q, dataset)
+    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_index(result, dataset)
+    return result
+
+
+@contextlib.contextmanager
+def _validated_snapshot(dataset, out: Path):
+    """While the notebooks run: the validated data in ``<out>/.snapshot``, named by ``CHURNLAB_SNAPSHOT``.
+
+    Each notebook's ``sources.load(data_dir, config)`` then opens the snapshot (the same tables, row
+    accounting and findings, events as Parquet with UTC timestamps) instead of reading, mapping and
+    validating the data folder again; see :func:`churnlab.sources.write_snapshot`. The snapshot holds
+    customer data, so it is deleted when the notebooks are done, and the variable restored.
+    """
+    import os
+    import shutil
+
+    from .sources import SNAPSHOT_ENV, write_snapshot
+
+    folder = out / ".snapshot"
+    before = os.environ.get(SNAPSHOT_ENV)
+    try:
+        made = write_snapshot(dataset, folder)
+        if made is not None:
+            os.environ[SNAPSHOT_ENV] = str(made)
+        yield made
+    finally:
+        if before is None:
+            os.environ.pop(SNAPSHOT_ENV, None)
+        else:
+            os.environ[SNAPSHOT_ENV] = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_notebooks(result, names, dataset, data_dir, nb_dir, out, params, per_notebook, pii, progress, echo):
+    """Execute, redact and export each notebook of ``names``, appending to ``result.notebooks``."""
+    import papermill as pm
+
     for i, name in enumerate(names, 1):
         src, dst = nb_dir / f"{name}.ipynb", out / "notebooks" / f"{name}.ipynb"
         absent = missing_needs(dataset, name)
@@ -382,22 +436,6 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
                 error = error or f"redaction failed: {type(e).__name__}: {_first_line(str(e))}"
         result.notebooks.append(NotebookResult(name, not error, secs, error, f"{name}.html"))
         echo(f"    {'ok' if not error else 'FAILED ' + error} ({secs:.0f} s)")
-
-    if earlier:
-        ran = {n.name for n in result.notebooks}
-        result.notebooks = sorted([*result.notebooks, *(r for n, r in earlier.items() if n not in ran)],
-                                  key=lambda r: NOTEBOOKS.index(r.name) if r.name in NOTEBOOKS else 99)
-    os.environ.pop(presentation.DATA_DIR_ENV, None)
-    os.environ.pop(presentation.PAGE_ENV, None)
-    write_manifest(out / "data")
-    publish_pages(result, nb_dir)
-    mdir.mkdir(parents=True, exist_ok=True)
-    (mdir / _STATUS_FILE).write_text(json.dumps({"quarter": q, "notebooks": [vars(n) for n in result.notebooks]},
-                                                indent=2, ensure_ascii=False), encoding="utf-8")
-    result.metrics = merge_metrics(out, q, dataset)
-    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, ensure_ascii=False), encoding="utf-8")
-    write_index(result, dataset)
-    return result
 
 
 #: The metrics section each notebook saves (``save_metrics(out_dir, SECTION, ...)``).

@@ -537,7 +537,8 @@ def _ranks(cnt: np.ndarray) -> np.ndarray:
 
 
 def _events_chunk(seed: int, a: dict, rows: np.ndarray, n_grid: int, ws, we, dim,
-                  users: dict, run_ids: np.ndarray, ci: int, acct_ids: pa.Array) -> pa.Table:
+                  users: dict, run_ids: np.ndarray, ci: int, acct_ids: pa.Array,
+                  events_scale: float = 1.0) -> pa.Table:
     rng = _rng(seed, "events", ci)
     mask = _service_mask(a, rows, n_grid, with_lapse=True)
     act = _activity(a, rows, n_grid)
@@ -555,6 +556,8 @@ def _events_chunk(seed: int, a: dict, rows: np.ndarray, n_grid: int, ws, we, dim
         12.0 * a["has_integration"][r] * ac ** 0.3,                      # integration_synced
         0.09 * U * ac,                                                   # export_created
     ], axis=1) * frac[:, None]
+    if events_scale != 1.0:
+        lam = lam * events_scale
     counts = rng.poisson(lam).ravel()
     flat = np.repeat(np.arange(counts.size), counts)
     cell = flat // len(EVENT_NAMES)
@@ -1054,8 +1057,13 @@ analysis:
 """
 
 
+#: Events per account of the default company (about; measured at seed 7 with 3,000 accounts).
+EVENTS_PER_ACCOUNT = 1040
+
+
 def generate(out, *, seed: int = 7, n_accounts: int | None = None, start: str | None = None,
-             end: str | None = None, events: bool = True, shape: str = "sample") -> dict[str, int]:
+             end: str | None = None, events: bool = True, shape: str = "sample",
+             events_per_account: float | None = None) -> dict[str, int]:
     """Write the sample company's tables (or a zoo company's) into folder `out`; return
     {table_name: row_count}.
 
@@ -1080,6 +1088,11 @@ def generate(out, *, seed: int = 7, n_accounts: int | None = None, start: str | 
         the sample (no churn dates, event-only purchases, no segments, blank categories, Japanese
         labels, ...), derived from a small sample-like company with its own names and dates, with
         its data config ``churnlab.yaml`` when it needs one. See ``docs/sample-data.md``.
+    events_per_account : float, optional
+        About how many events each account has on average (default about
+        :data:`EVENTS_PER_ACCOUNT`): every event rate is scaled by ``events_per_account /
+        EVENTS_PER_ACCOUNT``, so a large company can be made with fewer events (100,000 accounts at
+        500 give about 50 million events). The other tables do not change.
 
     Returns
     -------
@@ -1107,17 +1120,20 @@ def generate(out, *, seed: int = 7, n_accounts: int | None = None, start: str | 
     """
     if shape == "sample":
         return _write_company(out, seed=seed, n_accounts=3000 if n_accounts is None else n_accounts,
-                              start=start or "2023-01-01", end=end or "2026-09-30", events=events)
+                              start=start or "2023-01-01", end=end or "2026-09-30", events=events,
+                              events_per_account=events_per_account)
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r}; shapes: sample, {', '.join(SHAPES)}")
-    if start is not None or end is not None or not events:
-        raise ValueError("start, end and events apply to the sample only; each zoo shape has its own")
+    if start is not None or end is not None or not events or events_per_account is not None:
+        raise ValueError("start, end, events and events_per_account apply to the sample only; each zoo "
+                         "shape has its own")
     return _zoo(out, shape, seed=seed, n_accounts=n_accounts)
 
 
 def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, events: bool,
                    hazard_scale: float = 1.0, plant_problems: bool = True,
-                   verbatim_lang: str | None = None, success: bool = True) -> dict[str, int]:
+                   verbatim_lang: str | None = None, success: bool = True,
+                   events_per_account: float | None = None) -> dict[str, int]:
     """The body of :func:`generate` for the sample company (see there); the zoo shapes also use
     ``hazard_scale`` (multiplies every churn hazard), ``plant_problems`` (``False``: none of the
     planted data-quality problems) and ``verbatim_lang`` (``"en"`` / ``"ja"``: one language for every
@@ -1127,6 +1143,9 @@ def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, eve
     n = int(n_accounts)
     if n < 20:
         raise ValueError("n_accounts must be at least 20")
+    if events_per_account is not None and not (0 < float(events_per_account) < math.inf):
+        raise ValueError("events_per_account must be a positive number")
+    events_scale = 1.0 if events_per_account is None else float(events_per_account) / EVENTS_PER_ACCOUNT
     start_day, end_day = _day(start), _day(end)
     if end_day <= start_day:
         raise ValueError("end must be after start")
@@ -1215,7 +1234,7 @@ def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, eve
         if writer is not None:
             run_ids = user_offset + rank + 1                 # final number of each run
             writer.write(_events_chunk(seed, a, rows, n_grid, ws, we, dim, u, run_ids, ci,
-                                       acct_ids))
+                                       acct_ids, events_scale))
         user_offset += nu
     users = pa.concat_tables(user_parts).combine_chunks()
     _write_parquet(users, out / "users.parquet")

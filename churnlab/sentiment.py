@@ -1075,6 +1075,40 @@ def _jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+def _typicality(sh: list[set], block_cells: int = 1 << 22) -> np.ndarray:
+    """Mean Jaccard similarity of each shingle set with the others (1.0 for a lone one).
+
+    The same figures as comparing every pair with :func:`_jaccard`, computed with a sparse
+    incidence matrix: intersections are one sparse product, a block of rows at a time (at most
+    ``block_cells`` similarities in memory), and each row is summed as a dense row, so the sums are
+    bit for bit those of the pairwise way.
+    """
+    from scipy import sparse
+
+    n = len(sh)
+    if n == 1:
+        return np.array([1.0])
+    vocab: dict = {}
+    indices: list[int] = []
+    indptr = [0]
+    for s in sh:
+        indices.extend(vocab.setdefault(x, len(vocab)) for x in s)
+        indptr.append(len(indices))
+    X = sparse.csr_matrix((np.ones(len(indices), np.float64), np.array(indices, np.int64), np.array(indptr)),
+                          shape=(n, len(vocab)))
+    XT = X.T.tocsc()
+    size = np.diff(indptr).astype(np.float64)
+    out = np.empty(n)
+    step = max(1, block_cells // n)
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        inter = (X[a:b] @ XT).toarray()
+        sim = inter / (size[a:b, None] + size[None, :] - inter)
+        sim[np.arange(b - a), np.arange(a, b)] = 0.0
+        out[a:b] = sim.sum(axis=1) / (n - 1)
+    return out
+
+
 def select_quotes(scored: pd.DataFrame, *, by: str = "primary_reason", text_col: str = "verbatim",
                   n_representative: int = 2, n_strongest: int = 2, max_similarity: float = 0.5,
                   max_chars: int = 400) -> pd.DataFrame:
@@ -1115,11 +1149,7 @@ def select_quotes(scored: pd.DataFrame, *, by: str = "primary_reason", text_col:
         texts = g[text_col].astype(str).tolist()
         sh = [_shingles(t) for t in texts]
         n = len(texts)
-        if n == 1:
-            typ = np.array([1.0])
-        else:
-            sim = np.array([[_jaccard(sh[i], sh[j]) if i != j else 0.0 for j in range(n)] for i in range(n)])
-            typ = sim.sum(axis=1) / (n - 1)
+        typ = _typicality(sh)
         score = g["sentiment_score"].to_numpy(dtype=float)
         med = np.nanmedian(score) if np.isfinite(score).any() else 0.0
         rep_key = typ - 0.1 * np.abs(np.nan_to_num(score - med))

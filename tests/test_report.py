@@ -233,3 +233,32 @@ def test_redact_notebook_removes_personal_data_from_every_output(tmp_path):
     out = nbformat.read(str(path), as_version=4).cells[0].outputs
     assert out[0]["text"].startswith("quote: write to [redacted]")
     assert out[2]["data"]["text/html"] == "<td>call [redacted] &amp; [redacted]</td>"
+
+
+def test_review_notebooks_open_the_validated_snapshot(data, tmp_path):
+    import os
+
+    from churnlab.sources import SNAPSHOT_ENV
+
+    nbd = tmp_path / "nbs-snapshot"
+    nbd.mkdir()
+    _nb(nbd / "00-data-check.ipynb",
+        """
+        import os
+        from pathlib import Path
+        from churnlab import sources
+        snap = Path(os.environ["CHURNLAB_SNAPSHOT"])
+        # the data folder cannot be read any more: only the snapshot can give the dataset
+        (Path(data_dir) / "accounts.csv").rename(Path(data_dir) / "gone.txt")
+        try:
+            ds = sources.load(data_dir, config or None)
+        finally:
+            (Path(data_dir) / "gone.txt").rename(Path(data_dir) / "accounts.csv")
+        assert snap.parent == Path(out_dir) and sources.is_snapshot(snap)
+        assert str(ds.source_dir) == data_dir and list(ds.accounts.account_id) == ["A1", "A2", "A3"]
+        assert int(ds.rows.set_index("table").loc["accounts", "read"]) == 3
+        """)
+    out = tmp_path / "rep"
+    res = report.run_review(data, out, notebook_dir=nbd, progress=False, echo=lambda *a: None)
+    assert res.ok, res.notebooks[0].error
+    assert not (out / ".snapshot").exists() and SNAPSHOT_ENV not in os.environ  # customer data not left behind

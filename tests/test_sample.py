@@ -361,3 +361,19 @@ def test_planted_data_quality_problems(sample, accounts, interviews):
     n = duckdb.connect().sql(f"""select count(*) from '{out}/events.parquet'
                                  where account_id = 'TEST-0001'""").fetchone()[0]
     assert 40 <= n <= 60
+
+
+def test_events_per_account_scales_events_only(tmp_path):
+    from churnlab import cli
+
+    base = generate(tmp_path / "a", n_accounts=300)
+    assert cli.main(["sample", "--out", str(tmp_path / "b"), "--accounts", "300",
+                     "--events-per-account", "260"]) == 0
+    fewer = pq.ParquetFile(tmp_path / "b" / "events.parquet").metadata.num_rows
+    # a quarter of the default rates: about a quarter of the events (Poisson draws), other tables unchanged
+    assert 0.2 < fewer / base["events"] < 0.3
+    for f in FILES:
+        if f not in ("events.parquet",):
+            assert filecmp.cmp(tmp_path / "a" / f, tmp_path / "b" / f, shallow=False), f
+    with pytest.raises(ValueError, match="events_per_account"):
+        generate(tmp_path / "c", n_accounts=300, events_per_account=0)

@@ -434,3 +434,92 @@ def test_held_out_accuracy_well_above_lexicon_baselines():
         assert three >= 0.83, three
         assert en_bin >= 0.94, en_bin
         assert ja_bin >= 0.90, ja_bin
+
+
+# --------------------------------------------------------------------------------------------
+# Embedding cache on disk
+# --------------------------------------------------------------------------------------------
+
+class _CountingEncoder:
+    """Stands in for the sentence encoder: a vector from the text's length, and a count of texts embedded."""
+
+    variant = "original"
+
+    def __init__(self):
+        self.seen = []
+
+    def query(self, texts):
+        self.seen.extend(texts)
+        out = np.zeros((len(texts), 384), np.float32)
+        for i, t in enumerate(texts):
+            out[i, len(t) % 384] = 1.0
+        return out
+
+
+@pytest.fixture
+def counting_encoder(monkeypatch, tmp_path):
+    enc = _CountingEncoder()
+    monkeypatch.setattr(M, "_embedder", lambda: enc)
+    monkeypatch.setattr(M, "_model_id", lambda: "model-a")
+    monkeypatch.setattr(M, "_emb_cache", M.OrderedDict())
+    monkeypatch.setattr(M.EmbeddingCache, "_instances", {})
+    monkeypatch.setenv(M.CACHE_ENV, str(tmp_path / "cache"))
+    return enc
+
+
+def test_embedding_cache_hit_and_miss_across_sessions(counting_encoder, tmp_path):
+    texts = ["Too expensive.", "Support was slow!", "Too expensive."]
+    first = M.embed(texts, "en")
+    assert counting_encoder.seen == ["Too expensive.", "Support was slow!"]  # each distinct text once
+    assert (tmp_path / "cache" / M.EmbeddingCache.FILE).is_file()
+    M._emb_cache.clear()                                   # a new kernel: only the disk remembers
+    again = M.embed(texts + ["New text"], "en")
+    assert counting_encoder.seen[2:] == ["New text"]       # the two known texts are hits
+    np.testing.assert_array_equal(again[:3], first)
+    assert again[3, len("New text")] == 1.0
+
+
+def test_embedding_cache_key_includes_model_and_language(counting_encoder, monkeypatch):
+    M.embed(["Same words"], "en")
+    M._emb_cache.clear()
+    M.embed(["Same words"], "ja")                          # another language: a miss
+    assert counting_encoder.seen == ["Same words", "Same words"]
+    M._emb_cache.clear()
+    monkeypatch.setattr(M, "_model_id", lambda: "model-b")
+    M.embed(["Same words"], "en")                          # another model: a miss
+    assert len(counting_encoder.seen) == 3
+    cache = M.EmbeddingCache.default()
+    assert set(cache.get("model-a", "en", ["Same words"])) == {"Same words"}
+    assert cache.get("model-a", "fr", ["Same words"]) == {} and cache.get("model-c", "en", ["Same words"]) == {}
+
+
+def test_embedding_cache_unwritable_or_off_still_embeds(counting_encoder, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(M.CACHE_ENV, str(blocker / "cache"))   # cannot be created
+    with pytest.warns(RuntimeWarning, match="embedding cache"):
+        out = M.embed(["one", "two"], "en")
+    assert out.shape == (2, 384) and counting_encoder.seen == ["one", "two"]
+    monkeypatch.setenv(M.CACHE_ENV, "off")
+    assert M.cache_dir() is None and M.EmbeddingCache.default().get("model-a", "en", ["one"]) == {}
+
+
+def test_embedding_batches_keep_the_order_of_the_texts(counting_encoder, monkeypatch):
+    monkeypatch.setattr(M, "EMBED_BATCH", 2)
+    texts = ["ccc", "a", "bbbbb", "dd", "e" * 40]
+    out = M.embed(texts, "en")
+    assert [int(np.argmax(r)) for r in out] == [3, 1, 5, 2, 40]
+    assert counting_encoder.seen == ["a", "dd", "ccc", "bbbbb", "e" * 40]  # shortest first
+
+
+def test_typicality_is_bit_for_bit_the_pairwise_jaccard_mean():
+    rng = np.random.default_rng(3)
+    words = "price too high support slow missing export budget moved competitor 高い サポート".split()
+    texts = [" ".join(rng.choice(words, rng.integers(1, 9))) for _ in range(120)] + ["ab", "ab", "x"]
+    sh = [S._shingles(t) for t in texts]
+    n = len(sh)
+    pairwise = np.array([[S._jaccard(sh[i], sh[j]) if i != j else 0.0 for j in range(n)] for i in range(n)])
+    expected = pairwise.sum(axis=1) / (n - 1)
+    np.testing.assert_array_equal(S._typicality(sh), expected)
+    np.testing.assert_array_equal(S._typicality(sh, block_cells=50), expected)  # row blocks
+    assert S._typicality([{"abcd"}]).tolist() == [1.0] and expected[-3] == expected[-2] > 0

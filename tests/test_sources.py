@@ -239,3 +239,100 @@ def test_customer_success_tables_are_mapped_and_validated(tmp_path):
     (tmp_path / "touchpoints.csv").write_text("account_id,at,kind,outcome\nA1,2025-03-01,lunch,held\n")
     with pytest.raises(DataValidationError, match="kind"):
         load(tmp_path)
+
+
+# ---------------------------------------------------------------- timestamps in UTC, built once
+
+def test_utc_naive_matches_at_time_zone_for_timestamptz_and_text():
+    import duckdb
+
+    from churnlab.sources import utc_naive
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Tokyo'")  # the session zone must not matter
+    texts = ["2026-03-29 01:30:00.123456+02", "1969-12-31 23:59:59.999999", "2025-07-01T12:00:00-05:00",
+             "2025-01-01 00:00:00Z", "2024-02-29 23:59:59", None]
+    con.execute("CREATE TABLE t AS SELECT x AS raw, CAST(x AS TIMESTAMPTZ) AS tz FROM unnest(?) u(x)", [texts])
+    old, new = con.execute(
+        f"SELECT list(tz AT TIME ZONE 'UTC' ORDER BY raw), list({utc_naive('tz')} ORDER BY raw) FROM t").fetchone()
+    assert old == new and len(new) == 6
+    old, new = con.execute(
+        f"SELECT list(TRY_CAST(raw AS TIMESTAMPTZ) AT TIME ZONE 'UTC' ORDER BY raw), "
+        f"list({utc_naive('TRY_CAST(raw AS TIMESTAMPTZ)')} ORDER BY raw) FROM t").fetchone()
+    assert old == new
+    assert pd.Timestamp("2025-07-01 17:00") in new and pd.Timestamp("2026-03-28 23:30:00.123456") in new
+
+
+def test_events_view_builds_utc_timestamps_without_time_zone_lookups(folder):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stamps = pd.to_datetime(["2025-03-01 19:00:00.250+09:00", "2025-03-02 00:00:00.000+00:00"], utc=True)
+    pq.write_table(pa.table({"account_id": ["A1", "A4"], "ts": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+                             "event": ["login", "report_created"]}), folder / "events.parquet")
+    ds = load(folder)
+    sql = ds.con.raw_sql("SELECT sql FROM duckdb_views() WHERE view_name = 'events_src'").fetchone()[0]
+    assert "TIME ZONE" not in sql.upper() and "timezone(" not in sql.lower()
+    got = ds.events.order_by("ts").execute()
+    assert got.ts.tolist() == [pd.Timestamp("2025-03-01 10:00:00.250"), pd.Timestamp("2025-03-02 00:00")]
+
+
+# ---------------------------------------------------------------- validated snapshot
+
+def _same_dataset(a, b):
+    from pandas.testing import assert_frame_equal
+
+    for t in ("accounts", "subscriptions", "users", "exit_interviews", "roadmap", "rows", "exclusions", "findings"):
+        x, y = getattr(a, t), getattr(b, t)
+        assert (x is None) == (y is None), t
+        if x is not None:
+            assert_frame_equal(x, y, check_exact=True, obj=t)
+    assert (a.data_end, a.extraction_date, a.taxonomy, a.config, a.source_dir) == \
+        (b.data_end, b.extraction_date, b.taxonomy, b.config, b.source_dir)
+    assert (a.events is None) == (b.events is None)
+    if a.events is not None:
+        assert a.events.schema() == b.events.schema()
+
+        def digest(t):  # every row, summarised in the engine (the sample has millions)
+            g = t.group_by(["account_id", "event", "user_id"]).aggregate(
+                n=t.count(), ts_sum=t.ts.epoch_seconds().sum(), ts_min=t.ts.min(), ts_max=t.ts.max(),
+                v=(t.value * 1000).round().cast("int64").sum(), nv=t.value.count())  # float sums vary in order
+            return g.execute().sort_values(["account_id", "event", "user_id"]).reset_index(drop=True)
+
+        assert_frame_equal(digest(a.events), digest(b.events), check_exact=True)
+
+
+def test_snapshot_round_trip_is_the_fresh_load(folder, tmp_path_factory):
+    from churnlab.sources import is_snapshot, open_snapshot, write_snapshot
+
+    write(folder, "events.csv", EVENTS)
+    fresh = load(folder)
+    snap = write_snapshot(fresh, tmp_path_factory.mktemp("out") / ".snapshot")
+    assert is_snapshot(snap) and not is_snapshot(folder)
+    again = open_snapshot(snap)
+    _same_dataset(fresh, again)
+    assert list(again.rows.set_index("table").loc["events", ["read", "excluded", "used"]]) == [6, 3, 3]
+    assert coverage(again).equals(coverage(fresh))
+    _same_dataset(fresh, load(snap))  # a snapshot folder given as the data folder opens as one
+
+
+def test_snapshot_of_the_sample_keeps_every_table_and_count(sample, tmp_path):
+    from churnlab.sources import open_snapshot, write_snapshot
+
+    _same_dataset(sample, open_snapshot(write_snapshot(sample, tmp_path / "snap")))
+
+
+def test_load_opens_the_review_snapshot_only_for_its_own_data_and_config(folder, tmp_path_factory, monkeypatch):
+    from churnlab.sources import SNAPSHOT_ENV, write_snapshot
+
+    write(folder, "events.csv", EVENTS)
+    snap = write_snapshot(load(folder), tmp_path_factory.mktemp("out") / ".snapshot")
+    monkeypatch.setenv(SNAPSHOT_ENV, str(snap))
+    # the events file changes after the snapshot: a load that opens the snapshot does not see it
+    write(folder, "events.csv", EVENTS + "A1,2025-04-01T00:00:00Z,login,u1\n")
+    assert load(folder).rows.set_index("table").loc["events", "read"] == 6
+    assert load(folder, extraction_date="2025-12-31").rows.set_index("table").loc["events", "read"] == 7
+    write(folder, "other.yaml", "activity:\n  min_count: 2\n")
+    assert load(folder, folder / "other.yaml").rows.set_index("table").loc["events", "read"] == 7
+    monkeypatch.delenv(SNAPSHOT_ENV)
+    assert load(folder).rows.set_index("table").loc["events", "read"] == 7
