@@ -1,4 +1,5 @@
-"""Strip notebook outputs before commit, keeping those of cells marked ``# NBVAL_CHECK_OUTPUT``.
+"""Strip notebook outputs before commit, keeping those of cells marked ``# NBVAL_CHECK_OUTPUT``
+(their printed lines and the key findings they mark, which nbval compares).
 
 Usage: python scripts/strip_notebooks.py notebooks/*.ipynb
 """
@@ -17,9 +18,11 @@ def strip(path: str) -> bool:
         if not keep and (cell.get("outputs") or cell.get("execution_count")):
             cell["outputs"], cell["execution_count"] = [], None
             changed = True
-        if keep:
-            cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"
-                               and o.get("name") == "stdout"]
+        if keep:   # printed figures, and the key findings the cell marks (report.findings)
+            cell["outputs"] = [o for o in cell.get("outputs", [])
+                               if (o.get("output_type") == "stream" and o.get("name") == "stdout")
+                               or (o.get("output_type") == "display_data"
+                                   and (o.get("metadata") or {}).get("churnlab", {}).get("finding"))]
         for k in ("execution", "papermill"):
             if k in cell.metadata:
                 del cell.metadata[k]
