@@ -227,17 +227,22 @@ def load_config(path=None) -> Config:
     return cfg
 
 
+def _check_section(where: str, section, allowed) -> None:
+    """A config section must be a mapping of known keys; otherwise a :class:`ConfigError` names them."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where} must be a mapping of settings; allowed keys: {', '.join(allowed)}")
+    unknown = set(section) - set(allowed)
+    if unknown:
+        raise ConfigError(f"{where} has unknown key(s) {sorted(map(str, unknown))}; "
+                          f"allowed: {', '.join(allowed)}")
+
+
 def _risk(section, path) -> dict:
     """Check the ``risk:`` section (thresholds of the at-risk save list) and return it."""
     if not section:
         return {}
     where = f"data config {path}: risk"
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where} must be a mapping of settings; allowed keys: {', '.join(RISK_KEYS)}")
-    unknown = set(section) - set(RISK_KEYS)
-    if unknown:
-        raise ConfigError(f"{where} has unknown key(s) {sorted(map(str, unknown))}; "
-                          f"allowed: {', '.join(RISK_KEYS)}")
+    _check_section(where, section, RISK_KEYS)
     out = {}
     for key, value in section.items():
         if value is None:
@@ -345,12 +350,7 @@ def _analysis(section, path) -> dict:
     if not section:
         return {}
     where = f"data config {path}: analysis"
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where} must be a mapping of settings; allowed keys: {', '.join(ANALYSIS_KEYS)}")
-    unknown = set(section) - set(ANALYSIS_KEYS)
-    if unknown:
-        raise ConfigError(f"{where} has unknown key(s) {sorted(map(str, unknown))}; "
-                          f"allowed: {', '.join(ANALYSIS_KEYS)}")
+    _check_section(where, section, ANALYSIS_KEYS)
     out = {}
     for key, value in section.items():
         kind = ANALYSIS_KEYS[key]
