@@ -397,6 +397,12 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
         if col not in df.columns:
             continue
         df[col], nonfinite[col] = _parse(df, col, kind, table, path, tcfg.date_format, log)
+    # Text is parsed in Arrow; the de-duplication below hashes the Arrow keys (several times faster
+    # than Python strings on millions of rows), and the table keeps plain Python text (None = blank).
+    arrow_keys = df[[c for c in spec.key if c in df.columns]].copy() if spec.key else None
+    for col, kind in spec.columns.items():
+        if kind == "str" and col in df.columns:
+            df[col] = _as_objects(df[col])
     for col, allowed in spec.allowed.items():
         if col in df.columns:
             bad = df[col].notna() & ~df[col].isin(allowed)
@@ -423,9 +429,30 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
             log.fix(table, path.name, f"{col} not a finite number (inf / NaN) set to missing", int(nf.sum()),
                     df.loc[nf, _example_cols(df, col)])
     if spec.key:
-        dup = df.duplicated(list(spec.key), keep="first")
+        dup = _duplicated(arrow_keys if len(arrow_keys) == len(df) else arrow_keys.loc[df.index])
         df = _exclude(df, dup, table, path, f"duplicate {' + '.join(spec.key)} (first kept)", log)
     return df
+
+
+def _duplicated(keys: pd.DataFrame) -> pd.Series:
+    """Rows of ``keys`` repeating an earlier row (the first is kept); all False at once when none repeat."""
+    if keys.shape[1] == 1:
+        s = keys.iloc[:, 0]
+        if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+            import pyarrow.compute as pc
+
+            arr = s.array.__arrow_array__()
+            if pc.count_distinct(arr, mode="all").as_py() == len(arr):
+                return pd.Series(False, index=s.index)
+        return s.duplicated(keep="first")
+    return keys.duplicated(keep="first")
+
+
+def _as_objects(s: pd.Series) -> pd.Series:
+    """Arrow text as Python strings, missing as None (what every analysis receives)."""
+    if isinstance(s.dtype, pd.StringDtype) or isinstance(s.dtype, pd.ArrowDtype):
+        return pd.Series(s.to_numpy(dtype=object, na_value=None), index=s.index, name=s.name)
+    return s
 
 
 def _map_columns(raw: pd.DataFrame, table: str, tcfg, path: Path) -> pd.DataFrame:
@@ -449,7 +476,11 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame | None:
     if path.is_file() and path.stat().st_size == 0:
         return None
     try:
-        raw = pd.read_parquet(path)
+        # text columns stay in Arrow (no Python string per value): they are trimmed and checked
+        # there, and become Python strings once, at the end of the checks
+        import pyarrow.parquet as pq
+
+        raw = pq.read_table(path).to_pandas(types_mapper=_arrow_text)
     except Exception as e:  # pyarrow raises ArrowInvalid, ArrowTypeError, OSError ... on a bad file
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if "Multiple matches for FieldRef" in str(e) or "Duplicate" in str(e):
@@ -460,6 +491,13 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame | None:
     _check_header(names, table, path)
     raw.columns = names
     return raw
+
+
+def _arrow_text(t):
+    """pyarrow ``types_mapper``: text columns as Arrow-backed pandas strings."""
+    import pyarrow as pa
+
+    return pd.StringDtype("pyarrow") if pa.types.is_string(t) or pa.types.is_large_string(t) else None
 
 
 def _read_csv_with_lines(path: Path, table: str = "", tcfg=None, log: ExclusionLog | None = None):
@@ -482,7 +520,63 @@ def _read_csv_with_lines(path: Path, table: str = "", tcfg=None, log: ExclusionL
         return None
     _check_nul(text, path, table)
     delim, skip = _delimiter(text, path, table, tcfg, log)
-    return _parse_csv(text, delim, path, table, skip)
+    fast = _fast_csv(path, text, delim, skip, tcfg) if len(data) > _FAST_CSV_BYTES else None
+    return fast if fast is not None else _parse_csv(text, delim, path, table, skip)
+
+
+#: CSV files larger than this are first read by DuckDB's strict CSV reader (see :func:`_fast_csv`).
+_FAST_CSV_BYTES = 0
+
+
+def _fast_csv(path: Path, text: str, delim: str, skip: int, tcfg) -> pd.DataFrame | None:
+    """A large, well-formed UTF-8 CSV read by DuckDB's strict reader; ``None`` to read it the careful way.
+
+    The result is the one :func:`_parse_csv` gives (text columns, blanks as missing, ``_line``), and
+    only taken when every record is exactly one physical line: then the record's line number is its
+    position. Anything else - a ragged or badly quoted record (DuckDB stops), a value over several
+    lines, blank lines, old Mac line ends, another encoding - returns ``None``, and the careful reader
+    reads the file and names the lines at fault. Columns stay Arrow text (no Python string per value).
+    """
+    import duckdb
+
+    enc = (tcfg.encoding or "utf-8").replace("_", "-").lower()
+    if enc not in ("utf-8", "utf8", "utf-8-sig") or text.count("\r") != text.count("\r\n"):
+        return None
+    head = list(itertools.islice(io.StringIO(text, newline=""), skip + 1))
+    if len(head) <= skip:
+        return None
+    try:
+        names = [h.strip().lstrip("\ufeff").strip()
+                 for h in next(csv.reader([head[skip].rstrip("\r\n")], delimiter=delim), [])]
+    except csv.Error:
+        return None
+    if any(len(n) > _MAX_NAME for n in names):
+        return None
+    names = [n or f"_unnamed_{i + 1}" for i, n in enumerate(names)]
+    body_lines = text.rstrip().count("\n") - skip  # physical lines after the header
+    if not names or len(set(names)) != len(names) or body_lines <= 0:
+        return None
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
+    opts = (f"delim = {_lit(delim)}, quote = '\"', escape = '\"', header = true, auto_detect = false, "
+            f"columns = {columns}, strict_mode = true, null_padding = false, max_line_size = {MAX_FIELD}, "
+            f"skip = {skip}")
+    con = duckdb.connect()
+    try:
+        tbl = con.execute(f"SELECT * FROM read_csv({_lit(str(path.resolve()))}, {opts})").to_arrow_table()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    if tbl.num_rows != body_lines:
+        return None  # a value over several lines, or blank lines: the careful reader counts them
+    df = tbl.to_pandas(types_mapper=_arrow_text)
+    df.columns = names
+    for c in names:   # quoted empty values are blanks too
+        empty = (df[c] == "").fillna(False).to_numpy(dtype=bool)
+        if empty.any():
+            df.loc[empty, c] = pd.NA
+    df[LINE_COL] = np.arange(skip + 2, skip + 2 + len(df))
+    return df
 
 
 def _delimiter(text: str, path: Path, table: str, tcfg, log) -> tuple[str, int]:
@@ -726,7 +820,7 @@ def _parse(df, col, kind, table, path, date_format, log=None):
     else:
         text, present = None, s.notna()
     if kind == "str":
-        return text.astype(object).where(present, None), None
+        return text.where(present), None
     if kind in ("date", "timestamp"):
         if is_dt:
             out = s.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
@@ -1272,9 +1366,32 @@ def _events_view(con, path, tcfg, log) -> dict | None:
            f"TRY_CAST({_q(canon['value'])} AS DOUBLE) AS value" if "value" in canon
            else "CAST(NULL AS DOUBLE) AS value"]
     value_raw = text("value") if "value" in canon else "CAST(NULL AS VARCHAR)"
-    con.raw_sql(f"CREATE OR REPLACE VIEW events_src AS SELECT {', '.join(sel)}, {ts_raw} AS ts_raw, "
-                f"{value_raw} AS value_raw, {line_expr} AS _line FROM {src}")
-    return {"path": path, "line_word": line_word, "date_format": tcfg.date_format}
+    rest = f"{ts_raw} AS ts_raw, {value_raw} AS value_raw, {line_expr} AS _line FROM {src}"
+    con.raw_sql(f"CREATE OR REPLACE VIEW events_src AS SELECT {', '.join(sel)}, {rest}")
+
+    # What the validation pass reads per row: the raw columns, with only the per-row work the
+    # source needs (text timestamps and values are parsed; typed ones are compared as integers)
+    def raw(c):
+        t = types[canon[c]].upper()
+        return _q(canon[c]) if t == "VARCHAR" else f"CAST({_q(canon[c])} AS VARCHAR)"
+
+    text_ts = not ("TIME ZONE" in ts_type or ts_type.startswith("TIMESTAMP") or ts_type == "DATE"
+                   or ts_type.startswith(_INTEGER_TYPES))
+    text_value = "value" in canon and types[canon["value"]].upper() == "VARCHAR"
+    csv_source = line_word == "line"
+    return {"path": path, "line_word": line_word, "date_format": tcfg.date_format, "src": src,
+            "account_raw": raw("account_id"), "event_raw": raw("event"),
+            "ts_us": f"epoch_us({ts_src})" if "TIME ZONE" in ts_type else f"epoch_us({ts_expr})",
+            "ts_missing": f"{ts_raw} IS NULL",
+            "bad_ts": f"{ts_raw} IS NOT NULL AND {ts_expr} IS NULL" if text_ts else None,
+            "bad_value": (f"{value_raw} IS NOT NULL AND TRY_CAST({_q(canon['value'])} AS DOUBLE) IS NULL"
+                          if text_value else None),
+            # a line break in a value is a stray quote's doing in a CSV file only
+            "user_multi": f"contains({text('user_id')}, chr(10))" if csv_source and "user_id" in canon else None,
+            "multiline": csv_source,
+            # the canonical view with the ids as they are, used when no id needs trimming
+            "plain_view": (f"CREATE OR REPLACE VIEW events_src AS SELECT {raw('account_id')} AS account_id, "
+                           f"{ts_expr} AS ts, {raw('event')} AS event, {', '.join(sel[3:])}, {rest}")}
 
 
 def utc_naive(tstz: str) -> str:
@@ -1290,22 +1407,62 @@ def utc_naive(tstz: str) -> str:
 def _events(con, ev, raw_ids, log, extraction, accounts_file):
     path, line_word = ev["path"], ev["line_word"]
 
-    # One pass over the events, grouped by account: joining the (small) per-account result to the
-    # account lists is far cheaper than joining every event row.
-    cut = f"TIMESTAMP {_lit((extraction + pd.Timedelta(days=1)).strftime('%Y-%m-%d'))}"
+    # One pass over the events, grouped by the account id as it is in the file, reading only what
+    # each row must prove (its timestamp present, before the extraction date; a text value a
+    # number); ids and event names are trimmed and checked on their distinct values, not per row.
+    # Joining the (small) per-account result to the account lists is far cheaper than joining
+    # every event row.
+    src, acc, evr = ev["src"], ev["account_raw"], ev["event_raw"]
+    cut_us = int((extraction + pd.Timedelta(days=1)).value // 1000)
+    multiline_text = "(contains({x}, chr(10)) OR contains({x}, chr(13)))"
+    if ev["multiline"]:
+        # a CSV file: every query reads all of its columns (so that each value is checked as text,
+        # and DuckDB's reader never skips a column it does not return); event names per row
+        names = None
+        ev_missing = f"NULLIF(trim({evr}), '') IS NULL"
+        row_multi = " OR ".join([multiline_text.format(x=evr)] + ([ev["user_multi"]] if ev["user_multi"] else []))
+    else:
+        names = con.raw_sql(f"SELECT {evr} AS raw, NULLIF(trim({evr}), '') AS event, count(*) AS n FROM {src} "
+                            "GROUP BY 1").df()
+        blank = [r for r, e in zip(names["raw"], names["event"]) if pd.notna(r) and pd.isna(e)]
+        ev_missing = f"{evr} IS NULL" + (f" OR {evr} IN ({', '.join(map(_lit, blank))})" if blank else "")
+        row_multi = None
+    row_missing = f"({ev['ts_missing']} OR {ev_missing})"
+
+    def per_row(cond):
+        return f"count(*) FILTER (WHERE {cond})" if cond else "0"
+
+    con.raw_sql(f"""
+        CREATE OR REPLACE TEMP TABLE _events_by_raw_account AS
+        SELECT {acc} AS account_raw, count(*) AS n,
+               {per_row(ev['bad_ts'])} AS bad_ts,
+               {per_row(row_missing)} AS missing,
+               count(*) FILTER (WHERE NOT {row_missing} AND {ev['ts_us']} >= {cut_us}) AS future,
+               {per_row(ev['bad_value'])} AS bad_value,
+               {per_row(row_multi)} AS multiline,
+               max({ev['ts_us']}) FILTER (WHERE {ev['ts_us']} < {cut_us}) AS ts_max_us
+        FROM {src} GROUP BY 1""")
+    account_multi = multiline_text.format(x="account_raw") if ev["multiline"] else "false"
+    con.raw_sql(f"""
+        CREATE OR REPLACE TEMP TABLE _events_by_account AS
+        SELECT account_id, sum(n) AS n, sum(bad_ts) AS bad_ts, sum(missing) AS missing, sum(future) AS future,
+               sum(bad_value) AS bad_value, sum(multiline) AS multiline,
+               make_timestamp(max(ts_max_us)) AS ts_max
+        FROM (SELECT NULLIF(trim(account_raw), '') AS account_id, n, bad_ts, bad_value,
+                     CASE WHEN NULLIF(trim(account_raw), '') IS NULL THEN n ELSE missing END AS missing,
+                     CASE WHEN NULLIF(trim(account_raw), '') IS NULL THEN 0 ELSE future END AS future,
+                     CASE WHEN {account_multi} THEN n ELSE multiline END AS multiline, ts_max_us
+              FROM _events_by_raw_account) GROUP BY account_id""")
+    ids_as_they_are = names is not None and all(
+        pd.isna(r) or r == e for r, e in zip(names["raw"], names["event"])) and not con.raw_sql(
+        "SELECT count(*) FROM _events_by_raw_account WHERE account_raw IS DISTINCT FROM "
+        "NULLIF(trim(account_raw), '')").fetchone()[0]
+    if ids_as_they_are:   # the events view then reads the ids without trimming each row
+        con.raw_sql(ev["plain_view"])
     incomplete = "account_id IS NULL OR ts_raw IS NULL OR event IS NULL"
     multiline = ("(contains(account_id, chr(10)) OR contains(event, chr(10)) OR contains(user_id, chr(10)) OR "
                  "contains(account_id, chr(13)) OR contains(event, chr(13)))")
-    con.raw_sql(f"""
-        CREATE OR REPLACE TEMP TABLE _events_by_account AS
-        SELECT account_id, count(*) AS n,
-               count(*) FILTER (WHERE ts IS NULL AND ts_raw IS NOT NULL) AS bad_ts,
-               count(*) FILTER (WHERE {incomplete}) AS missing,
-               count(*) FILTER (WHERE NOT ({incomplete}) AND ts >= {cut}) AS future,
-               count(*) FILTER (WHERE value_raw IS NOT NULL AND value IS NULL) AS bad_value,
-               count(*) FILTER (WHERE {multiline}) AS multiline,
-               max(ts) FILTER (WHERE ts < {cut}) AS ts_max
-        FROM events_src GROUP BY account_id""")
+    cut = f"TIMESTAMP {_lit((extraction + pd.Timedelta(days=1)).strftime('%Y-%m-%d'))}"
     con.raw_sql("""
         CREATE OR REPLACE TEMP TABLE _events_by_account_status AS
         SELECT g.*, CASE WHEN g.account_id IS NULL THEN 'none'

@@ -336,3 +336,64 @@ def test_load_opens_the_review_snapshot_only_for_its_own_data_and_config(folder,
     assert load(folder, folder / "other.yaml").rows.set_index("table").loc["events", "read"] == 7
     monkeypatch.delenv(SNAPSHOT_ENV)
     assert load(folder).rows.set_index("table").loc["events", "read"] == 7
+
+
+MESSY_EVENTS = pd.DataFrame({
+    "account_id": ["A1", " A1 ", "A4", "A4", "", None, "A9", "A3", "A1", "A1", "A4", "A4"],
+    "ts": ["2025-03-01T10:00:00Z", "2025-03-02T00:00:00Z", "2025-04-01T00:00:00Z", None,
+           "2025-04-02T00:00:00Z", "2025-04-03T00:00:00Z", "2025-04-04T00:00:00Z", "2025-04-05T00:00:00Z",
+           "2031-01-01T00:00:00Z", "2025-05-01T00:00:00Z", "2025-05-02T00:00:00Z", "2025-05-03T00:00:00Z"],
+    "event": ["login", "report_created ", "login", "login", "login", "login", "login", "login", "login",
+              "  ", None, "\u3000export"],
+    "user_id": ["u1", " u1", None, "u4", "u5", "u6", "u7", "u3", "u1", "u1", "u4", ""],
+    "value": [1.0, None, 2.5, None, None, None, None, None, None, None, None, 3.0],
+})
+
+
+@pytest.mark.parametrize("ts_kind", ["timestamptz", "timestamp", "text"])
+def test_parquet_events_are_accounted_exactly_as_the_same_csv(folder, tmp_path_factory, ts_kind):
+    """The Parquet path checks ids and event names on their distinct values, not per row: the same
+    rows as a CSV file (checked per row) give the same accounting, exclusions and events."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    csv_dir = tmp_path_factory.mktemp("csv")
+    write(csv_dir, "accounts.csv", ACCOUNTS)
+    MESSY_EVENTS.to_csv(csv_dir / "events.csv", index=False)
+    stamps = pd.to_datetime(MESSY_EVENTS["ts"], utc=True)
+    ts = {"timestamptz": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+          "timestamp": pa.array(stamps.dt.tz_localize(None), pa.timestamp("us")),
+          "text": pa.array(MESSY_EVENTS["ts"], pa.string())}[ts_kind]
+    pq.write_table(pa.table({"account_id": pa.array(MESSY_EVENTS["account_id"], pa.string()), "ts": ts,
+                             "event": pa.array(MESSY_EVENTS["event"], pa.string()),
+                             "user_id": pa.array(MESSY_EVENTS["user_id"], pa.string()),
+                             "value": pa.array(MESSY_EVENTS["value"], pa.float64())}), folder / "events.parquet")
+    a, b = load(csv_dir, extraction_date="2025-12-01"), load(folder, extraction_date="2025-12-01")
+    pd.testing.assert_frame_equal(a.rows, b.rows.assign(file=a.rows.file.to_numpy()))
+    ex_a = a.exclusions[a.exclusions.table == "events"].set_index("reason").rows.to_dict()
+    ex_b = b.exclusions[b.exclusions.table == "events"].set_index("reason").rows.to_dict()
+    assert ex_a == ex_b == {"missing account_id / ts / event": 5, "ts after the extraction date (2025-12-01)": 1,
+                            "unknown account_id": 1, "account excluded from accounts": 1}
+    cols = ["account_id", "ts", "event", "user_id", "value"]
+    ga = a.events.execute()[cols].sort_values(["ts", "event"]).reset_index(drop=True)
+    gb = b.events.execute()[cols].sort_values(["ts", "event"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ga, gb)
+    assert ga.account_id.tolist() == ["A1", "A1", "A4", "A4"]
+    assert ga.event.tolist() == ["login", "report_created", "login", "export"]
+    assert a.data_end == b.data_end
+
+
+def test_parquet_events_with_tidy_ids_are_read_without_trimming_each_row(folder):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"account_id": ["A1", "A4"], "ts": pa.array(pd.to_datetime(
+        ["2025-03-01", "2025-03-02"], utc=True), pa.timestamp("us", tz="UTC")), "event": ["login", "export"]}),
+        folder / "events.parquet")
+    ds = load(folder)
+    sql = ds.con.raw_sql("SELECT sql FROM duckdb_views() WHERE view_name = 'events_src'").fetchone()[0]
+    assert "trim" not in sql.split(" AS user_id")[0].split(" AS event")[0].lower()
+    write(folder, "events.csv", "account_id,ts,event\nA1,2025-03-01,login\n")
+    (folder / "events.parquet").unlink()
+    sql = load(folder).con.raw_sql("SELECT sql FROM duckdb_views() WHERE view_name = 'events_src'").fetchone()[0]
+    assert "trim" in sql.split(" AS account_id")[0].lower()
