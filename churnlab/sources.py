@@ -180,7 +180,7 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         seen = f"; the folder has {', '.join(near)}: rename it, or name it in tables.accounts.file" if near else ""
         raise DataValidationError("accounts", None, f"not found in {data_dir} (accounts is the one required "
                                   f"table){seen}", file="accounts.csv or accounts.parquet")
-    accounts = _read_small(path, "accounts", cfg, log)
+    accounts = _text_as_objects(_read_small(path, "accounts", cfg, log), "accounts")
     raw = {}
     for table in ("subscriptions", "users", "exit_interviews", "roadmap", *SUCCESS_TABLES):
         p = find_file(data_dir, table, cfg)
@@ -216,7 +216,7 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
             continue
         if "account_id" in TABLES[table].columns:
             df = _drop_unknown_accounts(df, table, p, known, raw_account_ids, log, accounts_file=path.name)
-        df = _exclude_future(df, table, p, extraction, log)
+        df = _text_as_objects(_exclude_future(df, table, p, extraction, log), table)
         if table == "exit_interviews":
             # An interview belongs to the quarter of its account's churn_date: without one it would
             # be counted as read and used but appear in no analysis. When the accounts have no
@@ -233,7 +233,7 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         if table in SUCCESS_TABLES:
             df = _check_success(df, table, p, log)
         log.used(table, len(df))
-        small[table] = _absent_if_unused(df.reset_index(drop=True), table, p, log)
+        small[table] = _absent_if_unused(_fresh_index(df), table, p, log)
 
     events, ev_end = _load_events(con, ev, accounts, raw_account_ids, log, extraction, path.name)
     events = engine.events_to_engine(cfg, events)
@@ -247,12 +247,17 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         ends.append(ev_end)
     data_end = min(max(pd.Timestamp(e).normalize() for e in ends if pd.notna(e)), extraction)
 
-    return Dataset(accounts=accounts.reset_index(drop=True), subscriptions=small["subscriptions"],
+    return Dataset(accounts=_fresh_index(accounts), subscriptions=small["subscriptions"],
                    users=small["users"], exit_interviews=small["exit_interviews"],
                    roadmap=small["roadmap"], events=events, con=con, rows=log.rows(),
                    exclusions=log.exclusions(), findings=log.findings(), data_end=data_end,
                    taxonomy=taxonomy, source_dir=data_dir, config=cfg, extraction_date=extraction,
                    **{t: small[t] for t in SUCCESS_TABLES})
+
+
+def _fresh_index(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` indexed 0..n-1 (copied only when rows were excluded)."""
+    return df if df.index.equals(pd.RangeIndex(len(df))) else df.reset_index(drop=True)
 
 
 def _days(df: pd.DataFrame, cols) -> pd.Series:
@@ -397,12 +402,6 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
         if col not in df.columns:
             continue
         df[col], nonfinite[col] = _parse(df, col, kind, table, path, tcfg.date_format, log)
-    # Text is parsed in Arrow; the de-duplication below hashes the Arrow keys (several times faster
-    # than Python strings on millions of rows), and the table keeps plain Python text (None = blank).
-    arrow_keys = df[[c for c in spec.key if c in df.columns]].copy() if spec.key else None
-    for col, kind in spec.columns.items():
-        if kind == "str" and col in df.columns:
-            df[col] = _as_objects(df[col])
     for col, allowed in spec.allowed.items():
         if col in df.columns:
             bad = df[col].notna() & ~df[col].isin(allowed)
@@ -429,23 +428,37 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
             log.fix(table, path.name, f"{col} not a finite number (inf / NaN) set to missing", int(nf.sum()),
                     df.loc[nf, _example_cols(df, col)])
     if spec.key:
-        dup = _duplicated(arrow_keys if len(arrow_keys) == len(df) else arrow_keys.loc[df.index])
+        dup = _duplicated(df[list(spec.key)])
         df = _exclude(df, dup, table, path, f"duplicate {' + '.join(spec.key)} (first kept)", log)
     return df
 
 
 def _duplicated(keys: pd.DataFrame) -> pd.Series:
-    """Rows of ``keys`` repeating an earlier row (the first is kept); all False at once when none repeat."""
-    if keys.shape[1] == 1:
-        s = keys.iloc[:, 0]
-        if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
-            import pyarrow.compute as pc
+    """Rows of ``keys`` repeating an earlier row (the first is kept).
 
-            arr = s.array.__arrow_array__()
-            if pc.count_distinct(arr, mode="all").as_py() == len(arr):
-                return pd.Series(False, index=s.index)
-        return s.duplicated(keep="first")
-    return keys.duplicated(keep="first")
+    The key columns are factorised (Arrow text hashes in C++, no Python string per value) and their
+    codes combined into one integer per row, so millions of rows de-duplicate in a fraction of a
+    second; when no code repeats, nothing is compared at all.
+    """
+    code, levels = np.zeros(len(keys), dtype=np.int64), 1
+    for c in keys.columns:
+        codes, uniques = pd.factorize(keys[c], use_na_sentinel=False)
+        code, uniques = pd.factorize(code * (len(uniques) + 1) + codes)   # stays compact
+        levels = len(uniques)
+    if levels == len(keys):
+        return pd.Series(False, index=keys.index)
+    return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=keys.index)
+
+
+def _isin(s: pd.Series, values) -> pd.Series:
+    """``s.isin(values)``; Arrow text is matched in Arrow (a hash set in C++, no Python string per row)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        hit = pc.is_in(s.array.__arrow_array__(), value_set=pa.array([str(v) for v in values], pa.string()))
+        return pd.Series(hit.to_numpy(zero_copy_only=False), index=s.index).fillna(False).astype(bool)
+    return s.isin(values)
 
 
 def _as_objects(s: pd.Series) -> pd.Series:
@@ -453,6 +466,20 @@ def _as_objects(s: pd.Series) -> pd.Series:
     if isinstance(s.dtype, pd.StringDtype) or isinstance(s.dtype, pd.ArrowDtype):
         return pd.Series(s.to_numpy(dtype=object, na_value=None), index=s.index, name=s.name)
     return s
+
+
+def _text_as_objects(df: pd.DataFrame | None, table: str) -> pd.DataFrame | None:
+    """The text columns of a checked table as Python strings (``None`` = blank).
+
+    :func:`_read_small` keeps text in Arrow, where trimming, de-duplicating and matching ids against
+    the accounts cost a fraction of what Python strings cost on millions of rows; the tables handed
+    to the analyses hold plain Python text.
+    """
+    if df is None:
+        return None
+    text = {col: _as_objects(df[col]) for col, kind in TABLES[table].columns.items()
+            if kind == "str" and col in df.columns}
+    return df.assign(**text) if text else df
 
 
 def _map_columns(raw: pd.DataFrame, table: str, tcfg, path: Path) -> pd.DataFrame:
@@ -480,7 +507,7 @@ def _read_parquet(path: Path, table: str) -> pd.DataFrame | None:
         # there, and become Python strings once, at the end of the checks
         import pyarrow.parquet as pq
 
-        raw = pq.read_table(path).to_pandas(types_mapper=_arrow_text)
+        raw = pq.read_table(path).to_pandas(types_mapper=_arrow_text, date_as_object=False)
     except Exception as e:  # pyarrow raises ArrowInvalid, ArrowTypeError, OSError ... on a bad file
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if "Multiple matches for FieldRef" in str(e) or "Duplicate" in str(e):
@@ -847,6 +874,9 @@ def _parse(df, col, kind, table, path, date_format, log=None):
         if text is None:
             out = s.astype(float)
             nonfinite = present & np.isinf(out)
+        elif (fast := _arrow_floats(text, present)) is not None:
+            out = fast
+            nonfinite = present & ~np.isfinite(out.to_numpy())
         else:
             nonfinite = text.str.lower().isin(_NONFINITE).fillna(False).astype(bool) & present
             out = pd.to_numeric(text.astype(object).where(present & ~nonfinite), errors="coerce")
@@ -882,6 +912,21 @@ def _parse(df, col, kind, table, path, date_format, log=None):
                                       rows=int(bad.sum()), examples=df.loc[bad, _example_cols(df, col)])
         return out, None
     raise AssertionError(kind)
+
+
+def _arrow_floats(text: pd.Series, present: pd.Series) -> pd.Series | None:
+    """Trimmed text as floats by Arrow's strict parser (missing where not ``present``), or ``None``
+    when any present value is not a plain decimal number (the careful path then names the rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(text.where(present).array).cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+        return None
+    if pc.any(pc.is_nan(arr)).as_py():
+        return None   # "nan" spelt out: the careful path counts it as not a finite number
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=text.index, dtype=float)
 
 
 def _overflows(text) -> bool:
@@ -1050,10 +1095,10 @@ def _check_success(df, table, path, log):
 
 
 def _drop_unknown_accounts(df, table, path, known, raw_ids, log, accounts_file="accounts"):
-    unknown = ~df["account_id"].isin(known)
+    unknown = ~_isin(df["account_id"], known)
     if not unknown.any():  # the usual case: one pass over the ids, no copy
         return df
-    in_raw = df["account_id"].isin(raw_ids)
+    in_raw = _isin(df["account_id"], raw_ids)
     if (unknown & ~in_raw).any():
         ids = df.loc[unknown & ~in_raw, "account_id"]
         check_mangled_ids(table, path.name, ids.value_counts(), len(df), raw_ids, accounts_file,
