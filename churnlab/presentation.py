@@ -334,6 +334,7 @@ HEADERS = {
     "why": "Why on the list", "icp_fit": "Fits the ideal customer profile",
     "sentiment_score": "Sentiment score", "sentiment_label": "Sentiment", "verbatim_redacted": "Verbatim",
     "reason_flag": "Check", "suggested": "Suggested reason", "chosen": "Reason given",
+    "auc": "ROC AUC", "pr_auc": "PR AUC",
 }
 
 

@@ -1010,7 +1010,11 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
                               {"selector": "td", "props": "padding: 4px 10px;"}])
     if numeric:
-        st = st.set_properties(subset=numeric, **{"text-align": "right", "font-variant-numeric": "tabular-nums"})
+        st = st.set_properties(subset=numeric, **{"text-align": "right", "font-variant-numeric": "tabular-nums",
+                                                  "white-space": "nowrap"})
+    intervals = [names.get(c, readable_header(c)) for c in text]
+    if intervals:   # "4.9% (4.0%-5.9%)" and "< 0.001" are read as one figure: never broken over lines
+        st = st.set_properties(subset=intervals, **{"white-space": "nowrap"})
     others = [c for c in data.columns if c not in numeric]
     if others:
         st = st.set_properties(subset=others, **{"text-align": "left"})
