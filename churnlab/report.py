@@ -945,6 +945,9 @@ def _with_interval(frame: pd.DataFrame, col: str, fmt) -> pd.Series:
     return pd.Series([one(v, a, b) for v, a, b in zip(frame[col], lo, hi)], index=frame.index, dtype=object)
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), pvalues=(),
            formats: dict | None = None, caption: str | None = None, currency: str = "", headers: dict | None = None):
     """A report table: readable headers, each value with its interval in one cell, percentages,
@@ -998,6 +1001,10 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
             data[c] = data[c].map(lambda v: "yes" if v is True else "no" if v is False else v)
         elif pd.api.types.is_datetime64_any_dtype(data[c]):
             data[c] = data[c].dt.strftime("%Y-%m-%d")
+            text.add(c)
+        elif data[c].dtype == object and len(data[c].dropna()) and \
+                data[c].dropna().map(lambda v: isinstance(v, str) and bool(_ISO_DAY.fullmatch(v))).all():
+            text.add(c)   # dates as text: kept on one line like the other figures
     fmt.update({c: f for c, f in (formats or {}).items() if c in data})
     numeric = [c for c in data.columns if c in fmt and c not in text]
     data = data.rename(columns={c: names.get(c, readable_header(c)) for c in data.columns})
@@ -1013,7 +1020,7 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
         st = st.set_properties(subset=numeric, **{"text-align": "right", "font-variant-numeric": "tabular-nums",
                                                   "white-space": "nowrap"})
     intervals = [names.get(c, readable_header(c)) for c in text]
-    if intervals:   # "4.9% (4.0%-5.9%)" and "< 0.001" are read as one figure: never broken over lines
+    if intervals:   # "4.9% (4.0%-5.9%)", dates and "< 0.001" are read as one figure: never broken over lines
         st = st.set_properties(subset=intervals, **{"white-space": "nowrap"})
     others = [c for c in data.columns if c not in numeric]
     if others:

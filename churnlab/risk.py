@@ -58,7 +58,7 @@ SIGNAL_LABELS = {"engagement_drop": "Engagement drop", "low_seat_use": "Low seat
                  "skipped_meetings": "Skipped meetings", "silent": "Silent since onboarding"}
 #: Column headers of this module's tables (for :func:`churnlab.report.styled`'s ``headers``).
 HEADERS = {"band": "Health band", "vs_ref": "Times the green rate", "mean_score": "Mean score", "decile": "Decile",
-           "capture": "Share of those lost, cumulative", "top_decile_lift": "Lift of the lowest tenth",
+           "capture": "Share of those lost, cumulative", "top_decile_lift": "Lowest-tenth lift",
            "signal": "Signal", "meaning": "Fires when", "fired": "Accounts with it", "churned_fired": "Lost with it",
            "rate_fired": "Churn rate with it", "lead_days": "Lead time (days)", "signals": "Signals firing",
            "n_signals": "Signals firing", "risk": "Churn risk", "risk_level": "Risk level", "value": "Value",

@@ -93,6 +93,31 @@ def test_risk_model_is_the_statsmodels_logit():
     assert m.predict(panel) == pytest.approx(ref.predict(sm.add_constant(panel[["a", "b"]].astype(float))).to_numpy())
 
 
+def test_event_signals_are_aggregated_in_the_engine_known_answer():
+    """Engagement counts come from one Ibis query (an Ibis table in, never a pandas frame of events):
+    qualified events of the 30 days before the date, of the 90 before those, and distinct recent users."""
+    import ibis
+
+    day = pd.Timestamp("2026-07-01")
+    rows = [("a", "u1", "report_created", day - pd.Timedelta(days=1)),      # recent
+            ("a", "u2", "report_created", day - pd.Timedelta(days=29)),     # recent
+            ("a", "u1", "login", day - pd.Timedelta(days=2)),               # not qualified
+            ("a", "u1", "report_created", day - pd.Timedelta(days=31)),     # prior
+            ("a", "u3", "report_created", day - pd.Timedelta(days=119)),    # prior
+            ("a", "u3", "report_created", day - pd.Timedelta(days=121)),    # too early
+            ("a", "u1", "report_created", day),                             # on the day: not before it
+            ("b", "u4", "workflow_run", day - pd.Timedelta(days=60))]       # prior only
+    ev = ibis.memtable(pd.DataFrame(rows, columns=["account_id", "user_id", "event", "ts"]))
+    got = risk.event_signals(ev, day, qualified_events=["report_created", "workflow_run"])
+    got = got.sort_values("account_id").set_index("account_id")[["recent", "prior", "users"]]
+    assert got.to_dict("index") == {"a": {"recent": 2, "prior": 2, "users": 2}, "b": {"recent": 0, "prior": 1, "users": 0}}
+    # the engagement drop fires for b (no recent use after use before), not for a (2 >= half of 2/3)
+    ds = type("D", (), {"events": ev, "accounts": pd.DataFrame({"account_id": ["a", "b"], "signup_date": pd.Timestamp("2025-01-01")}),
+                        "has": lambda self, t: t == "events"})()
+    s = risk.signals_at(ds, day, qualified_events=["report_created", "workflow_run"], names=["engagement_drop"])
+    assert s.set_index("account_id")["engagement_drop"].to_dict() == {"a": False, "b": True}
+
+
 def test_tiers_follow_the_value_by_risk_matrix():
     v = pd.Series(["high", "high", "high", "medium", "medium", "medium", "low", "low", "low"])
     r = pd.Series(["low", "medium", "high"] * 3)
@@ -303,7 +328,8 @@ def test_no_look_ahead_an_earlier_quarter_gives_identical_numbers_on_later_data(
         got.append((v, p, m.coefficients(), m.predict(test)))
     (v1, p1, c1, r1), (v2, p2, c2, r2) = got
     assert v1["overall"] == v2["overall"]
-    pd.testing.assert_frame_equal(v1["bands"], v2["bands"])
+    for part in ("bands", "segments", "segment_bands", "segment_calibration"):
+        pd.testing.assert_frame_equal(v1[part], v2[part])
     pd.testing.assert_frame_equal(v1["deciles"], v2["deciles"])
     pd.testing.assert_frame_equal(p1.reset_index(drop=True), p2.reset_index(drop=True))
     pd.testing.assert_frame_equal(c1, c2)
