@@ -807,41 +807,45 @@ def _pct(v, d=0):
 
 
 def health_sentences(val: dict, quarter: str) -> list[str]:
-    """Plain sentences on a :func:`health_validation`: the band ratio, the AUC, the weakest segment."""
-    o, out = val["overall"], []
+    """Plain sentences on a :func:`health_validation`, the weightiest first: the band ratio, the
+    segment the score is miscalibrated for (when one is), the AUC, the weakest segment, and the churn
+    of the miscalibrated segment's green accounts against other greens."""
+    o = val["overall"]
+    band, cal_lines, rest = [], [], []
     b = val["bands"].set_index("band")
     if {"red", "green"} <= set(b.index) and b.loc["green", "churn_rate"] > 0:
-        out.append(f"Accounts scored red at the start of {quarter} churned {b.loc['red', 'vs_ref']:.1f}x as often "
-                   f"as green ({_pct(b.loc['red', 'churn_rate'], 1)} vs {_pct(b.loc['green', 'churn_rate'], 1)}).")
+        band.append(f"Accounts scored red at the start of {quarter} churned {b.loc['red', 'vs_ref']:.1f}x as often "
+                    f"as green ({_pct(b.loc['red', 'churn_rate'], 1)} vs {_pct(b.loc['green', 'churn_rate'], 1)}).")
     if np.isfinite(o["auc"]):
-        out.append(f"The health score ranks a churner above a stayer {_pct(o['auc'])} of the time "
-                   f"(AUC {o['auc']:.2f}, 95% CI {o['auc_lo']:.2f}-{o['auc_hi']:.2f}; 0.50 is a coin toss), "
-                   f"over {o['n']:,} accounts of which {o['positives']:,} churned.")
+        rest.append(f"The health score ranks a churner above a stayer {_pct(o['auc'])} of the time "
+                    f"(AUC {o['auc']:.2f}, 95% CI {o['auc_lo']:.2f}-{o['auc_hi']:.2f}; 0.50 is a coin toss), "
+                    f"over {o['n']:,} accounts of which {o['positives']:,} churned.")
     seg = val.get("segments")
     if seg is not None and len(seg.dropna(subset=["auc"])) > 1:
         s = seg.dropna(subset=["auc"]).sort_values("auc")
         w, best = s.iloc[0], s.iloc[-1]
-        out.append(f"It is weakest for {w['segment']} (AUC {w['auc']:.2f}, {w['auc_lo']:.2f}-{w['auc_hi']:.2f}) "
-                   f"and strongest for {best['segment']} ({best['auc']:.2f}).")
+        rest.append(f"It is weakest for {w['segment']} (AUC {w['auc']:.2f}, {w['auc_lo']:.2f}-{w['auc_hi']:.2f}) "
+                    f"and strongest for {best['segment']} ({best['auc']:.2f}).")
     cal = val.get("segment_calibration")
     if cal is not None and len(cal.dropna(subset=["p"])) > 1:
         off = cal[(cal["p"] < 0.05) & (cal["odds_vs_predicted_lo"] > 1)].sort_values("odds_vs_predicted", ascending=False)
         if len(off):
             r = off.iloc[0]
-            out.append(f"The score is miscalibrated for {r['segment']}: at the same score its accounts churned at "
-                       f"{r['odds_vs_predicted']:.1f}x the odds the score implies (95% CI {r['odds_vs_predicted_lo']:.1f}-"
-                       f"{r['odds_vs_predicted_hi']:.1f}, p {_p(r['p'])}); {_pct(r['observed'], 1)} churned where "
-                       f"{_pct(r['predicted'], 1)} was predicted.")
+            cal_lines.append(f"The score is miscalibrated for {r['segment']}: at the same score its accounts churned at "
+                             f"{r['odds_vs_predicted']:.1f}x the odds the score implies (95% CI "
+                             f"{r['odds_vs_predicted_lo']:.1f}-{r['odds_vs_predicted_hi']:.1f}, p {_p(r['p'])}); "
+                             f"{_pct(r['observed'], 1)} churned where {_pct(r['predicted'], 1)} was predicted.")
             sb = val.get("segment_bands")
             if sb is not None:
                 g = sb[sb["band"] == "green"].set_index("segment")
                 if r["segment"] in g.index and len(g) > 1:
-                    rest = g.drop(index=r["segment"])
-                    k, n = int(rest["churned"].sum()), int(rest["accounts"].sum())
+                    others = g.drop(index=r["segment"])
+                    k, n = int(others["churned"].sum()), int(others["accounts"].sum())
                     if n:
-                        out.append(f"{r['segment']} accounts scored green churned {_pct(g.loc[r['segment'], 'churn_rate'], 1)}, "
-                                   f"other greens {_pct(k / n, 1)}: a green {r['segment']} account is not a safe one.")
-    return out
+                        rest.append(f"{r['segment']} accounts scored green churned "
+                                    f"{_pct(g.loc[r['segment'], 'churn_rate'], 1)}, other greens {_pct(k / n, 1)}: "
+                                    f"a green {r['segment']} account is not a safe one.")
+    return band + cal_lines + rest
 
 
 def signal_sentences(table: pd.DataFrame, counts: pd.DataFrame | None = None) -> list[str]:
