@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["escape", "sentences", "sentences_html", "styler", "table_html", "safe_csv_cell", "neutralise_csv",
-           "write_csv", "FORMULA_START"]
+__all__ = ["escape", "sentences", "sentences_html", "styler", "table_html", "fold_long_tables", "safe_csv_cell",
+           "neutralise_csv", "write_csv", "FORMULA_START"]
 
 # Markdown makes a link or an image only from "](", "][" or "]:" (reference definition), and HTML or an
 # autolink only from "<", which html.escape already turns into an entity.
@@ -146,6 +146,8 @@ def table_html(frame: pd.DataFrame, **kwargs) -> str:
     """An HTML table of ``frame`` with every cell and every index and column label escaped by :func:`escape`.
 
     Keyword arguments go to ``DataFrame.to_html`` (default ``border=0``); missing cells are blank.
+    ``csv`` names the table's data twin (see :func:`save_twin`), so that a long table on a published
+    page links to it (:func:`fold_long_tables`).
 
     Examples
     --------
@@ -159,9 +161,80 @@ def table_html(frame: pd.DataFrame, **kwargs) -> str:
                                              names=[escape(n) if n is not None else None for n in ix.names])
         return pd.Index([escape(x) for x in ix], name=escape(ix.name) if ix.name is not None else None)
 
+    csv = kwargs.pop("csv", None)
     out = frame.astype(object).map(escape) if hasattr(frame, "map") else frame.astype(object).applymap(escape)
     out.index, out.columns = labels(frame.index), labels(frame.columns)
-    return out.to_html(escape=False, **{"border": 0, **kwargs})
+    text = out.to_html(escape=False, **{"border": 0, **kwargs})
+    if csv:
+        text = text.replace("<table", f'<table {CSV_ATTR}="{escape(csv)}"', 1)
+    return text
+
+
+# --------------------------------------------------------------------------- long tables
+
+#: A published table of more body rows than ``FOLD_OVER`` shows its first ``FOLD_SHOW`` rows; the rest
+#: are folded behind "Show all N rows" (see :func:`fold_long_tables`).
+FOLD_OVER, FOLD_SHOW = 20, 15
+#: The attribute of a ``<table>`` that names its data twin (the CSV file in the report's ``data/``).
+CSV_ATTR = "data-csv"
+_TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.S)
+_ROW = re.compile(r"<tr\b([^>]*)>(.*?)</tr>", re.S)
+_CSV_NAME = re.compile(CSV_ATTR + r'="([^"]*)"')
+
+
+def fold_long_tables(html: str, *, over: int = FOLD_OVER, show: int = FOLD_SHOW, csv_href=None,
+                     labels: dict | None = None) -> str:
+    """Fold the long tables of an HTML fragment: a table with more than ``over`` body rows (rows with a
+    ``<td>``) shows its first ``show``; a ``<details>`` element under it ("Show all N rows") shows the
+    rest, with no script (CSS hides rows of class ``fold-more`` while it is closed; see
+    ``churnlab.css``), and a link to the table's data twin follows ("Download all N rows (CSV)").
+
+    ``csv_href`` maps the twin's file name (the table's ``data-csv`` attribute, set by
+    :func:`churnlab.report.styled` and :func:`table_html`) to a link, or to ``None`` when there is no
+    such file; without it, or without the attribute, the table folds without a link. ``labels`` can
+    replace the texts ``show_all``, ``show_first`` and ``download`` (format fields ``n`` and ``show``).
+    Short tables and everything else are returned unchanged.
+
+    Examples
+    --------
+    >>> t = table_html(pd.DataFrame({"n": range(30)}), index=False, csv="page-n.csv")
+    >>> out = fold_long_tables(t, csv_href=lambda name: "data/" + name)
+    >>> out.count('<tr class="fold-more">'), "Show all 30 rows" in out, 'href="data/page-n.csv"' in out
+    (15, True, True)
+    >>> short = table_html(pd.DataFrame({"n": range(20)}), index=False)
+    >>> fold_long_tables(short) == short
+    True
+    """
+    text = {"show_all": "Show all {n:,} rows", "show_first": "Show the first {show} rows only",
+            "download": "Download all {n:,} rows (CSV)", **(labels or {})}
+
+    def fold(m):
+        table = m.group(0)
+        if table.count("<table") > 1:          # a nested table: left as it is
+            return table
+        body = [r for r in _ROW.finditer(table) if "<td" in r.group(2)]
+        n = len(body)
+        if n <= over:
+            return table
+        parts, last = [], 0
+        for r in body[show:]:
+            attrs = r.group(1)
+            if 'class="' in attrs:
+                attrs = attrs.replace('class="', 'class="fold-more ', 1)
+            else:
+                attrs = ' class="fold-more"' + attrs
+            parts += [table[last:r.start()], f"<tr{attrs}>"]
+            last = r.start() + len(f"<tr{r.group(1)}>")
+        table = "".join(parts) + table[last:]
+        name = _CSV_NAME.search(table[:table.index(">") + 1])
+        href = csv_href(_html.unescape(name.group(1))) if (name and csv_href) else None
+        link = (f'<p class="csv"><a href="{escape(href)}" download>{escape(text["download"].format(n=n, show=show))}'
+                f"</a></p>" if href else "")
+        summary = (f'<summary><span class="fold-closed">{escape(text["show_all"].format(n=n, show=show))}</span>'
+                   f'<span class="fold-open">{escape(text["show_first"].format(n=n, show=show))}</span></summary>')
+        return f'<div class="fold-table"><details class="fold">{summary}</details>{table}{link}</div>'
+
+    return _TABLE.sub(fold, html)
 
 
 # --------------------------------------------------------------------------- CSV
@@ -261,6 +334,7 @@ HEADERS = {
     "why": "Why on the list", "icp_fit": "Fits the ideal customer profile",
     "sentiment_score": "Sentiment score", "sentiment_label": "Sentiment", "verbatim_redacted": "Verbatim",
     "reason_flag": "Check", "suggested": "Suggested reason", "chosen": "Reason given",
+    "auc": "ROC AUC", "pr_auc": "PR AUC",
 }
 
 

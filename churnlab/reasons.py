@@ -1532,6 +1532,7 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reas
 def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "reason-",
                    columns=("account_id", "segment", "region", "secondary_label", "competitor", "mrr")) -> str:
     """The drill-down appendix: one titled table per reason, with the anchors :func:`shares_html` links to.
+    In a review each table's rows are also saved as its data twin (a long table links to it).
 
     Examples
     --------
@@ -1540,7 +1541,7 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
     >>> '<h4 id="reason-price_budget">Price / budget (1 account)</h4>' in drilldown_html(d)
     True
     """
-    from churnlab.presentation import escape, table_html
+    from churnlab.presentation import escape, save_twin, table_html
     parts = []
     resp = drill[drill["responded"].astype(bool)]
     names = {"account_id": "Account", "segment": "Segment", "region": "Region", "secondary_label": "Secondary reason",
@@ -1548,13 +1549,14 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
     for code, g in resp.groupby("reason", sort=False):
         label = g["reason_label"].iloc[0]
         cols = [c for c in columns if c in g.columns]
+        twin = save_twin(g[cols].reset_index(drop=True), f"drill-down {label}")   # its data, beside the page
         t = g[cols].copy()
         if "mrr" in t:
             t["mrr"] = [money(x, currency) for x in t["mrr"]]
         t = t.astype(object).where(t.notna(), "")
         parts.append(f'<h4 id="{escape(anchor + str(code))}">{escape(label)} '
                      f"({len(g)} account{'s' if len(g) != 1 else ''})</h4>"
-                     + table_html(t.rename(columns=names), index=False))
+                     + table_html(t.rename(columns=names), index=False, csv=twin.name if twin else None))
     return "\n".join(parts)
 
 

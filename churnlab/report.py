@@ -665,9 +665,11 @@ def _prose_html(text: str, skip=()) -> str:
     return "<div class='prose'>" + "".join(out) + "</div>" if out else ""
 
 
-def _page_outputs(nb, error: str):
+def _page_outputs(nb, error: str, csv_href=None):
     """Outputs as stakeholders see them: no errors or warnings, printed lines as prose, charts with
-    alt text; returns the key findings (outputs marked by :func:`findings`) taken out of the flow."""
+    alt text, long tables folded with a link to their data (``csv_href``, see
+    :func:`churnlab.presentation.fold_long_tables`); returns the key findings (outputs marked by
+    :func:`findings`) taken out of the flow."""
     import nbformat
 
     found = []
@@ -705,6 +707,10 @@ def _page_outputs(nb, error: str):
                         o.setdefault("metadata", {}).setdefault(mime, {})["alt"] = alt
                 if "text/plain" in data and len(data) == 1:
                     continue   # a bare repr (a list, a dict, None) is not for readers
+                if "text/html" in data:
+                    html_ = data["text/html"]
+                    html_ = "".join(html_) if isinstance(html_, list) else html_
+                    data["text/html"] = presentation.fold_long_tables(html_, csv_href=csv_href)
                 kept.append(o)
         cell["outputs"] = kept
     return found
@@ -739,12 +745,20 @@ def _toc(body: str) -> str:
     return ("<b>Contents</b>" + "".join(items)) if items else ""
 
 
+def _twin_href(folder: Path, name: str) -> str | None:
+    """The link from a page in ``folder`` to its data twin ``name`` in ``folder/data``, if that file exists."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.csv", name or "") or not (Path(folder) / "data" / name).is_file():
+        return None
+    return f"data/{name}"
+
+
 def export_html(notebook, html_path, *, error: str = "", nav=None,
                 review: str = "Churn review") -> Path:
     """Write a notebook as a report page for stakeholders, with churnlab's page template.
 
     No code, prompts, tracebacks or warnings; printed lines become prose; the key findings the
-    notebook marked (:func:`findings`) come first; cells tagged ``methods`` are folded; a contents
+    notebook marked (:func:`findings`) come first; cells tagged ``methods`` are folded, and so are the
+    rows of long tables, which link to their data twin in ``data/`` beside the page; a contents
     list and previous / next links (``nav = {"prev": {"href", "title"}, "next": ...}``) frame the page,
     which shares the index's stylesheet and loads nothing from elsewhere. When ``error`` is given, a
     short notice replaces the failed section.
@@ -753,7 +767,7 @@ def export_html(notebook, html_path, *, error: str = "", nav=None,
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
-    found = _page_outputs(nb, error)
+    found = _page_outputs(nb, error, csv_href=lambda name: _twin_href(Path(html_path).parent, name))
     title = TITLES.get(Path(notebook).stem, Path(notebook).stem)
     if found:
         first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
@@ -931,6 +945,9 @@ def _with_interval(frame: pd.DataFrame, col: str, fmt) -> pd.Series:
     return pd.Series([one(v, a, b) for v, a, b in zip(frame[col], lo, hi)], index=frame.index, dtype=object)
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), pvalues=(),
            formats: dict | None = None, caption: str | None = None, currency: str = "", headers: dict | None = None):
     """A report table: readable headers, each value with its interval in one cell, percentages,
@@ -984,17 +1001,27 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
             data[c] = data[c].map(lambda v: "yes" if v is True else "no" if v is False else v)
         elif pd.api.types.is_datetime64_any_dtype(data[c]):
             data[c] = data[c].dt.strftime("%Y-%m-%d")
+            text.add(c)
+        elif data[c].dtype == object and len(data[c].dropna()) and \
+                data[c].dropna().map(lambda v: isinstance(v, str) and bool(_ISO_DAY.fullmatch(v))).all():
+            text.add(c)   # dates as text: kept on one line like the other figures
     fmt.update({c: f for c, f in (formats or {}).items() if c in data})
     numeric = [c for c in data.columns if c in fmt and c not in text]
     data = data.rename(columns={c: names.get(c, readable_header(c)) for c in data.columns})
     fmt = {names.get(c, readable_header(c)): f for c, f in fmt.items()}
     numeric = [names.get(c, readable_header(c)) for c in numeric]
-    presentation.save_twin(frame, caption or "table")   # the table's data twin in the published review
+    twin = presentation.save_twin(frame, caption or "table")   # the table's data twin in the published review
     st = presentation.styler(data, formats=fmt, na_rep="–", hide_index=True, caption=caption)
+    if twin is not None:   # a long table links to it on the page (presentation.fold_long_tables)
+        st = st.set_table_attributes(f'{presentation.CSV_ATTR}="{presentation.escape(twin.name)}"')
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
                               {"selector": "td", "props": "padding: 4px 10px;"}])
     if numeric:
-        st = st.set_properties(subset=numeric, **{"text-align": "right", "font-variant-numeric": "tabular-nums"})
+        st = st.set_properties(subset=numeric, **{"text-align": "right", "font-variant-numeric": "tabular-nums",
+                                                  "white-space": "nowrap"})
+    intervals = [names.get(c, readable_header(c)) for c in text]
+    if intervals:   # "4.9% (4.0%-5.9%)", dates and "< 0.001" are read as one figure: never broken over lines
+        st = st.set_properties(subset=intervals, **{"white-space": "nowrap"})
     others = [c for c in data.columns if c not in numeric]
     if others:
         st = st.set_properties(subset=others, **{"text-align": "left"})

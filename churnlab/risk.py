@@ -50,6 +50,21 @@ SIGNALS = {
                          "service experience"),
     "silent": ("no touchpoint since onboarding (the first 45 days)", "touchpoints", "value perception"),
 }
+#: Signals as readers see them on a page, in tables and sentences.
+SIGNAL_LABELS = {"engagement_drop": "Engagement drop", "low_seat_use": "Low seat use", "ticket_spike": "Ticket spike",
+                 "escalation": "Escalated ticket", "long_resolution": "Slow ticket resolution",
+                 "repeated_topic": "Repeated ticket topic", "feature_requests": "Feature request",
+                 "nps_fall": "NPS fall", "gone_quiet": "Gone quiet on NPS", "champion_left": "Champion left",
+                 "skipped_meetings": "Skipped meetings", "silent": "Silent since onboarding"}
+#: Column headers of this module's tables (for :func:`churnlab.report.styled`'s ``headers``).
+HEADERS = {"band": "Health band", "vs_ref": "Times the green rate", "mean_score": "Mean score", "decile": "Decile",
+           "capture": "Share of those lost, cumulative", "top_decile_lift": "Lowest-tenth lift",
+           "signal": "Signal", "meaning": "Fires when", "fired": "Accounts with it", "churned_fired": "Lost with it",
+           "rate_fired": "Churn rate with it", "lead_days": "Lead time (days)", "signals": "Signals firing",
+           "n_signals": "Signals firing", "risk": "Churn risk", "risk_level": "Risk level", "value": "Value",
+           "tier": "Tier", "response": "Response", "timeline": "Timeline", "root_cause": "Likely root cause",
+           "predicted": "Predicted churn", "observed": "Observed churn", "segment": "Segment",
+           "odds_vs_predicted": "Odds vs predicted"}
 #: Tiers of the save list: tier -> (accounts, response, timeline).
 TIERS = {1: ("high value, low-to-medium risk", "full save effort, executives involved", "30-90 days"),
          2: ("medium value and risk", "CSM plus manager", "14-30 days"),
@@ -223,6 +238,55 @@ def calibration(y, prob, *, bins: int = 10) -> pd.DataFrame:
     return pd.DataFrame({"predicted": pred, "observed": obs})
 
 
+def churn_probability(base: pd.DataFrame) -> np.ndarray:
+    """The churn probability a health score stands for: ``1 - score`` when the score is a probability
+    (within 0-1) of staying, else one statsmodels logit of ``churned`` on ``score`` over the whole base
+    (the score's own scale, mapped once for every account)."""
+    import statsmodels.api as sm
+
+    score = base["score"].to_numpy(float)
+    if base["score"].between(0, 1).all():
+        return np.clip(1 - score, 1e-6, 1 - 1e-6)
+    X = sm.add_constant(score, has_constant="add")
+    fit = sm.Logit(base["churned"].to_numpy(float), X).fit(disp=0)
+    return np.clip(np.asarray(fit.predict(X)), 1e-6, 1 - 1e-6)
+
+
+def calibration_by_segment(base: pd.DataFrame, segment_col: str) -> pd.DataFrame:
+    """Whether one reading of the score fits every segment: the churn the score predicts
+    (:func:`churn_probability`) against the churn observed, per segment.
+
+    Columns ``segment, accounts, churned, predicted`` (mean predicted churn), ``observed`` with its
+    Wilson interval, and ``odds_vs_predicted`` with its 95% interval and ``p``: the calibration
+    intercept (calibration-in-the-large) of the segment, a statsmodels binomial GLM of churn with the
+    logit of the predicted churn as offset, as an odds ratio. Above 1, the segment churns more than its
+    scores say (the score is too kind to it); below 1, less. ``NaN`` where the segment has no churn or
+    only churn."""
+    import statsmodels.api as sm
+
+    y = base["churned"].to_numpy(float)
+    pred = churn_probability(base)
+    offset = np.log(pred / (1 - pred))
+    rows = []
+    for seg, idx in base.groupby(segment_col, observed=True).indices.items():
+        yy = y[idx]
+        k, n = int(yy.sum()), len(idx)
+        row = {"segment": seg, "accounts": n, "churned": k, "predicted": float(pred[idx].mean()),
+               "observed": k / n, "odds_vs_predicted": np.nan, "odds_vs_predicted_lo": np.nan,
+               "odds_vs_predicted_hi": np.nan, "p": np.nan}
+        lo, hi = wilson_interval(np.array([k]), np.array([n]))
+        row["observed_lo"], row["observed_hi"] = float(np.asarray(lo)[0]), float(np.asarray(hi)[0])
+        if 0 < k < n:
+            r = sm.GLM(yy, np.ones((n, 1)), family=sm.families.Binomial(), offset=offset[idx]).fit()
+            ci = np.asarray(r.conf_int())[0]
+            row.update(odds_vs_predicted=float(np.exp(r.params[0])), odds_vs_predicted_lo=float(np.exp(ci[0])),
+                       odds_vs_predicted_hi=float(np.exp(ci[1])), p=float(r.pvalues[0]))
+        rows.append(row)
+    cols = ["segment", "accounts", "churned", "predicted", "observed", "observed_lo", "observed_hi",
+            "odds_vs_predicted", "odds_vs_predicted_lo", "odds_vs_predicted_hi", "p"]
+    return pd.DataFrame(rows, columns=cols)
+
+
 # --------------------------------------------------------------------------- health score
 
 
@@ -243,20 +307,31 @@ def health_base(accounts: pd.DataFrame, health: pd.DataFrame, period: Period) ->
 
 def health_validation(base: pd.DataFrame, *, segment_col: str | None = None, boot: int = _BOOT) -> dict:
     """Validation figures of a :func:`health_base`: ``overall`` (:func:`auc`), ``deciles``, ``bands``,
-    ``segments`` (AUC per segment with intervals and churn rate) and ``calibration`` (when scores are
-    probabilities of staying or churning, i.e. within 0-1; else ``None``)."""
+    ``calibration`` (when scores are probabilities of staying, i.e. within 0-1; else ``None``) and, by
+    segment (``None`` without ``segment_col``): ``segments`` (per segment: churn rate, mean score, ROC
+    AUC and PR AUC with intervals, the lift of its lowest-scored tenth), ``segment_bands`` (churn by
+    band within each segment, Wilson intervals) and ``segment_calibration``
+    (:func:`calibration_by_segment`)."""
     risk = -base["score"].to_numpy(float)
     out = {"overall": auc(base["churned"], risk, boot=boot), "deciles": deciles(base["churned"], risk),
-           "bands": band_table(base), "segments": None, "calibration": None}
+           "bands": band_table(base), "segments": None, "segment_bands": None, "segment_calibration": None,
+           "calibration": None}
     if base["score"].between(0, 1).all():
         out["calibration"] = calibration(base["churned"], 1 - base["score"])
     if segment_col and segment_col in base:
-        rows = []
+        rows, bands = [], []
         for seg, g in base.groupby(segment_col, observed=True):
             r = auc(g["churned"], -g["score"].to_numpy(float), boot=boot)
             rows.append({"segment": seg, "accounts": r["n"], "churned": r["positives"], "churn_rate": r["base_rate"],
-                         "mean_score": g["score"].mean(), "auc": r["auc"], "auc_lo": r["auc_lo"], "auc_hi": r["auc_hi"]})
+                         "mean_score": g["score"].mean(), "auc": r["auc"], "auc_lo": r["auc_lo"], "auc_hi": r["auc_hi"],
+                         "pr_auc": r["pr_auc"], "pr_auc_lo": r["pr_auc_lo"], "pr_auc_hi": r["pr_auc_hi"],
+                         "top_decile_lift": top_decile_lift(g["churned"], -g["score"].to_numpy(float))
+                         if 0 < r["positives"] else np.nan})
+            bands.append(band_table(g).drop(columns=["vs_ref"]).assign(segment=seg))
         out["segments"] = pd.DataFrame(rows)
+        sb = pd.concat(bands, ignore_index=True)
+        out["segment_bands"] = sb[["segment"] + [c for c in sb.columns if c != "segment"]]
+        out["segment_calibration"] = calibration_by_segment(base, segment_col)
     return out
 
 
@@ -677,28 +752,100 @@ def look_back(saves: pd.DataFrame, churned: pd.Series) -> dict:
 # --------------------------------------------------------------------------- sentences
 
 
+def _p(p) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}" if p < 0.01 else f"= {p:.2f}"
+
+
+def _label(name: str, *, start: bool = False) -> str:
+    """A signal's label inside a sentence: "repeated ticket topic", "NPS fall" (capitalised at ``start``)."""
+    label = SIGNAL_LABELS.get(name, str(name).replace("_", " "))
+    if start or (len(label) > 1 and label[1].isupper()):
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def signal_labels(names) -> str:
+    """Signal names, or a comma-separated text of them, as a readable list: "Champion left; Low seat use".
+
+    Examples
+    --------
+    >>> signal_labels("low_seat_use, nps_fall"), signal_labels([])
+    ('Low seat use; NPS fall', '')
+    """
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    return "; ".join(SIGNAL_LABELS.get(n, str(n).replace("_", " ")) for n in names)
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """A table of this module as readers see it: signal names as labels (``signal``, ``signals``), bands,
+    value and risk levels and root causes capitalised. Numbers are left to :func:`churnlab.report.styled`."""
+    t = table.copy()
+    if "signal" in t:
+        t["signal"] = t["signal"].map(lambda n: SIGNAL_LABELS.get(n, n))
+    if "signals" in t and t["signals"].dtype == object and not t["signals"].astype(str).str.fullmatch(r"\d+\+?").all():
+        t["signals"] = t["signals"].map(lambda v: signal_labels(v) if isinstance(v, str) else v)
+    for c in ("band", "value", "risk_level", "root_cause", "response", "meaning"):
+        if c in t:
+            t[c] = t[c].map(lambda v: v[:1].upper() + v[1:] if isinstance(v, str) else v)
+    return t
+
+
+def save_view(saves: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
+    """The save list as shown on a page: the first ``n`` flagged accounts with their segment, MRR, risk,
+    the signals firing, the likely root cause and the tier. The tier's response and timeline are the
+    same for every account of a tier: the page shows them once (:func:`tier_summary`); the CSV keeps
+    every column on every row."""
+    t = saves[saves["flagged"]] if "flagged" in saves else saves
+    t = t.head(n) if n else t
+    cols = [c for c in ("account_id", "segment", "mrr", "risk", "signals", "root_cause", "tier") if c in t]
+    return readable(t[cols]).reset_index(drop=True)
+
+
 def _pct(v, d=0):
     return "–" if v is None or not np.isfinite(v) else f"{100 * v:.{d}f}%"
 
 
 def health_sentences(val: dict, quarter: str) -> list[str]:
-    """Plain sentences on a :func:`health_validation`: the band ratio, the AUC, the weakest segment."""
-    o, out = val["overall"], []
+    """Plain sentences on a :func:`health_validation`, the weightiest first: the band ratio, the
+    segment the score is miscalibrated for (when one is), the AUC, the weakest segment, and the churn
+    of the miscalibrated segment's green accounts against other greens."""
+    o = val["overall"]
+    band, cal_lines, rest = [], [], []
     b = val["bands"].set_index("band")
     if {"red", "green"} <= set(b.index) and b.loc["green", "churn_rate"] > 0:
-        out.append(f"Accounts scored red at the start of {quarter} churned {b.loc['red', 'vs_ref']:.1f}x as often "
-                   f"as green ({_pct(b.loc['red', 'churn_rate'], 1)} vs {_pct(b.loc['green', 'churn_rate'], 1)}).")
+        band.append(f"Accounts scored red at the start of {quarter} churned {b.loc['red', 'vs_ref']:.1f}x as often "
+                    f"as green ({_pct(b.loc['red', 'churn_rate'], 1)} vs {_pct(b.loc['green', 'churn_rate'], 1)}).")
     if np.isfinite(o["auc"]):
-        out.append(f"The health score ranks a churner above a stayer {_pct(o['auc'])} of the time "
-                   f"(AUC {o['auc']:.2f}, 95% CI {o['auc_lo']:.2f}-{o['auc_hi']:.2f}; 0.50 is a coin toss), "
-                   f"over {o['n']:,} accounts of which {o['positives']:,} churned.")
+        rest.append(f"The health score ranks a churner above a stayer {_pct(o['auc'])} of the time "
+                    f"(AUC {o['auc']:.2f}, 95% CI {o['auc_lo']:.2f}-{o['auc_hi']:.2f}; 0.50 is a coin toss), "
+                    f"over {o['n']:,} accounts of which {o['positives']:,} churned.")
     seg = val.get("segments")
     if seg is not None and len(seg.dropna(subset=["auc"])) > 1:
         s = seg.dropna(subset=["auc"]).sort_values("auc")
         w, best = s.iloc[0], s.iloc[-1]
-        out.append(f"It is weakest for {w['segment']} (AUC {w['auc']:.2f}, {w['auc_lo']:.2f}-{w['auc_hi']:.2f}) "
-                   f"and strongest for {best['segment']} ({best['auc']:.2f}).")
-    return out
+        rest.append(f"It is weakest for {w['segment']} (AUC {w['auc']:.2f}, {w['auc_lo']:.2f}-{w['auc_hi']:.2f}) "
+                    f"and strongest for {best['segment']} ({best['auc']:.2f}).")
+    cal = val.get("segment_calibration")
+    if cal is not None and len(cal.dropna(subset=["p"])) > 1:
+        off = cal[(cal["p"] < 0.05) & (cal["odds_vs_predicted_lo"] > 1)].sort_values("odds_vs_predicted", ascending=False)
+        if len(off):
+            r = off.iloc[0]
+            cal_lines.append(f"The score is miscalibrated for {r['segment']}: at the same score its accounts churned at "
+                             f"{r['odds_vs_predicted']:.1f}x the odds the score implies (95% CI "
+                             f"{r['odds_vs_predicted_lo']:.1f}-{r['odds_vs_predicted_hi']:.1f}, p {_p(r['p'])}); "
+                             f"{_pct(r['observed'], 1)} churned where {_pct(r['predicted'], 1)} was predicted.")
+            sb = val.get("segment_bands")
+            if sb is not None:
+                g = sb[sb["band"] == "green"].set_index("segment")
+                if r["segment"] in g.index and len(g) > 1:
+                    others = g.drop(index=r["segment"])
+                    k, n = int(others["churned"].sum()), int(others["accounts"].sum())
+                    if n:
+                        rest.append(f"{r['segment']} accounts scored green churned "
+                                    f"{_pct(g.loc[r['segment'], 'churn_rate'], 1)}, other greens {_pct(k / n, 1)}: "
+                                    f"a green {r['segment']} account is not a safe one.")
+    return band + cal_lines + rest
 
 
 def signal_sentences(table: pd.DataFrame, counts: pd.DataFrame | None = None) -> list[str]:
@@ -709,13 +856,13 @@ def signal_sentences(table: pd.DataFrame, counts: pd.DataFrame | None = None) ->
     if len(sig):
         top = sig.head(3)
         out.append("Strongest warning signals: " + "; ".join(
-            f"{r.signal.replace('_', ' ')} ({r.lift:.1f}x the churn rate, "
+            f"{_label(r.signal)} ({r.lift:.1f}x the churn rate, "
             + (f"visible {int(r.lead_days)} days ahead)" if np.isfinite(r.lead_days) else "lead time unclear)")
             for r in top.itertuples()) + ".")
     null = table[~((table["lift_lo"] > 1) | (table["lift_hi"] < 1)) | (table["p"] >= 0.05)]
     if len(null):
         out.append("No clear effect on churn (interval includes 1): "
-                   + ", ".join(n.replace("_", " ") for n in null["signal"]) + ".")
+                   + ", ".join(_label(n) for n in null["signal"]) + ".")
     if counts is not None and len(counts) > 1:
         one, many = counts[counts["signals"] == "1"], counts[~counts["signals"].isin(["0", "1"])]
         if len(one) and len(many):

@@ -470,7 +470,7 @@ def _windows(a: dict, rows: np.ndarray, n_grid: int, end_day: int):
 
 
 def _users_chunk(seed: int, a: dict, rows: np.ndarray, n_grid: int, ws: np.ndarray,
-                 we: np.ndarray, ci: int) -> dict:
+                 we: np.ndarray, ci: int, champions: bool = False) -> dict:
     """Users as seat slots: slot j is filled while seats > j (last in, first out). A slot's run of
     months is one user; long runs are sometimes split (a person leaves and is replaced)."""
     rng = _rng(seed, "users", ci)
@@ -524,7 +524,39 @@ def _users_chunk(seed: int, a: dict, rows: np.ndarray, n_grid: int, ws: np.ndarr
     # roles: slot 0 admin, slot 1 admin in accounts of >= 10 seats, else 75% member / 25% viewer
     role = np.where(rng.random(nu) < 0.75, 1, 2)
     role = np.where((j == 0) | ((j == 1) & (a["seats0"][row] >= 10)), 0, role)
-    return dict(acc=acc, j=j, m0=m0, m1=m1, created=created, deact=deact, role=role)
+    planted = np.zeros(0, np.int64)
+    if champions:
+        role, planted = _champions(seed, a, row, deact, at_churn, role, ci)
+    return dict(acc=acc, j=j, m0=m0, m1=m1, created=created, deact=deact, role=role,
+                champion_left=planted)
+
+
+def _champions(seed: int, a: dict, row: np.ndarray, deact: np.ndarray, at_churn: np.ndarray,
+               role: np.ndarray, ci: int) -> tuple[np.ndarray, np.ndarray]:
+    """Champions (role 3) among the members and viewers (effect 12): ``CHAMPION_P`` of them at random,
+    and, in ``CHAMPION_LEAVE_SHARE`` of the voluntary churners, one of the users who left
+    ``CHAMPION_LEAVE_DAYS`` before the account's churn. Only the role changes: who leaves and when is
+    the users' own seat history, so every other column and table stays as it was. Returns the roles
+    and the accounts (rows of ``a``) whose champion left before they churned."""
+    rng = _rng(seed, "champions", ci)
+    nu = role.size
+    role = np.where((role != 0) & (rng.random(nu) < CHAMPION_P), 3, role)
+    voluntary = (a["K"][row] < NEVER) & (a["primary"][row] != "involuntary")
+    gap = a["churn_intended"][row] - deact // US_PER_DAY          # days from leaving to churn
+    cand = voluntary & (deact >= 0) & ~at_churn & (role != 0) & (gap >= CHAMPION_LEAVE_DAYS[0]) \
+        & (gap <= CHAMPION_LEAVE_DAYS[1])
+    pick = rng.random(nu)
+    idx = np.flatnonzero(cand)
+    planted = np.zeros(0, np.int64)
+    if idx.size:
+        # one random candidate per account (the smallest draw), in a share of the accounts
+        first = idx[np.lexsort((pick[idx], row[idx]))]
+        first = first[np.r_[True, row[first][1:] != row[first][:-1]]]
+        plant = rng.random(a["n"]) < CHAMPION_LEAVE_SHARE
+        first = first[plant[row[first]]]
+        role[first] = 3
+        planted = row[first]
+    return role, planted
 
 
 def _ranks(cnt: np.ndarray) -> np.ndarray:
@@ -1213,11 +1245,13 @@ def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, eve
     if not events and events_path.exists():
         events_path.unlink()
     user_parts: list[pa.Table] = []
+    champion_left = np.zeros(n, bool)
     user_offset = 0
     for ci, c0 in enumerate(range(0, n, CHUNK_ACCOUNTS)):
         rows = np.arange(c0, min(c0 + CHUNK_ACCOUNTS, n))
         ws, we, dim = _windows(a, rows, n_grid, end_day)
-        u = _users_chunk(seed, a, rows, n_grid, ws, we, ci)
+        u = _users_chunk(seed, a, rows, n_grid, ws, we, ci, champions=success)
+        champion_left[u["champion_left"]] = True
         # user ids follow account, then creation time
         order = np.lexsort((u["j"], u["created"], u["acc"]))
         rank = np.empty(order.size, np.int64)
@@ -1229,7 +1263,7 @@ def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, eve
             "account_id": acct_ids.take(pa.array(rows[u["acc"][order]])),
             "created_at": pa.array(u["created"][order], pa.timestamp("us", tz="UTC")),
             "deactivated_at": pa.array(deact, pa.timestamp("us", tz="UTC"), mask=deact < 0),
-            "role": pa.array(["admin", "member", "viewer"]).take(pa.array(u["role"][order])),
+            "role": pa.array(["admin", "member", "viewer", "champion"]).take(pa.array(u["role"][order])),
         }, schema=USERS_SCHEMA))
         if writer is not None:
             run_ids = user_offset + rank + 1                 # final number of each run
@@ -1287,7 +1321,8 @@ def _write_company(out, *, seed: int, n_accounts: int, start: str, end: str, eve
         for table in ("health_scores", "support_tickets", "nps_responses", "touchpoints"):
             _write_csv(cs[table], out / f"{table}.csv")
             counts[table] = len(cs[table])
-        _write_csv(cs["truth"], out / "truth" / "success.csv")
+        _write_csv(cs["truth"].assign(champion_left=np.where(champion_left, "true", "false")),
+                   out / "truth" / "success.csv")
 
     # truth
     lapse = a["lapse_start"] >= 0
@@ -1367,6 +1402,9 @@ SILENT_P_CHURNER, SILENT_P_STAYER = 0.35, 0.12  # no touchpoint after onboarding
 TOUCH_P = 0.45                                  # touchpoint in a month (non-silent accounts)
 TOUCH_KINDS, TOUCH_KIND_MIX = ["meeting", "call", "email", "qbr"], [0.35, 0.30, 0.20, 0.15]
 SKIP_SHARE, SKIP_MONTHS = 0.6, 3                # churners that skip meetings before leaving
+CHAMPION_P = 0.03                               # members and viewers who are the account's champion
+CHAMPION_LEAVE_SHARE = 0.35                     # of voluntary churners: the champion left before them ...
+CHAMPION_LEAVE_DAYS = (20, 150)                 # ... this many days before the churn date
 OUTCOME_MIX, OUTCOME_MIX_SKIP = [0.85, 0.10, 0.05], [0.40, 0.35, 0.25]  # held, cancelled, no-show
 
 _TICKET_TEXT = {

@@ -370,9 +370,9 @@ def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     """
     from churnlab.presentation import readable_header, save_twin, table_html
 
-    save_twin(frame, kwargs.pop("title", None) or "table")
+    twin = save_twin(frame, kwargs.pop("title", None) or "table")
     shown = frame.rename(columns=readable_header)
-    return table_html(shown, **{"classes": "churnlab-table", **kwargs})
+    return table_html(shown, **{"classes": "churnlab-table", "csv": twin.name if twin else None, **kwargs})
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from churnlab import plotting  # noqa: E402
-from churnlab.plotting import attrition as pa, reasons as pr, sentiment as ps, survival as psv  # noqa: E402
+from churnlab.plotting import attrition as pa, reasons as pr, risk as prk, sentiment as ps, survival as psv  # noqa: E402
 
 P = "$99 plan \\cost$ a_b^c"       # parsed as mathtext: ParseException (unknown symbol \cost)
 Q = "Other \\plan"
@@ -140,9 +140,14 @@ def _hazard_ratios():
     return psv.plot_hazard_ratios(hr, title=P)
 
 
+def _auc_trend():
+    d = pd.DataFrame({"period": [P, Q], "auc": [0.7, 0.75], "auc_lo": [0.6, 0.65], "auc_hi": [0.8, 0.85]})
+    return prk.plot_auc_trend(d, title=P)
+
+
 CHARTS = [_attrition_trend, _attrition_by_group, _reconciliation, _revenue, _reason_shares, _reason_trend,
           _reason_heatmap, _participation, _reweighted, _competitor_trend, _sentiment_by_reason, _label_shares,
-          _tone_shares, _mentions, _km, _km_grid, _cohort_trend, _retention_heatmap, _hazard_ratios]
+          _tone_shares, _mentions, _km, _km_grid, _cohort_trend, _retention_heatmap, _hazard_ratios, _auc_trend]
 
 
 def _figure(out):
@@ -191,3 +196,14 @@ def test_unprotected_matplotlib_would_fail():
                 fig.canvas.draw()
         finally:
             plt.close("all")
+
+
+def test_auc_trend_labels_are_turned_and_thinned():
+    d = pd.DataFrame({"period": [f"20{20 + i // 4}Q{i % 4 + 1}" for i in range(26)], "auc": 0.7, "auc_lo": 0.6, "auc_hi": 0.8})
+    try:
+        ax = prk.plot_auc_trend(d)
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        assert ticks == d["period"].tolist()[::2] and all(t.get_rotation() == 45 for t in ax.get_xticklabels())
+        assert ax.get_ylabel() == "ROC AUC (95% CI)"
+    finally:
+        plt.close("all")

@@ -187,3 +187,25 @@ def test_every_sink_goes_through_presentation():
             if re.search(pattern, code):
                 offenders.append(f"{path.name}: {pattern}")
     assert not offenders, "use churnlab.presentation (escape, sentences, styler, write_csv): " + "; ".join(offenders)
+
+
+def test_fold_long_tables_threshold_classes_and_labels():
+    over, show = pres.FOLD_OVER, pres.FOLD_SHOW
+    at = pres.table_html(pd.DataFrame({"n": range(over)}), index=False)
+    assert pres.fold_long_tables(at) == at                              # at the threshold: unchanged
+    t = pres.table_html(pd.DataFrame({"n": range(over + 1)}), index=True, csv="x.csv")
+    head, _, tail = t.rpartition("<tr>")
+    t = head + '<tr class="odd">' + tail                                # a row that has a class keeps it
+    out = pres.fold_long_tables(t, labels={"show_all": "Alle {n} Zeilen"})
+    assert out.count("fold-more") == over + 1 - show and "Alle 21 Zeilen" in out
+    assert out.count('<tr class="fold-more odd">') == 1
+    assert out.index("<details") < out.index("<table") and "Show the first 15 rows only" in out
+    assert "Download" not in out                                        # no csv_href: no link
+    assert "<a " not in pres.fold_long_tables(t, csv_href=lambda name: None)   # twin missing: no link either
+    linked = pres.fold_long_tables(t, csv_href=lambda name: "data/" + name)
+    assert '<a href="data/x.csv" download>Download all 21 rows (CSV)</a>' in linked
+    nested = "<table><tr><td>" + t + "</td></tr></table>"
+    assert pres.fold_long_tables(nested) == nested                      # nested tables are left as they are
+    assert pres.fold_long_tables("<p>no table</p>") == "<p>no table</p>"
+    hostile = pres.fold_long_tables(t, csv_href=lambda name: 'x" onclick="alert(1)')
+    assert 'onclick="' not in hostile and "&quot; onclick=" in hostile

@@ -262,3 +262,55 @@ def test_review_notebooks_open_the_validated_snapshot(data, tmp_path):
     res = report.run_review(data, out, notebook_dir=nbd, progress=False, echo=lambda *a: None)
     assert res.ok, res.notebooks[0].error
     assert not (out / ".snapshot").exists() and SNAPSHOT_ENV not in os.environ  # customer data not left behind
+
+
+def test_long_tables_fold_and_link_their_csv(tmp_path, monkeypatch):
+    """A table of more than FOLD_OVER rows shows its first FOLD_SHOW on the page, folds the rest behind
+    "Show all N rows" (no script) and links its data twin, whose rows are the table's; a short table
+    is left alone. Tables made by styled() and by the drill-down alike."""
+    import re
+
+    from churnlab import presentation, reasons
+
+    out = tmp_path / "rep"
+    monkeypatch.setenv(presentation.DATA_DIR_ENV, str(out / "data"))
+    monkeypatch.setenv(presentation.PAGE_ENV, "p")
+    monkeypatch.setattr(presentation, "_twins", {})
+    n = presentation.FOLD_OVER + 12
+    long = pd.DataFrame({"account_id": [f"A{i:03d}" for i in range(n)], "mrr": [10.0 * i for i in range(n)]})
+    drill = pd.DataFrame({"account_id": [f"D{i:03d}" for i in range(n + 3)], "responded": True, "reason": "price_budget",
+                          "reason_label": "Price / budget", "mrr": 5.0})
+    outputs = [report.styled(long, money=["mrr"], caption="Win-back list").to_html(),
+               report.styled(long.head(presentation.FOLD_OVER), money=["mrr"], caption="Short list").to_html(),
+               reasons.drilldown_html(drill)]
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": h}) for h in outputs]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Page"), cell]
+    nbformat.write(nb, str(tmp_path / "p.ipynb"))
+    page = report.export_html(tmp_path / "p.ipynb", out / "p.html").read_text(encoding="utf-8")
+
+    folds = re.findall(r'<div class="fold-table">(.*?)</div>', page, re.S)
+    assert len(folds) == 2                                     # the win-back list and the drill-down, not the short one
+    for fold, first, rows in zip(folds, ("A000", "D000"), (n, n + 3)):
+        # details first (the CSS hides the rows of the table after it while closed), then the table, then the link
+        assert fold.index("<details") < fold.index("<table") < fold.index('class="csv"')
+        assert f"Show all {rows} rows" in fold and f"Download all {rows} rows (CSV)" in fold
+        body = re.findall(r"<tr\b[^>]*>(?:(?!</tr>).)*<td", fold, re.S)
+        assert len(body) == rows
+        assert fold.count('<tr class="fold-more"') == rows - presentation.FOLD_SHOW
+        href = re.search(r'<a\b[^>]*\bhref="([^"]+)"', fold).group(1)
+        assert href.startswith("data/") and (out / href).is_file()
+        twin = pd.read_csv(out / href)
+        assert len(twin) == rows and twin["account_id"].iloc[0] == first
+        shown = re.findall(r"<td[^>]*>\s*([AD]\d{3})\s*</td>", fold)
+        assert shown == twin["account_id"].tolist()            # the same rows, in the same order
+    short = page[page.index("Short list"):]
+    short = short[:short.index("</table>")]
+    assert "fold-more" not in short and "Show all" not in short
+    assert "details.fold:not([open]) + table tr.fold-more" in report.stylesheet()
+    # without its twin (a page published elsewhere) the table still folds, with no dead link
+    for f in (out / "data").glob("p-win-back-list*.csv"):
+        f.unlink()
+    again = report.export_html(tmp_path / "p.ipynb", out / "p2.html").read_text(encoding="utf-8")
+    assert again.count('<div class="fold-table">') == 2 and again.count('class="csv"><a') == 1

@@ -93,6 +93,31 @@ def test_risk_model_is_the_statsmodels_logit():
     assert m.predict(panel) == pytest.approx(ref.predict(sm.add_constant(panel[["a", "b"]].astype(float))).to_numpy())
 
 
+def test_event_signals_are_aggregated_in_the_engine_known_answer():
+    """Engagement counts come from one Ibis query (an Ibis table in, never a pandas frame of events):
+    qualified events of the 30 days before the date, of the 90 before those, and distinct recent users."""
+    import ibis
+
+    day = pd.Timestamp("2026-07-01")
+    rows = [("a", "u1", "report_created", day - pd.Timedelta(days=1)),      # recent
+            ("a", "u2", "report_created", day - pd.Timedelta(days=29)),     # recent
+            ("a", "u1", "login", day - pd.Timedelta(days=2)),               # not qualified
+            ("a", "u1", "report_created", day - pd.Timedelta(days=31)),     # prior
+            ("a", "u3", "report_created", day - pd.Timedelta(days=119)),    # prior
+            ("a", "u3", "report_created", day - pd.Timedelta(days=121)),    # too early
+            ("a", "u1", "report_created", day),                             # on the day: not before it
+            ("b", "u4", "workflow_run", day - pd.Timedelta(days=60))]       # prior only
+    ev = ibis.memtable(pd.DataFrame(rows, columns=["account_id", "user_id", "event", "ts"]))
+    got = risk.event_signals(ev, day, qualified_events=["report_created", "workflow_run"])
+    got = got.sort_values("account_id").set_index("account_id")[["recent", "prior", "users"]]
+    assert got.to_dict("index") == {"a": {"recent": 2, "prior": 2, "users": 2}, "b": {"recent": 0, "prior": 1, "users": 0}}
+    # the engagement drop fires for b (no recent use after use before), not for a (2 >= half of 2/3)
+    ds = type("D", (), {"events": ev, "accounts": pd.DataFrame({"account_id": ["a", "b"], "signup_date": pd.Timestamp("2025-01-01")}),
+                        "has": lambda self, t: t == "events"})()
+    s = risk.signals_at(ds, day, qualified_events=["report_created", "workflow_run"], names=["engagement_drop"])
+    assert s.set_index("account_id")["engagement_drop"].to_dict() == {"a": False, "b": True}
+
+
 def test_tiers_follow_the_value_by_risk_matrix():
     v = pd.Series(["high", "high", "high", "medium", "medium", "medium", "low", "low", "low"])
     r = pd.Series(["low", "medium", "high"] * 3)
@@ -129,10 +154,20 @@ def test_save_list_thresholds_and_look_back():
 # --------------------------------------------------------------------------- the sample
 
 
+def _current(folder) -> bool:
+    """Whether a sample folder has the customer-success tables and the planted champions (its truth
+    file says which accounts lost theirs)."""
+    folder = Path(folder)
+    truth = folder / "truth" / "success.csv"
+    return (all((folder / f"{t}.csv").exists() for t in SUCCESS) and truth.exists()
+            and "champion_left" in truth.read_text(encoding="utf-8").splitlines()[0].split(","))
+
+
 @pytest.fixture(scope="module")
 def cs_dir(sample_dir, tmp_path_factory):
-    """The sample company with its customer-success tables (generated when the shared sample predates them)."""
-    if all((Path(sample_dir) / f"{t}.csv").exists() for t in SUCCESS):
+    """The sample company with its customer-success tables and planted champions (generated when the
+    shared sample predates them)."""
+    if _current(sample_dir):
         return Path(sample_dir)
     from churnlab.sample import generate
 
@@ -181,18 +216,66 @@ def test_health_score_predicts_churn_but_is_weakest_and_inflated_for_one_segment
     assert bands.loc["red", "churn_rate_lo"] > bands.loc["green", "churn_rate_hi"]
     green = base[base["band"] == "green"].groupby("segment")["churned"].mean()
     assert green["SMB"] > 2 * green.drop("SMB").max()            # miscalibrated: SMB greens churn far more
+    # ... and shown by segment: at the same score SMB churns more than the score implies, and only SMB
+    cal = v["segment_calibration"].set_index("segment")
+    assert cal.loc["SMB", "odds_vs_predicted_lo"] > 1 and cal.loc["SMB", "p"] < 0.05
+    assert (cal.drop("SMB")["odds_vs_predicted_hi"] < 1).all()
+    sb = v["segment_bands"].set_index(["segment", "band"])
+    assert sb.loc[("SMB", "green"), "churn_rate_lo"] > sb.loc[("Mid-Market", "green"), "churn_rate_hi"]
+    assert {"pr_auc", "pr_auc_lo", "pr_auc_hi", "top_decile_lift"} <= set(v["segments"].columns)
+    assert (seg["pr_auc_lo"] <= seg["pr_auc"]).all() and (seg["pr_auc"] <= seg["pr_auc_hi"]).all()
+    said = " ".join(risk.health_sentences(v, Q.label))
+    assert "miscalibrated for SMB" in said and "weakest for SMB" in said
 
 
 def test_signals_recover_the_planted_effects(panel):
     names, p = panel
     t = risk.signal_table(p, names).set_index("signal")
-    for s in ("engagement_drop", "ticket_spike", "escalation", "nps_fall", "skipped_meetings", "silent"):
+    for s in ("engagement_drop", "ticket_spike", "escalation", "nps_fall", "skipped_meetings", "silent",
+              "champion_left"):
         assert t.loc[s, "lift_lo"] > 1 and t.loc[s, "p"] < 0.01, s
     assert t.loc["engagement_drop", "lead_days"] >= 60              # usage drops months before churn
-    assert t.loc["champion_left", "lift_lo"] < 1 < t.loc["champion_left", "lift_hi"]   # predicts nothing here
+    assert t.loc["gone_quiet", "lift_lo"] < 1 < t.loc["gone_quiet", "lift_hi"]   # weak: the page says "no clear effect"
+    assert "gone quiet on NPS" in " ".join(risk.signal_sentences(risk.signal_table(p, names)))
     counts = risk.signal_count_table(p)
     assert counts["churn_rate"].is_monotonic_increasing
     assert counts["churn_rate"].iloc[-1] > 5 * counts["churn_rate"].iloc[0]
+
+
+def test_champions_leaving_before_churn_is_recovered(cs, cs_dir, panel):
+    """Planted: in 35% of the voluntary churners an admin or champion left 20-150 days before the churn
+    date (the users' roles only; who leaves and when is unchanged). Accounts whose champion left in the
+    90 days before a quarter churn more in it, and the risk model keeps the signal."""
+    names, p = panel
+    r = risk.signal_table(p, names).set_index("signal").loc["champion_left"]
+    assert r["lift"] > 2 and r["lift_lo"] > 1 and r["p"] < 0.001
+    assert r["lead_days"] >= 60
+    m = risk.fit_risk_model(p[p["period"] != Q.label], names).coefficients().set_index("signal")
+    assert m.loc["champion_left", "odds_ratio_lo"] > 1 and m.loc["champion_left", "p"] < 0.05
+    # the truth file names the planted accounts: each lost a champion 20-150 days before churning
+    truth = pd.read_csv(Path(cs_dir) / "truth" / "success.csv")
+    planted = set(truth.loc[truth["champion_left"], "account_id"])
+    intended = pd.read_csv(Path(cs_dir) / "truth" / "accounts.csv", parse_dates=["intended_churn_date"])
+    u = pd.read_parquet(Path(cs_dir) / "users.parquet").merge(intended[["account_id", "intended_churn_date"]])
+    gap = (u["intended_churn_date"] - u["deactivated_at"].dt.tz_convert(None).dt.floor("D")).dt.days
+    left = set(u.loc[(u["role"] == "champion") & gap.between(20, 150), "account_id"])
+    assert len(planted) > 100 and planted <= left
+
+
+def test_calibration_by_segment_known_answer():
+    # one predicted churn per segment, so the calibration intercept is closed-form:
+    # odds(observed) / odds(predicted); the score is a probability of staying (0.9 -> 10% predicted churn)
+    base = pd.DataFrame({"segment": ["A"] * 100 + ["B"] * 100, "score": 0.9,
+                         "churned": [True] * 20 + [False] * 80 + [True] * 10 + [False] * 90})
+    c = risk.calibration_by_segment(base, "segment").set_index("segment")
+    assert c.loc["A", "odds_vs_predicted"] == pytest.approx((0.2 / 0.8) / (0.1 / 0.9), rel=1e-6)
+    assert c.loc["B", "odds_vs_predicted"] == pytest.approx(1.0, abs=1e-6) and c.loc["B", "p"] > 0.9
+    assert c.loc["A", "odds_vs_predicted_lo"] > 1 and c.loc["A", "p"] < 0.01
+    assert c.loc["A", "predicted"] == pytest.approx(0.1) and c.loc["A", "observed"] == 0.2
+    assert c.loc["A", "observed_lo"] < 0.2 < c.loc["A", "observed_hi"]
+    one_class = risk.calibration_by_segment(base.assign(churned=False).iloc[:100].assign(churned=[True] + [False] * 99)
+                                            .pipe(lambda d: pd.concat([d, base.iloc[100:].assign(churned=False)])), "segment")
+    assert np.isnan(one_class.set_index("segment").loc["B", "odds_vs_predicted"])   # no churn: no intercept
 
 
 def test_risk_model_out_of_time(panel):
@@ -245,7 +328,8 @@ def test_no_look_ahead_an_earlier_quarter_gives_identical_numbers_on_later_data(
         got.append((v, p, m.coefficients(), m.predict(test)))
     (v1, p1, c1, r1), (v2, p2, c2, r2) = got
     assert v1["overall"] == v2["overall"]
-    pd.testing.assert_frame_equal(v1["bands"], v2["bands"])
+    for part in ("bands", "segments", "segment_bands", "segment_calibration"):
+        pd.testing.assert_frame_equal(v1[part], v2[part])
     pd.testing.assert_frame_equal(v1["deciles"], v2["deciles"])
     pd.testing.assert_frame_equal(p1.reset_index(drop=True), p2.reset_index(drop=True))
     pd.testing.assert_frame_equal(c1, c2)

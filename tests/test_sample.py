@@ -87,15 +87,22 @@ def test_same_seed_gives_identical_bytes(tmp_path):
 
 def test_customer_success_tables_are_new_files_only(tmp_path):
     """The customer-success tables use their own random streams: every other file is the same bytes as
-    a company generated without them."""
+    a company generated without them, but for the users' roles, where some members and viewers are
+    champions (effect 12: who leaves and when is unchanged)."""
     from churnlab.sample import _write_company
 
     generate(tmp_path / "a", n_accounts=300, events=False)
     _write_company(tmp_path / "b", seed=7, n_accounts=300, start="2023-01-01", end="2026-09-30", events=False,
                    success=False)
     for f in FILES:
-        if f != "events.parquet":
+        if f not in ("events.parquet", "users.parquet"):
             assert filecmp.cmp(tmp_path / "a" / f, tmp_path / "b" / f, shallow=False), f
+    ua, ub = (pd.read_parquet(tmp_path / x / "users.parquet") for x in "ab")
+    pd.testing.assert_frame_equal(ua.drop(columns="role"), ub.drop(columns="role"))
+    changed = ua["role"] != ub["role"]
+    assert changed.any() and (ua.loc[changed, "role"] == "champion").all()
+    assert ub["role"].isin(["admin", "member", "viewer"]).all()
+    assert (ub.loc[changed, "role"] != "admin").all()
     for f in SUCCESS_FILES:
         assert (tmp_path / "a" / f).exists() and not (tmp_path / "b" / f).exists(), f
 
