@@ -70,7 +70,7 @@ def _cmd_review(args) -> int:
                               f"{', '.join(NOTEBOOKS)}")
     t0 = time.perf_counter()
     res = run_review(args.data, args.out, quarter=args.quarter, config=args.config,
-                     notebooks=args.only or None, progress=not args.quiet,
+                     notebooks=args.only or None, progress=not args.quiet, jobs=args.jobs,
                      parameters=parse_parameters(args.param or (), args.params or ()))
     index = res.out_dir / "index.html"
     took = time.perf_counter() - t0
@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="report folder; default reports/<quarter>")
     r.add_argument("--only", nargs="*", help="run only these notebooks (e.g. 10-attrition)")
     r.add_argument("--quiet", action="store_true", help="no per-cell progress bars")
+    r.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="notebooks run at the same time, each in its own kernel; default 2 (1 on a "
+                   "one-core machine, or CHURNLAB_JOBS); with more than one, a line per finished notebook "
+                   "replaces the progress bars")
     r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                    help="set a notebook parameter, e.g. -p min_count=2 -p segment_col=plan (repeatable); "
                    "checked against the notebooks' parameters")

@@ -283,8 +283,8 @@ def parse_parameters(pairs=(), files=()) -> dict:
 
 
 def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=None, notebooks=None,
-               notebook_dir=None, progress: bool = True, echo=print, parameters: dict | None = None
-               ) -> ReviewResult:
+               notebook_dir=None, progress: bool = True, echo=print, parameters: dict | None = None,
+               jobs: int | None = None) -> ReviewResult:
     """Run the quarterly review: validate the data, execute each notebook, publish HTML.
 
     Parameters
@@ -304,6 +304,9 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     parameters : dict, optional
         Notebook parameters (``{name: value}``), checked by :func:`check_parameters`; each goes to the
         notebooks that take it.
+    jobs : int, optional
+        Notebooks run at the same time (each in its own kernel); default :func:`default_jobs`. With
+        more than one, the per-cell progress bars are replaced by a line per finished notebook.
 
     Returns
     -------
@@ -347,7 +350,8 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     echo(f"churnlab review {q}: {len(names)} notebooks, data {data_dir}, reports in {out}")
     try:
         with _validated_snapshot(dataset, out):
-            _run_notebooks(result, names, dataset, data_dir, nb_dir, out, params, per_notebook, pii, progress, echo)
+            _run_notebooks(result, names, dataset, data_dir, nb_dir, out, params, per_notebook, pii, progress, echo,
+                           default_jobs() if jobs is None else max(1, int(jobs)))
     finally:
         os.environ.pop(presentation.DATA_DIR_ENV, None)
         os.environ.pop(presentation.PAGE_ENV, None)
@@ -396,46 +400,105 @@ def _validated_snapshot(dataset, out: Path):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run_notebooks(result, names, dataset, data_dir, nb_dir, out, params, per_notebook, pii, progress, echo):
-    """Execute, redact and export each notebook of ``names``, appending to ``result.notebooks``."""
+#: Environment variable: how many notebooks a review runs at the same time (default 2, or 1 on one core).
+JOBS_ENV = "CHURNLAB_JOBS"
+#: The order notebooks start in when several run at once: the longest first (measured at 100k
+#: accounts), so that the short ones fill the gaps; results are reported in the review's order.
+_LONGEST_FIRST = ("20-survival", "10-attrition", "50-at-risk", "40-exit-sentiment", "30-churn-reasons",
+                  "00-data-check")
+
+
+def default_jobs() -> int:
+    """Notebooks run at once: ``CHURNLAB_JOBS`` when set, else 2 (1 on a one-core machine)."""
+    env = os.environ.get(JOBS_ENV, "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return 2 if (os.cpu_count() or 1) > 1 else 1
+
+
+def _execute_notebook(src: str, dst: str, parameters: dict, cwd: str, progress: bool, env: dict) -> str:
+    """Execute one notebook with papermill (in this process, or in a worker); returns the error, or ""."""
     import papermill as pm
 
+    # the kernel inherits these: charts and tables save their data twins as data/<page>-<name>.csv
+    os.environ.update(env)
+    try:
+        pm.execute_notebook(src, dst, parameters=parameters, cwd=cwd, progress_bar=progress, report_mode=False,
+                            # the kernel's own start-up warnings are not the analyst's business
+                            extra_arguments=["--log-level=ERROR"])
+    except pm.PapermillExecutionError as e:
+        # the execution count is the In [n] prompt of the executed notebook kept in notebooks/
+        return f"cell In [{e.exec_count}]: {e.ename}: {_first_line(e.evalue)}"
+    except Exception as e:  # kernel died, notebook missing, ...
+        return f"{type(e).__name__}: {_first_line(str(e))}"
+    return ""
+
+
+def _timed_notebook(*args) -> tuple[str, float]:
+    t0 = time.perf_counter()
+    error = _execute_notebook(*args)
+    return error, time.perf_counter() - t0
+
+
+def _run_notebooks(result, names, dataset, data_dir, nb_dir, out, params, per_notebook, pii, progress, echo,
+                   jobs: int = 1):
+    """Execute, redact and export each notebook of ``names``, appending to ``result.notebooks``.
+
+    With ``jobs`` > 1 the notebooks run in that many worker processes at once (each with its own
+    kernel; the data is the review's snapshot, opened read-only), longest first.
+    """
+    done: dict[str, NotebookResult] = {}
+    todo = []
     for i, name in enumerate(names, 1):
-        src, dst = nb_dir / f"{name}.ipynb", out / "notebooks" / f"{name}.ipynb"
         absent = missing_needs(dataset, name)
         if absent:
             why = f"needs {' and '.join(absent)}, which {data_dir.name} does not have"
             echo(f"[{i}/{len(names)}] {name} skipped: {why}")
-            result.notebooks.append(NotebookResult(name, True, 0.0, skipped=why))
+            done[name] = NotebookResult(name, True, 0.0, skipped=why)
             continue
-        echo(f"[{i}/{len(names)}] {name} ...")
-        t0 = time.perf_counter()
-        # the kernel inherits these: charts and tables save their data twins as data/<page>-<name>.csv
-        os.environ[presentation.DATA_DIR_ENV], os.environ[presentation.PAGE_ENV] = str(out / "data"), name
-        error = ""
-        try:
-            pm.execute_notebook(str(src), str(dst), parameters={**params, **per_notebook.get(name, {})}, cwd=str(nb_dir),
-                                progress_bar=progress, report_mode=False,
-                                # the kernel's own start-up warnings are not the analyst's business
-                                extra_arguments=["--log-level=ERROR"])
-        except pm.PapermillExecutionError as e:
-            # the execution count is the In [n] prompt of the executed notebook kept in notebooks/
-            error = f"cell In [{e.exec_count}]: {e.ename}: {_first_line(e.evalue)}"
-        except Exception as e:  # kernel died, notebook missing, ...
-            error = f"{type(e).__name__}: {_first_line(str(e))}"
+        src, dst = nb_dir / f"{name}.ipynb", out / "notebooks" / f"{name}.ipynb"
+        env = {presentation.DATA_DIR_ENV: str(out / "data"), presentation.PAGE_ENV: name}
+        todo.append((i, name, (str(src), str(dst), {**params, **per_notebook.get(name, {})}, str(nb_dir),
+                               progress and jobs == 1, env)))
+
+    def finish(i, name, error, secs):
+        dst = out / "notebooks" / f"{name}.ipynb"
         if error:   # an error message can quote customer text; it is shown on the index page
             from .sentiment import redact
 
             error = redact(error)
-        secs = time.perf_counter() - t0
         if dst.exists():
             try:
                 redact_notebook(dst, pii)
             except Exception as e:  # an unreadable notebook must not be published as it is
                 dst.unlink()
                 error = error or f"redaction failed: {type(e).__name__}: {_first_line(str(e))}"
-        result.notebooks.append(NotebookResult(name, not error, secs, error, f"{name}.html"))
-        echo(f"    {'ok' if not error else 'FAILED ' + error} ({secs:.0f} s)")
+        done[name] = NotebookResult(name, not error, secs, error, f"{name}.html")
+        prefix = f"[{i}/{len(names)}] {name} " if jobs > 1 else "    "
+        echo(f"{prefix}{'ok' if not error else 'FAILED ' + error} ({secs:.0f} s)")
+
+    if jobs <= 1 or len(todo) <= 1:
+        for i, name, args in todo:
+            echo(f"[{i}/{len(names)}] {name} ...")
+            error, secs = _timed_notebook(*args)
+            finish(i, name, error, secs)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        order = sorted(todo, key=lambda t: _LONGEST_FIRST.index(t[1]) if t[1] in _LONGEST_FIRST else -1)
+        echo(f"running {len(todo)} notebooks, {min(jobs, len(todo))} at a time")
+        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
+                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_timed_notebook, *args): (i, name) for i, name, args in order}
+            for fut in cf.as_completed(futures):
+                i, name = futures[fut]
+                try:
+                    error, secs = fut.result()
+                except Exception as e:  # a worker that died
+                    error, secs = f"{type(e).__name__}: {_first_line(str(e))}", 0.0
+                finish(i, name, error, secs)
+    result.notebooks.extend(done[n] for n in names if n in done)
 
 
 #: The metrics section each notebook saves (``save_metrics(out_dir, SECTION, ...)``).

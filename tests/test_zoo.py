@@ -79,7 +79,8 @@ def _review_shape(shape: str, root: str, sample_dir: str | None = None) -> Revie
     rv = Review(shape, data, root / "reports" / shape, config if config.exists() else None)
     t0 = time.perf_counter()
     try:
-        rv.result = run_review(data, rv.out, config=rv.config, progress=False, echo=lambda *a: None)
+        # the zoo runs two reviews at a time already: one notebook at a time in each
+        rv.result = run_review(data, rv.out, config=rv.config, progress=False, echo=lambda *a: None, jobs=1)
     except Exception as e:  # the review could not start: every check of the shape fails with it
         tb = traceback.extract_tb(e.__traceback__)[-1]
         rv.error = f"{type(e).__name__}: {e} (at {Path(tb.filename).name}:{tb.lineno})"
