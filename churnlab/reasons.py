@@ -1590,7 +1590,10 @@ def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, change
     top = []
     if changes is not None and len(changes):
         for r in changes[changes["significant"].astype(bool)].itertuples():
-            top.append({"reason": r.reason, "level": getattr(r, "level", "primary"), "label": r.label,
+            level = getattr(r, "level", "primary")
+            # metrics.json is the same in every report language: English taxonomy labels
+            label = r.label if level == "competitor" else reason_label(r.reason, taxonomy, level=level)
+            top.append({"reason": r.reason, "level": level, "label": label,
                         "from": num(r.share_then), "to": num(r.share_now), "change": num(r.change),
                         "p_adj": num(r.p_adj), "then": r.then, "now": r.now})
     by_q = {}

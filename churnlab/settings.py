@@ -209,6 +209,10 @@ def resolve(dataset, *, qualified_events=None, min_count=None, inactivity_days=N
         s.changes = pick("changes", None, an.get("changes"), list)
     s.currency = currency_sign(pick("currency", currency, an.get("currency"), lambda: ""))
     s.language = pick("language", language, an.get("language"), lambda: DEFAULTS["language"])
+    from .i18n import report_language
+
+    if report_language() != "en" and not _given(language):   # a Japanese review: Japanese taxonomy labels
+        s.language, src["language"] = report_language(), "report language"
     return s
 
 

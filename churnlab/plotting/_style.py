@@ -61,6 +61,22 @@ def set_theme(*, cjk: bool = True) -> None:
     _notebook_figures()
 
 
+def _chart_words(fig) -> str:
+    """The chart's title, else its axes' titles and labels, joined (empty when it has none)."""
+    from ..i18n import t
+
+    parts = []
+    if getattr(fig, "_suptitle", None) is not None and fig._suptitle.get_text():
+        parts.append(fig._suptitle.get_text())
+    for ax in fig.axes:
+        t = ax.get_title() or ax.get_title(loc="left")
+        if t:
+            parts.append(t)
+        elif ax.get_ylabel() and ax.get_xlabel():
+            parts.append(t("{y} by {x}", y=ax.get_ylabel(), x=ax.get_xlabel()))
+    return "; ".join(dict.fromkeys(parts))
+
+
 def chart_title(fig) -> str:
     """What a chart shows, in words, for its alt text: its title, else its axes' titles and labels.
 
@@ -72,16 +88,10 @@ def chart_title(fig) -> str:
     'Chart: Monthly logo attrition'
     >>> plt.close(fig)
     """
-    parts = []
-    if getattr(fig, "_suptitle", None) is not None and fig._suptitle.get_text():
-        parts.append(fig._suptitle.get_text())
-    for ax in fig.axes:
-        t = ax.get_title() or ax.get_title(loc="left")
-        if t:
-            parts.append(t)
-        elif ax.get_ylabel() and ax.get_xlabel():
-            parts.append(f"{ax.get_ylabel()} by {ax.get_xlabel()}")
-    return "Chart: " + "; ".join(dict.fromkeys(parts)) if parts else "Chart"
+    from ..i18n import t
+
+    words = _chart_words(fig)
+    return t("Chart: {title}", title=words) if words else t("Chart")
 
 
 def _notebook_figures() -> None:
@@ -128,6 +138,36 @@ def _figures(obj):
     return []
 
 
+def translate_figure(fig) -> None:
+    """The chart's own words (titles, axis labels, legend titles and entries) in the report language
+    (:mod:`churnlab.i18n`). Tick labels and legend entries that are data (segment names) are left as
+    they are unless the catalogue knows them; nothing changes in an English report."""
+    from ..i18n import report_language, translate
+
+    if report_language() == "en":
+        return
+    texts = [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
+    quiet = []
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts.append(legend.get_title())
+            quiet += list(legend.get_texts())
+        quiet += list(ax.get_xticklabels()) + list(ax.get_yticklabels())
+        quiet += [c for c in ax.texts]
+    legends = list(getattr(fig, "legends", []))
+    for legend in legends:
+        texts.append(legend.get_title())
+        quiet += list(legend.get_texts())
+    for item in texts:
+        if item is not None and item.get_text():
+            item.set_text(translate(item.get_text()))
+    for item in quiet:
+        if item is not None and item.get_text():
+            item.set_text(translate(item.get_text(), record=False))
+
+
 def literal_text(func):
     """Decorator of plotting helpers: every text of the chart is drawn as written.
 
@@ -144,9 +184,10 @@ def literal_text(func):
             from ..presentation import save_twin
 
             figs = _figures(out)
-            title = kwargs.get("title") or (chart_title(figs[0])[len("Chart: "):] if figs else None)
+            title = kwargs.get("title") or (_chart_words(figs[0]) if figs else None)
             save_twin(args[0], title or func.__name__.replace("plot_", ""), kind="chart")
         for fig in _figures(out):
+            translate_figure(fig)
             for t in fig.findobj(Text):
                 t.set_parse_math(False)
                 t.set_usetex(False)

@@ -1,0 +1,291 @@
+"""The language of the published review: English (the default) or Japanese.
+
+The *report language* is what ``churnlab review --lang ja`` sets: the headings, sentences, table
+headers, chart labels, taxonomy labels and the index are written in it; the figures are the same in
+every language. It is distinct from ``analysis.language`` of the data config (the language of the
+taxonomy labels in an English report) and from the language of the exit verbatims (detected per
+verbatim).
+
+The review passes the report language to every notebook kernel in the environment variable
+:data:`LANG_ENV`; a notebook run by hand in JupyterLab has none and is English.
+
+Texts are translated through one catalogue per language, ``churnlab/locale/<lang>.txt``: English
+text (a template with named ``{placeholders}``) -> translated template with the same placeholders.
+
+* :func:`t` - a template the code writes: ``t("Logo attrition was {rate} in {quarter}.", rate=..., quarter=...)``.
+* :func:`translate` - a sentence the analyses already wrote in English: the catalogue entry whose
+  template matches it gives the translation, its placeholders filled with the values found in the
+  sentence. A text of several sentences is translated sentence by sentence.
+* :func:`translate_markdown` - a notebook's Markdown cell, block by block (headings, paragraphs).
+
+A text missing from the catalogue stays English, and is recorded: in :data:`MISSES` and, when the
+environment variable :data:`MISSES_ENV` names a file, appended to it (one JSON string a line), so a
+test can list every untranslated text of a whole review. Customer text (segment names, verbatims,
+competitor names) is never looked up; it stays as written and is escaped where it is shown.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+from pathlib import Path
+
+__all__ = ["LANG_ENV", "MISSES_ENV", "LANGUAGES", "report_language", "using", "t", "translate",
+           "translate_markdown", "catalogue", "MISSES", "html_lang", "word"]
+
+#: Environment variable holding the report language (``en`` or ``ja``) for the notebook kernels.
+LANG_ENV = "CHURNLAB_REPORT_LANG"
+#: Environment variable naming a file where untranslated texts are appended (tests).
+MISSES_ENV = "CHURNLAB_I18N_MISSES"
+#: The report languages.
+LANGUAGES = ("en", "ja")
+#: Texts looked up in this process and not found in the catalogue.
+MISSES: set[str] = set()
+
+_LOCALE = Path(__file__).resolve().parent / "locale"
+_FIELD = re.compile(r"\{(\w+)(?::[^{}]*)?\}")
+# a sentence ends at . ! ? (or a closing parenthesis / quote after one) before a space and a capital
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\)\"']?\s+(?=[A-Z(\"'])")
+
+
+def report_language() -> str:
+    """The report language of this process: :data:`LANG_ENV`, else ``"en"``.
+
+    Examples
+    --------
+    >>> with using("ja"):
+    ...     report_language()
+    'ja'
+    >>> report_language()
+    'en'
+    """
+    lang = os.environ.get(LANG_ENV, "").strip().lower()
+    return lang if lang in LANGUAGES else "en"
+
+
+def check_language(lang) -> str:
+    """``lang`` as a report language; anything else is a :class:`churnlab.config.ConfigError`."""
+    from .config import ConfigError
+
+    value = str(lang or "en").strip().lower()
+    if value not in LANGUAGES:
+        raise ConfigError(f"--lang {lang!r}: the report languages are {', '.join(LANGUAGES)}")
+    return value
+
+
+@contextlib.contextmanager
+def using(lang: str):
+    """Within the block the report language is ``lang`` (also for the kernels started in it)."""
+    before = os.environ.get(LANG_ENV)
+    os.environ[LANG_ENV] = check_language(lang)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(LANG_ENV, None)
+        else:
+            os.environ[LANG_ENV] = before
+
+
+def html_lang() -> str:
+    """The ``lang`` attribute of the pages: the report language."""
+    return report_language()
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def read_catalogue(path) -> dict[str, str]:
+    """A catalogue file: ``en:`` / ``ja:`` line pairs (a line starting with spaces continues the one
+    above; ``#`` starts a comment line) as ``{normalised English: translation}``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = f.write_text("# c\nen: Key findings: here\nja: 主な結果\n\nen: A\n  b\nja: エー\n  ビー\n", encoding="utf-8")
+    >>> read_catalogue(f)
+    {'Key findings: here': '主な結果', 'A b': 'エー\nビー'}
+    """
+    out: dict[str, str] = {}
+    key = value = None
+    field = None
+
+    def close():
+        if key is not None and value is not None:
+            out[_norm(key)] = value.strip()
+
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith("en:"):
+            close()
+            key, value, field = line[3:].strip(), None, "en"
+        elif line.startswith(("ja:", "tr:")):
+            value, field = line[3:].strip(), "tr"
+        elif line[:1].isspace() and line.strip() and field:
+            if field == "en":
+                key += "\n" + line.strip()
+            else:
+                value += "\n" + line.strip()
+        elif not line.strip():
+            field = None if field == "tr" else field
+    close()
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, str]:
+    """The catalogue of ``lang`` (``churnlab/locale/<lang>.txt``): normalised English -> translation."""
+    path = _LOCALE / f"{lang}.txt"
+    if lang == "en" or not path.exists():
+        return {}
+    return read_catalogue(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _patterns(lang: str):
+    """Templates with placeholders as regular expressions, most specific (longest literal text) first."""
+    pats = []
+    for key, value in catalogue(lang).items():
+        names = _FIELD.findall(key)
+        if not names or len(set(names)) != len(names):
+            continue
+        parts, pos = [], 0
+        for m in _FIELD.finditer(key):
+            parts.append(re.escape(key[pos:m.start()]))
+            parts.append(f"(?P<{m.group(1)}>.+?)")
+            pos = m.end()
+        parts.append(re.escape(key[pos:]))
+        literal = len(_FIELD.sub("", key))
+        pats.append((literal, re.compile("".join(parts) + r"\Z", re.S), value))
+    pats.sort(key=lambda p: -p[0])
+    return pats
+
+
+def _record(text: str) -> None:
+    text = _norm(text)
+    if not text or text in MISSES:
+        return
+    MISSES.add(text)
+    path = os.environ.get(MISSES_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(text, ensure_ascii=False) + "\n")
+
+
+def _needs_words(text: str) -> bool:
+    """Whether ``text`` has English words to translate (not only numbers, codes and signs)."""
+    return bool(re.search(r"[A-Za-z]{2,}", text))
+
+
+#: Separators between the parts of a composed sentence.
+_PUNCTUATION = {"ja": {"; ": "、", ".": "。", " ": "", ", ": "、"}}
+
+
+def t(template: str, /, **values) -> str:
+    """``template`` in the report language, with ``values`` filled in (``str.format``).
+
+    Examples
+    --------
+    >>> t("Logo attrition was {rate} in {quarter}.", rate="4.9%", quarter="2026Q3")
+    'Logo attrition was 4.9% in 2026Q3.'
+    >>> with using("ja"):
+    ...     t("Key findings")
+    '主な結果'
+    """
+    lang = report_language()
+    text = template
+    if lang != "en" and template in _PUNCTUATION.get(lang, {}):
+        text = _PUNCTUATION[lang][template]
+    elif lang != "en":
+        found = catalogue(lang).get(_norm(template))
+        if found is None:
+            _record(template)
+        else:
+            text = found
+    return text.format(**values) if values else text
+
+
+def word(text) -> str:
+    """A single label (a direction, yes / no, a status) in the report language; unknown ones as they are."""
+    if report_language() == "en" or not isinstance(text, str):
+        return text
+    return catalogue(report_language()).get(_norm(text), text)
+
+
+def _one(sentence: str, lang: str, record: bool) -> str | None:
+    cat = catalogue(lang)
+    key = _norm(sentence)
+    if key in cat:
+        return cat[key]
+    for _, pat, value in _patterns(lang):
+        m = pat.match(key)
+        if m:
+            fields = {k: cat.get(_norm(v), v) for k, v in m.groupdict().items()}
+            return _FIELD.sub(lambda f: fields[f.group(1)], value)
+    return None
+
+
+def translate(text, *, record: bool = True):
+    """An English sentence (or a text of sentences) of churnlab in the report language.
+
+    The catalogue entry equal to the text, or the template that matches it (placeholders stand for
+    any text), gives the translation; a placeholder's value is itself translated when the catalogue
+    has it as an entry (a direction word), else kept as written (a figure, a customer's label).
+    A text of several sentences no entry matches is translated sentence by sentence. What is not
+    found stays English and is recorded (see :data:`MISSES`) unless ``record`` is false.
+
+    Examples
+    --------
+    >>> translate("Logo attrition fell.")   # English report: unchanged
+    'Logo attrition fell.'
+    >>> with using("ja"):
+    ...     translate("Monthly logo attrition")
+    '月次ロゴ解約率'
+    """
+    lang = report_language()
+    if lang == "en" or not isinstance(text, str) or not _needs_words(text):
+        return text
+    found = _one(text, lang, record)
+    if found is not None:
+        return found
+    parts = _SENTENCE_END.split(_norm(text))
+    if len(parts) > 1:
+        done = [_one(p, lang, record) for p in parts]
+        if any(d is not None for d in done):
+            out = []
+            for p, d in zip(parts, done):
+                if d is None and record and _needs_words(p):
+                    _record(p)
+                out.append(d if d is not None else p + " ")
+            return "".join(out).strip()
+    if record:
+        _record(text)
+    return text
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+
+
+def translate_markdown(source: str) -> str:
+    """A Markdown cell in the report language, block by block (blank-line separated; a heading is a
+    block of its own). Code spans and emphasis are part of the catalogue's entries."""
+    if report_language() == "en":
+        return source
+    out = []
+    for block in re.split(r"\n\s*\n", source.strip()):
+        lines = block.splitlines()
+        m = _HEADING.match(lines[0]) if lines else None
+        if m:
+            out.append(f"{m.group(1)} {translate(m.group(2))}")
+            rest = "\n".join(lines[1:]).strip()
+            if rest:
+                out.append(translate(rest))
+        else:
+            out.append(translate(block))
+    return "\n\n".join(out)
+
