@@ -61,9 +61,14 @@ def set_theme(*, cjk: bool = True) -> None:
     _notebook_figures()
 
 
-def _chart_words(fig) -> str:
-    """The chart's title, else its axes' titles and labels, joined (empty when it has none)."""
-    from ..i18n import t
+def _chart_words(fig, english: bool = False) -> str:
+    """The chart's title, else its axes' titles and labels, joined (empty when it has none); with
+    ``english`` the joining words stay English (a data twin's file name is the same in every language)."""
+    from ..i18n import t as tr
+
+    if english:
+        def tr(template, **kw):
+            return template.format(**kw)
 
     parts = []
     if getattr(fig, "_suptitle", None) is not None and fig._suptitle.get_text():
@@ -73,7 +78,7 @@ def _chart_words(fig) -> str:
         if t:
             parts.append(t)
         elif ax.get_ylabel() and ax.get_xlabel():
-            parts.append(t("{y} by {x}", y=ax.get_ylabel(), x=ax.get_xlabel()))
+            parts.append(tr("{y} by {x}", y=ax.get_ylabel(), x=ax.get_xlabel()))
     return "; ".join(dict.fromkeys(parts))
 
 
@@ -184,7 +189,7 @@ def literal_text(func):
             from ..presentation import save_twin
 
             figs = _figures(out)
-            title = kwargs.get("title") or (_chart_words(figs[0]) if figs else None)
+            title = kwargs.get("title") or (_chart_words(figs[0], english=True) if figs else None)
             save_twin(args[0], title or func.__name__.replace("plot_", ""), kind="chart")
         for fig in _figures(out):
             translate_figure(fig)
