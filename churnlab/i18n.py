@@ -102,13 +102,7 @@ def read_catalogue(path) -> dict[str, str]:
     """A catalogue file: ``en:`` / ``ja:`` line pairs (a line starting with spaces continues the one
     above; ``#`` starts a comment line) as ``{normalised English: translation}``.
 
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> _ = f.write_text("# c\nen: Key findings: here\nja: 主な結果\n\nen: A\n  b\nja: エー\n  ビー\n", encoding="utf-8")
-    >>> read_catalogue(f)
-    {'Key findings: here': '主な結果', 'A b': 'エー\nビー'}
+    The format is tested in ``tests/test_i18n.py``.
     """
     out: dict[str, str] = {}
     key = value = None
