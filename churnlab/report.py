@@ -656,7 +656,8 @@ def _blocks(text: str) -> list[tuple[str, str]]:
             else:
                 blocks.append(["table", ln])
         elif ln.strip():
-            if blocks and blocks[-1][0] == "p" and not re.search(r"[.!?:;)]$", blocks[-1][1]):
+            whole = i18n.report_language() != "en" and i18n.translate(ln.strip(), record=False) != ln.strip()
+            if blocks and blocks[-1][0] == "p" and not re.search(r"[.!?:;)]$", blocks[-1][1]) and not whole:
                 blocks[-1][1] += " " + ln.strip()
             else:
                 blocks.append(["p", ln.strip()])

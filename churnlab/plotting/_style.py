@@ -153,8 +153,10 @@ def translate_figure(fig) -> None:
         return
     texts = [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
     quiet = []
+    grid = bool(getattr(fig, "legends", []))   # a grid of panels: each panel's title is a group (data)
     for ax in fig.axes:
-        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        (quiet if grid else texts).extend([ax.title, ax._left_title, ax._right_title])
+        texts += [ax.xaxis.label, ax.yaxis.label]
         legend = ax.get_legend()
         if legend is not None:
             texts.append(legend.get_title())
