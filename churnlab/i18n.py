@@ -140,6 +140,10 @@ def catalogue(lang: str) -> dict[str, str]:
     return read_catalogue(path)
 
 
+#: Letters a template needs besides its placeholders to be matched by :func:`translate`.
+_MIN_LITERAL = 5
+
+
 @functools.lru_cache(maxsize=None)
 def _patterns(lang: str):
     """Templates with placeholders as regular expressions, most specific (longest literal text) first."""
@@ -155,6 +159,8 @@ def _patterns(lang: str):
             pos = m.end()
         parts.append(re.escape(key[pos:]))
         literal = len(_FIELD.sub("", key))
+        if len("".join(_FIELD.sub("", key).split())) < _MIN_LITERAL:
+            continue   # too little text of its own ("{y} by {x}") to recognise a sentence by: t() only
         pats.append((literal, re.compile("".join(parts) + r"\Z", re.S), value))
     pats.sort(key=lambda p: -p[0])
     return pats

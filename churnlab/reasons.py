@@ -1511,6 +1511,7 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reas
     >>> '<a href="#reason-a&lt;b">A &amp; B</a>' in shares_html(s)
     True
     """
+    from churnlab.i18n import t
     from churnlab.presentation import escape
     from churnlab.stats import pct
     rows = []
@@ -1519,13 +1520,13 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reas
             if r.k > 0 else escape(r.label)
         ci = (f"{100 * r.share_lo:.1f}-{pct(r.share_hi)}" if pd.notna(r.share_lo) and pd.notna(r.share_hi)
               else "–")
-        rows.append(f"<tr><td>{link}</td><td style='text-align:right'>{r.k} of {r.n}</td>"
+        rows.append(f"<tr><td>{link}</td><td style='text-align:right'>{escape(t('{k} of {n}', k=r.k, n=r.n))}</td>"
                     f"<td style='text-align:right'>{pct(r.share)}</td>"
                     f"<td style='text-align:right'>{ci}</td>"
                     f"<td style='text-align:right'>{escape(money(r.mrr, currency))}</td>"
                     f"<td style='text-align:right'>{pct(r.mrr_share)}</td></tr>")
-    head = (f"<tr><th>{escape(title)}</th><th>Accounts</th><th>Share</th><th>95% CI</th>"
-            "<th>MRR lost</th><th>Share of MRR lost</th></tr>")
+    head = "<tr>" + "".join(f"<th>{escape(t(h))}</th>" for h in (
+        title, "Accounts", "Share", "95% CI", "MRR lost", "Share of MRR lost")) + "</tr>"
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -1540,11 +1541,13 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
     >>> '<h4 id="reason-price_budget">Price / budget (1 account)</h4>' in drilldown_html(d)
     True
     """
+    from churnlab.i18n import t as tr
     from churnlab.presentation import escape, table_html
     parts = []
     resp = drill[drill["responded"].astype(bool)]
     names = {"account_id": "Account", "segment": "Segment", "region": "Region", "secondary_label": "Secondary reason",
              "competitor": "Competitor", "mrr": "MRR", "industry": "Industry", "would_return": "Would return"}
+    names = {k: tr(v) for k, v in names.items()}
     for code, g in resp.groupby("reason", sort=False):
         label = g["reason_label"].iloc[0]
         cols = [c for c in columns if c in g.columns]
@@ -1552,8 +1555,8 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
         if "mrr" in t:
             t["mrr"] = [money(x, currency) for x in t["mrr"]]
         t = t.astype(object).where(t.notna(), "")
-        parts.append(f'<h4 id="{escape(anchor + str(code))}">{escape(label)} '
-                     f"({len(g)} account{'s' if len(g) != 1 else ''})</h4>"
+        count = tr("({n} accounts)", n=f"{len(g):,}") if len(g) != 1 else tr("(1 account)")
+        parts.append(f'<h4 id="{escape(anchor + str(code))}">{escape(label)} {escape(count)}</h4>'
                      + table_html(t.rename(columns=names), index=False))
     return "\n".join(parts)
 
