@@ -47,7 +47,7 @@ MISSES: set[str] = set()
 _LOCALE = Path(__file__).resolve().parent / "locale"
 _FIELD = re.compile(r"\{(\w+)(?::[^{}]*)?\}")
 # a sentence ends at . ! ? (or a closing parenthesis / quote after one) before a space and a capital
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\)\"']?\s+(?=[A-Z(\"'])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\)\"']?\s+(?=[A-Za-z(\"'])")
 
 
 def report_language() -> str:
@@ -108,9 +108,13 @@ def read_catalogue(path) -> dict[str, str]:
     key = value = None
     field = None
 
+    def unquote(text):   # a text written in quotes (as YAML would need) is the text inside them
+        text = text.strip()
+        return text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'" else text
+
     def close():
         if key is not None and value is not None:
-            out[_norm(key)] = value.strip()
+            out[_norm(unquote(key))] = unquote(value)
 
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.startswith("#"):
@@ -155,14 +159,17 @@ def _patterns(lang: str):
         parts, pos = [], 0
         for m in _FIELD.finditer(key):
             parts.append(re.escape(key[pos:m.start()]))
-            parts.append(f"(?P<{m.group(1)}>.+?)")
+            parts.append(f"(?P<{m.group(1)}>(?:(?!\\. ).)+?)")   # a value never spans two sentences
             pos = m.end()
         parts.append(re.escape(key[pos:]))
         literal = len(_FIELD.sub("", key))
         if len("".join(_FIELD.sub("", key).split())) < _MIN_LITERAL:
             continue   # too little text of its own ("{y} by {x}") to recognise a sentence by: t() only
-        pats.append((literal, re.compile("".join(parts) + r"\Z", re.S), value))
-    pats.sort(key=lambda p: -p[0])
+        # a template that starts and ends with its own words is more specific than one that starts
+        # or ends with a placeholder (which would swallow any text there)
+        anchored = (not key.startswith("{")) + (not key.rstrip(".").endswith("}"))
+        pats.append(((anchored, literal), re.compile("".join(parts) + r"\Z", re.S), value))
+    pats.sort(key=lambda p: (-p[0][0], -p[0][1]))
     return pats
 
 
@@ -225,7 +232,9 @@ def _one(sentence: str, lang: str, record: bool) -> str | None:
     for _, pat, value in _patterns(lang):
         m = pat.match(key)
         if m:
-            fields = {k: cat.get(_norm(v), v) for k, v in m.groupdict().items()}
+            # a value is translated when it is itself an entry or a sentence of the catalogue (a list
+            # of clauses); anything else (a figure, a customer's label) is kept as written
+            fields = {k: (_one(v, lang, False) or v) if _needs_words(v) else v for k, v in m.groupdict().items()}
             return _FIELD.sub(lambda f: fields[f.group(1)], value)
     return None
 
@@ -260,14 +269,15 @@ def translate(text, *, record: bool = True):
             out = []
             for p, d in zip(parts, done):
                 if d is None and record and _needs_words(p):
-                    _record(p)
+                    _record(p) if not _JAPANESE.search(p) else None
                 out.append(d if d is not None else p + " ")
             return "".join(out).strip()
-    if record:
+    if record and not _JAPANESE.search(text):   # a text with Japanese in it is already translated
         _record(text)
     return text
 
 
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uff01-\uff5e]")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 
 

