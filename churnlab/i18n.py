@@ -234,9 +234,44 @@ def _one(sentence: str, lang: str, record: bool) -> str | None:
         if m:
             # a value is translated when it is itself an entry or a sentence of the catalogue (a list
             # of clauses); anything else (a figure, a customer's label) is kept as written
-            fields = {k: (_one(v, lang, False) or v) if _needs_words(v) else v for k, v in m.groupdict().items()}
+            fields = {k: _value(v, lang) for k, v in m.groupdict().items()}
             return _FIELD.sub(lambda f: fields[f.group(1)], value)
     return None
+
+
+def _split_list(text: str) -> list[str]:
+    """The items of a list written in English ("a; b", "a, b and c"), split outside parentheses."""
+    seps = ["; "] if "; " in text else [", and ", ", ", " and "]
+    items, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        depth += ch in "([（" and 1 or 0
+        depth -= ch in ")]）" and 1 or 0
+        hit = next((s for s in seps if depth == 0 and text.startswith(s, i)), None)
+        if hit:
+            items.append(text[start:i])
+            i = start = i + len(hit)
+            continue
+        i += 1
+    items.append(text[start:])
+    return [x.strip() for x in items if x.strip()]
+
+
+def _value(v: str, lang: str) -> str:
+    """A placeholder's value: translated when it is an entry or a sentence of the catalogue, or a list
+    of which some items are; anything else (a figure, a customer's label) is kept as written."""
+    if not _needs_words(v):
+        return v
+    items = _split_list(v)
+    clauses = len(items) > 1 and "; " in v   # clauses: each is translated on its own
+    one = None if clauses else _one(v, lang, False)
+    if one is not None:
+        return one
+    if len(items) > 1:
+        done = [_value(x, lang) for x in items]
+        if done != items:
+            return "、".join(done)
+    return (_one(v, lang, False) or v) if clauses else v
 
 
 def translate(text, *, record: bool = True):

@@ -148,12 +148,14 @@ def ja_review(tmp_path_factory, sample_dir):
 def _prose(page: str) -> str:
     """Headings, findings, paragraphs, table headers and captions of a page, as text (no tables of
     data, quotes, preformatted tables or code)."""
-    page = re.sub(r"<(script|style|pre|code|td|small|li class='q')\b.*?</\1\s*>", " ", page, flags=re.S | re.I)
+    page = re.sub(r"<(script|style|pre|code|td|small)\b.*?</\1\s*>", " ", page, flags=re.S | re.I)
     page = re.sub(r"<div class=\"churnlab-quotes\">.*?</div>", " ", page, flags=re.S)
     page = re.sub(r"<[^>]+>", " ", page)
     import html
 
-    return re.sub(r"\s+", " ", html.unescape(page))
+    text = html.unescape(page)
+    text = re.sub(r"\"[^\"]*\"|“[^”]*”", " ", text)   # quoted words (verbatims the prose cites)
+    return re.sub(r"\s+", " ", text)
 
 
 def test_the_japanese_review_has_the_figures_of_the_english_one(ja_review):

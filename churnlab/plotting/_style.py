@@ -194,7 +194,8 @@ def literal_text(func):
             title = kwargs.get("title") or (_chart_words(figs[0], english=True) if figs else None)
             save_twin(args[0], title or func.__name__.replace("plot_", ""), kind="chart")
         for fig in _figures(out):
-            if kwargs.get("ax") is None:   # drawn into a given Axes: the helper that owns the figure translates
+            # drawn into a given Axes: the helper that owns the figure translates it
+            if kwargs.get("ax") is None and not (args and isinstance(args[0], matplotlib.axes.Axes)):
                 translate_figure(fig)
             for t in fig.findobj(Text):
                 t.set_parse_math(False)
