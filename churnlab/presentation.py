@@ -266,6 +266,12 @@ HEADERS = {
 }
 
 
+#: Columns whose text cells are churnlab's own words (never customer text): in a report of another
+#: language than English (:mod:`churnlab.i18n`) :func:`churnlab.report.styled` translates them.
+WORD_COLUMNS = frozenset({"meaning", "direction", "response", "timeline", "value", "risk_level", "root_cause",
+                          "kind", "band_meaning", "tier_accounts", "why", "status"})
+
+
 def readable_header(name) -> str:
     """A column name as a header a reader understands.
 

@@ -1038,6 +1038,9 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
             data[c] = data[c].map(lambda v: yes if v is True else no if v is False else v)
         elif pd.api.types.is_datetime64_any_dtype(data[c]):
             data[c] = data[c].dt.strftime("%Y-%m-%d")
+        elif c in presentation.WORD_COLUMNS and i18n.report_language() != "en":
+            # churnlab's own words (a signal's meaning, a tier's response) in the report language
+            data[c] = data[c].map(lambda v: i18n.translate(v, record=False) if isinstance(v, str) else v)
     fmt.update({c: f for c, f in (formats or {}).items() if c in data})
     numeric = [c for c in data.columns if c in fmt and c not in text]
     data = data.rename(columns={c: names.get(c, readable_header(c)) for c in data.columns})

@@ -368,10 +368,15 @@ def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     >>> escape_table_html(pd.DataFrame({"quote": ["<b>bad</b> & slow"]}), index=False).count("&lt;b&gt;")
     1
     """
+    from churnlab.i18n import word
     from churnlab.presentation import readable_header, save_twin, table_html
 
     save_twin(frame, kwargs.pop("title", None) or "table")
-    shown = frame.rename(columns=readable_header)
+    shown = frame.copy()
+    for c in ("language", "sentiment_label", "tone"):   # churnlab's own codes, in the report language
+        if c in shown:
+            shown[c] = shown[c].map(word)
+    shown = shown.rename(columns=readable_header)
     return table_html(shown, **{"classes": "churnlab-table", **kwargs})
 
 

@@ -111,7 +111,20 @@ def _notebook_figures() -> None:
     if ip is None:
         return
     set_matplotlib_formats("retina")
-    ip.display_formatter.formatters["text/plain"].for_type(Figure, lambda fig, p, cycle: p.text(chart_title(fig)))
+    formatters = ip.display_formatter.formatters
+    for mime in ("image/png", "image/svg+xml"):   # a chart drawn by hand in a notebook is translated too
+        draw = formatters[mime].lookup_by_type(Figure) if Figure in formatters[mime].type_printers else None
+        if draw is not None and not getattr(draw, "_churnlab", False):
+            def shown(fig, _draw=draw):
+                translate_figure(fig)
+                return _draw(fig)
+            shown._churnlab = True
+            formatters[mime].for_type(Figure, shown)
+
+    def text(fig, p, cycle):
+        translate_figure(fig)
+        p.text(chart_title(fig))
+    formatters["text/plain"].for_type(Figure, text)
 
 
 def percent_axis(ax, axis: str = "y", decimals: int = 0):
