@@ -368,15 +368,17 @@ def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     >>> escape_table_html(pd.DataFrame({"quote": ["<b>bad</b> & slow"]}), index=False).count("&lt;b&gt;")
     1
     """
-    from churnlab.i18n import word
+    from churnlab.i18n import report_language, word
     from churnlab.presentation import readable_header, save_twin, table_html
 
     save_twin(frame, kwargs.pop("title", None) or "table")
     shown = frame.copy()
-    for c in ("language", "sentiment_label", "tone"):   # churnlab's own codes, in the report language
+    for c in ("language", "sentiment_label", "tone", "reason_flag"):   # churnlab's own codes, in the report language
         if c in shown:
             shown[c] = shown[c].map(word)
     shown = shown.rename(columns=readable_header)
+    if shown.columns.name is not None and report_language() != "en":
+        shown.columns.name = readable_header(shown.columns.name)
     return table_html(shown, **{"classes": "churnlab-table", **kwargs})
 
 
