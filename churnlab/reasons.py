@@ -44,7 +44,9 @@ def load_taxonomy(path=None) -> dict:
     dict
         ``{"primary": {code: {"en", "ja", "secondary": {code: {"en", "ja"}}}},
         "no_reason": {"en", "ja"}, "vocabularies": {name: {value: "primary[/secondary]"}}}``.
-        A missing Japanese label falls back to the English one; a user file without a ``stripe``
+        A reason without a Japanese label takes the Japanese label of the shipped taxonomy's reason of
+        the same code, else its English label (the labels of a Japanese review, ``churnlab review --lang
+        ja``); a user file without a ``stripe``
         vocabulary inherits the shipped one when its targets exist in the user's taxonomy.
 
     Raises
@@ -68,6 +70,8 @@ def load_taxonomy(path=None) -> dict:
     except yaml.YAMLError as exc:
         raise ValueError(f"reason taxonomy {str(src)!r} is not valid YAML: {exc}") from None
     tax = _validate_taxonomy(raw, str(src))
+    if path:
+        _shipped_japanese(tax, raw, load_taxonomy())
     if path and "stripe" not in tax["vocabularies"]:
         shipped = load_taxonomy()["vocabularies"]["stripe"]
         try:
@@ -77,6 +81,25 @@ def load_taxonomy(path=None) -> dict:
         except ValueError:
             pass  # the user's taxonomy does not have the codes Stripe maps to; no stripe preset
     return tax
+
+
+def _shipped_japanese(tax: dict, raw: dict, shipped: dict) -> None:
+    """Give the reasons of a user's taxonomy written without ``ja:`` the shipped Japanese label of
+    the same code (in place); a code the shipped taxonomy lacks keeps its English label."""
+    ship_sec = {k: v for node in shipped["primary"].values() for k, v in node["secondary"].items()}
+
+    def no_ja(node):
+        return not (isinstance(node, dict) and str(node.get("ja") or "").strip())
+
+    for code, node in raw["primary"].items():
+        entry = tax["primary"][str(code)]
+        if no_ja(node) and str(code) in shipped["primary"]:
+            entry["ja"] = shipped["primary"][str(code)]["ja"]
+        for scode, snode in (node.get("secondary") or {}).items():
+            if no_ja(snode) and str(scode) in ship_sec:
+                entry["secondary"][str(scode)]["ja"] = ship_sec[str(scode)]["ja"]
+    if no_ja(raw.get("no_reason")):
+        tax["no_reason"]["ja"] = shipped["no_reason"]["ja"]
 
 
 def _validate_taxonomy(raw, src: str) -> dict:

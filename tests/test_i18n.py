@@ -186,3 +186,18 @@ def test_every_japanese_page_is_japanese(ja_review):
 def test_every_text_of_the_japanese_review_is_in_the_catalogue(ja_review):
     _, _, missing = ja_review
     assert not missing, missing[:10]
+
+
+def test_a_taxonomy_without_japanese_labels_takes_the_shipped_ones(tmp_path):
+    from churnlab.reasons import load_taxonomy, reason_label
+
+    f = tmp_path / "taxonomy.yaml"
+    f.write_text("primary:\n  price_budget:\n    en: Pricing\n    secondary:\n      too_expensive: {en: Too dear}\n"
+                 "      our_own: {en: Our own reason}\n  custom_reason:\n    en: Custom reason\n    ja: 独自の理由\n"
+                 "    secondary:\n      custom_sub: {en: Custom sub}\n", encoding="utf-8")
+    tax = load_taxonomy(f)
+    assert reason_label("price_budget", tax, lang="ja") == "価格・予算"          # shipped code: shipped label
+    assert reason_label("price_budget", tax) == "Pricing"                       # the user's English label
+    assert reason_label("too_expensive", tax, lang="ja", level="secondary") == "価格が高い"
+    assert reason_label("our_own", tax, lang="ja", level="secondary") == "Our own reason"   # no Japanese: English
+    assert reason_label("custom_reason", tax, lang="ja") == "独自の理由"        # the user's own Japanese
