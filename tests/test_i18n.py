@@ -201,3 +201,26 @@ def test_a_taxonomy_without_japanese_labels_takes_the_shipped_ones(tmp_path):
     assert reason_label("too_expensive", tax, lang="ja", level="secondary") == "価格が高い"
     assert reason_label("our_own", tax, lang="ja", level="secondary") == "Our own reason"   # no Japanese: English
     assert reason_label("custom_reason", tax, lang="ja") == "独自の理由"        # the user's own Japanese
+
+
+def test_chart_words_are_translated_and_data_labels_kept(ja):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from churnlab.plotting._style import chart_title, translate_figure
+
+    fig, ax = plt.subplots()
+    ax.bar(["active at start", "churned", "Enterprise"], [3, 1, 2], label="share of MRR lost")
+    ax.set_title("Monthly logo attrition")
+    ax.set_ylabel("attrition rate")
+    ax.legend()
+    translate_figure(fig)
+    fig.canvas.draw()
+    assert ax.get_title() == "月次ロゴ解約率" and ax.get_ylabel() == "解約率"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["期初の有効数", "解約", "Enterprise"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["失った MRR の割合"]
+    assert chart_title(fig) == "グラフ: 月次ロゴ解約率"
+    plt.close(fig)
+    assert not i18n.MISSES

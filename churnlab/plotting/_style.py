@@ -174,7 +174,8 @@ def translate_figure(fig) -> None:
         if legend is not None:
             texts.append(legend.get_title())
             quiet += list(legend.get_texts())
-        quiet += list(ax.get_xticklabels()) + list(ax.get_yticklabels())
+        for axis in (ax.xaxis, ax.yaxis):   # category labels are made when the chart is drawn
+            _translated_ticks(axis)
         quiet += [c for c in ax.texts]
     legends = list(getattr(fig, "legends", []))
     for legend in legends:
@@ -186,6 +187,30 @@ def translate_figure(fig) -> None:
     for item in quiet:
         if item is not None and item.get_text():
             item.set_text(translate(item.get_text(), record=False))
+
+
+def _translated_ticks(axis) -> None:
+    """Category tick labels (churnlab's words or data) in the report language, as they are drawn."""
+    from matplotlib.category import StrCategoryFormatter
+    from matplotlib.ticker import FixedFormatter, Formatter, FuncFormatter
+
+    from ..i18n import translate
+
+    inner = axis.get_major_formatter()
+    if not isinstance(inner, (FixedFormatter, FuncFormatter, StrCategoryFormatter)):
+        return
+
+    class Translated(Formatter):
+        def set_locs(self, locs):
+            inner.set_locs(locs)
+
+        def __call__(self, x, pos=None):
+            return translate(inner(x, pos), record=False)
+
+        def format_ticks(self, values):
+            return [translate(v, record=False) for v in inner.format_ticks(values)]
+
+    axis.set_major_formatter(Translated())
 
 
 def literal_text(func):
