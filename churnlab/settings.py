@@ -24,7 +24,9 @@ Derivation rules:
 - ``drivers``: the same columns as ``segment_cols``.
 - ``changes``: none (the before / after comparison is left out with a sentence).
 - ``currency``: none (amounts are written without a currency sign).
-- ``language``: ``en``; ``min_count``: 1; ``inactivity_days``: 60.
+- ``language`` (of the taxonomy labels): ``en``; in a Japanese review (``churnlab review --lang ja``,
+  :mod:`churnlab.i18n`) ``ja`` unless the notebook parameter says otherwise, whatever the data config
+  says. ``min_count``: 1; ``inactivity_days``: 60.
 """
 from __future__ import annotations
 
