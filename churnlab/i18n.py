@@ -46,8 +46,8 @@ MISSES: set[str] = set()
 
 _LOCALE = Path(__file__).resolve().parent / "locale"
 _FIELD = re.compile(r"\{(\w+)(?::[^{}]*)?\}")
-# a sentence ends at . ! ? (or a closing parenthesis / quote after one) before a space and a capital
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\)\"']?\s+(?=[A-Za-z(\"'])")
+# a sentence ends at . ! ? (or a closing parenthesis / quote after one) before a space and a letter or digit
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\)\"']?\s+(?=[A-Za-z0-9(\"'])")
 
 
 def report_language() -> str:
@@ -272,6 +272,12 @@ def _value(v: str, lang: str) -> str:
         if done != items:
             return "、".join(done)
     return (_one(v, lang, False) or v) if clauses else v
+
+
+def known(text) -> bool:
+    """Whether the catalogue of the report language has ``text`` as a whole (an entry or a template)."""
+    lang = report_language()
+    return lang != "en" and isinstance(text, str) and _one(text, lang, False) is not None
 
 
 def translate(text, *, record: bool = True):

@@ -656,7 +656,7 @@ def _blocks(text: str) -> list[tuple[str, str]]:
             else:
                 blocks.append(["table", ln])
         elif ln.strip():
-            whole = i18n.report_language() != "en" and i18n.translate(ln.strip(), record=False) != ln.strip()
+            whole = i18n.known(ln.strip())   # a sentence of its own in another language: its own paragraph
             if blocks and blocks[-1][0] == "p" and not re.search(r"[.!?:;)]$", blocks[-1][1]) and not whole:
                 blocks[-1][1] += " " + ln.strip()
             else:
