@@ -71,7 +71,7 @@ def _cmd_review(args) -> int:
     t0 = time.perf_counter()
     res = run_review(args.data, args.out, quarter=args.quarter, config=args.config,
                      notebooks=args.only or None, progress=not args.quiet, jobs=args.jobs,
-                     parameters=parse_parameters(args.param or (), args.params or ()))
+                     parameters=parse_parameters(args.param or (), args.params or ()), lang=args.lang)
     index = res.out_dir / "index.html"
     took = time.perf_counter() - t0
     if res.ok:
@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         "notebooks.\n\nReports (names for --only):\n" + "\n".join(f"  {n:<18} {TITLES[n]}" for n in NOTEBOOKS),
         epilog="examples:\n  churnlab review --data data/sample\n"
         "  churnlab review --data exports/ --config churnlab.yaml --quarter 2026Q2 --out reports/2026Q2\n"
-        "  churnlab review --data exports/ --only 10-attrition 20-survival -p min_count=2\n")
+        "  churnlab review --data exports/ --only 10-attrition 20-survival -p min_count=2\n"
+        "  churnlab review --data data/sample --lang ja --out reports/2026Q3-ja   # the review in Japanese\n")
     r.add_argument("--data", required=True, help="folder with the canonical tables")
     r.add_argument("--config", default=None, help="YAML data config mapping your column names and values")
     r.add_argument("--quarter", default=None, help="quarter to review, e.g. 2026Q3; default: the latest "
@@ -158,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="notebooks run at the same time, each in its own kernel; default 2 (1 on a "
                    "one-core machine, or CHURNLAB_JOBS); with more than one, a line per finished notebook "
                    "replaces the progress bars")
+    r.add_argument("--lang", default="en", choices=["en", "ja"],
+                   help="language of the published review: en (default) or ja (Japanese headings, sentences, "
+                   "table headers, chart labels, taxonomy labels and index; the same figures)")
     r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                    help="set a notebook parameter, e.g. -p min_count=2 -p segment_col=plan (repeatable); "
                    "checked against the notebooks' parameters")

@@ -87,7 +87,9 @@ def sentences_html(items, *, bullets: bool = False, markup: bool = True) -> str:
     """
     if isinstance(items, str):
         items = [re.sub(r"^\s*[-*]\s+", "", line) for line in items.splitlines() if line.strip()]
-    items = [s for s in list(items) if not _is_missing(s) and str(s).strip()]
+    from .i18n import translate
+
+    items = [translate(str(s)) for s in list(items) if not _is_missing(s) and str(s).strip()]
     if bullets:
         return "<ul>" + "".join(f"<li>{_sentence_html(s, markup)}</li>" for s in items) + "</ul>"
     return "".join(f"<p>{_sentence_html(s, markup)}</p>" for s in items)
@@ -338,21 +340,31 @@ HEADERS = {
 }
 
 
+#: Columns whose text cells are churnlab's own words (never customer text): in a report of another
+#: language than English (:mod:`churnlab.i18n`) :func:`churnlab.report.styled` translates them.
+WORD_COLUMNS = frozenset({"meaning", "direction", "response", "timeline", "value", "risk_level", "root_cause",
+                          "kind", "band_meaning", "tier_accounts", "why", "status"})
+
+
 def readable_header(name) -> str:
     """A column name as a header a reader understands.
+
+    In a Japanese report (:mod:`churnlab.i18n`) the header is translated.
 
     Examples
     --------
     >>> readable_header("start_count"), readable_header("acquisition_channel"), readable_header("Tier")
     ('Active at start', 'Acquisition channel', 'Tier')
     """
+    from .i18n import translate
+
     name = str(name)
     if name in HEADERS:
-        return HEADERS[name]
+        return translate(HEADERS[name])
     if "_" in name or name.islower():
         words = name.replace("_", " ").strip()
-        return words[:1].upper() + words[1:]
-    return name
+        return translate(words[:1].upper() + words[1:])
+    return translate(name, record=False)   # a name as the data gives it: translated when known
 
 
 # --------------------------------------------------------------------------- data twins

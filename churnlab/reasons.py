@@ -44,7 +44,9 @@ def load_taxonomy(path=None) -> dict:
     dict
         ``{"primary": {code: {"en", "ja", "secondary": {code: {"en", "ja"}}}},
         "no_reason": {"en", "ja"}, "vocabularies": {name: {value: "primary[/secondary]"}}}``.
-        A missing Japanese label falls back to the English one; a user file without a ``stripe``
+        A reason without a Japanese label takes the Japanese label of the shipped taxonomy's reason of
+        the same code, else its English label (the labels of a Japanese review, ``churnlab review --lang
+        ja``); a user file without a ``stripe``
         vocabulary inherits the shipped one when its targets exist in the user's taxonomy.
 
     Raises
@@ -68,6 +70,8 @@ def load_taxonomy(path=None) -> dict:
     except yaml.YAMLError as exc:
         raise ValueError(f"reason taxonomy {str(src)!r} is not valid YAML: {exc}") from None
     tax = _validate_taxonomy(raw, str(src))
+    if path:
+        _shipped_japanese(tax, raw, load_taxonomy())
     if path and "stripe" not in tax["vocabularies"]:
         shipped = load_taxonomy()["vocabularies"]["stripe"]
         try:
@@ -77,6 +81,25 @@ def load_taxonomy(path=None) -> dict:
         except ValueError:
             pass  # the user's taxonomy does not have the codes Stripe maps to; no stripe preset
     return tax
+
+
+def _shipped_japanese(tax: dict, raw: dict, shipped: dict) -> None:
+    """Give the reasons of a user's taxonomy written without ``ja:`` the shipped Japanese label of
+    the same code (in place); a code the shipped taxonomy lacks keeps its English label."""
+    ship_sec = {k: v for node in shipped["primary"].values() for k, v in node["secondary"].items()}
+
+    def no_ja(node):
+        return not (isinstance(node, dict) and str(node.get("ja") or "").strip())
+
+    for code, node in raw["primary"].items():
+        entry = tax["primary"][str(code)]
+        if no_ja(node) and str(code) in shipped["primary"]:
+            entry["ja"] = shipped["primary"][str(code)]["ja"]
+        for scode, snode in (node.get("secondary") or {}).items():
+            if no_ja(snode) and str(scode) in ship_sec:
+                entry["secondary"][str(scode)]["ja"] = ship_sec[str(scode)]["ja"]
+    if no_ja(raw.get("no_reason")):
+        tax["no_reason"]["ja"] = shipped["no_reason"]["ja"]
 
 
 def _validate_taxonomy(raw, src: str) -> dict:
@@ -1191,9 +1214,12 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     base.update(chi2=float(res.statistic), dof=int(res.df), p=float(res.pvalue), cramers_v=v,
                 significant=bool(res.pvalue < alpha))
     stat = f"χ² = {res.statistic:.1f}, {int(res.df)} df, {format_p(res.pvalue)}"
+    from .i18n import t as tr, translate
+
+    word_t = translate(word, record=False)
     if not base["significant"]:
-        base["sentence"] = (f"The data do not show that reasons differ by {word} ({stat}); the differences "
-                            "between the bars are within what chance would produce.")
+        base["sentence"] = tr("The data do not show that reasons differ by {attribute} ({stat}); the differences "
+                              "between the bars are within what chance would produce.", attribute=word_t, stat=stat)
         return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
     resid = pd.DataFrame(t.standardized_resids, index=tab.index, columns=tab.columns)
     parts = []
@@ -1208,12 +1234,16 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
         label = c if level == "competitor" else reason_label(c, taxonomy, lang=lang, level=level)
         parts.append((g, label, in_g, out_g))
     if parts:
-        desc = "; ".join(f"{g} leave more often for {lab} ({pct(a)} against {pct(b)} elsewhere)" if i == 0 else
-                         f"{g} for {lab} ({pct(a)} against {pct(b)} elsewhere)"
-                         for i, (g, lab, a, b) in enumerate(parts))
-        base["sentence"] = f"Reasons differ by {word} ({stat}): {desc}."
+        desc = tr("; ").join(
+            tr("{group} leave more often for {label} ({share} against {elsewhere} elsewhere)" if i == 0 else
+               "{group} for {label} ({share} against {elsewhere} elsewhere)",
+               group=g, label=lab, share=pct(a), elsewhere=pct(b))
+            for i, (g, lab, a, b) in enumerate(parts))
+        base["sentence"] = tr("Reasons differ by {attribute} ({stat}): {detail}.", attribute=word_t, stat=stat,
+                              detail=desc)
     else:
-        base["sentence"] = f"Reasons differ by {word} ({stat}), without one reason standing out in any group."
+        base["sentence"] = tr("Reasons differ by {attribute} ({stat}), without one reason standing out in any group.",
+                              attribute=word_t, stat=stat)
     return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
 
 
@@ -1511,6 +1541,7 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reas
     >>> '<a href="#reason-a&lt;b">A &amp; B</a>' in shares_html(s)
     True
     """
+    from churnlab.i18n import t
     from churnlab.presentation import escape
     from churnlab.stats import pct
     rows = []
@@ -1519,13 +1550,13 @@ def shares_html(shares: pd.DataFrame, *, currency: str = "", anchor: str = "reas
             if r.k > 0 else escape(r.label)
         ci = (f"{100 * r.share_lo:.1f}-{pct(r.share_hi)}" if pd.notna(r.share_lo) and pd.notna(r.share_hi)
               else "–")
-        rows.append(f"<tr><td>{link}</td><td style='text-align:right'>{r.k} of {r.n}</td>"
+        rows.append(f"<tr><td>{link}</td><td style='text-align:right'>{escape(t('{k} of {n}', k=r.k, n=r.n))}</td>"
                     f"<td style='text-align:right'>{pct(r.share)}</td>"
                     f"<td style='text-align:right'>{ci}</td>"
                     f"<td style='text-align:right'>{escape(money(r.mrr, currency))}</td>"
                     f"<td style='text-align:right'>{pct(r.mrr_share)}</td></tr>")
-    head = (f"<tr><th>{escape(title)}</th><th>Accounts</th><th>Share</th><th>95% CI</th>"
-            "<th>MRR lost</th><th>Share of MRR lost</th></tr>")
+    head = "<tr>" + "".join(f"<th>{escape(t(h))}</th>" for h in (
+        title, "Accounts", "Share", "95% CI", "MRR lost", "Share of MRR lost")) + "</tr>"
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -1541,11 +1572,13 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
     >>> '<h4 id="reason-price_budget">Price / budget (1 account)</h4>' in drilldown_html(d)
     True
     """
+    from churnlab.i18n import t as tr
     from churnlab.presentation import escape, save_twin, table_html
     parts = []
     resp = drill[drill["responded"].astype(bool)]
     names = {"account_id": "Account", "segment": "Segment", "region": "Region", "secondary_label": "Secondary reason",
              "competitor": "Competitor", "mrr": "MRR", "industry": "Industry", "would_return": "Would return"}
+    names = {k: tr(v) for k, v in names.items()}
     for code, g in resp.groupby("reason", sort=False):
         label = g["reason_label"].iloc[0]
         cols = [c for c in columns if c in g.columns]
@@ -1554,8 +1587,8 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
         if "mrr" in t:
             t["mrr"] = [money(x, currency) for x in t["mrr"]]
         t = t.astype(object).where(t.notna(), "")
-        parts.append(f'<h4 id="{escape(anchor + str(code))}">{escape(label)} '
-                     f"({len(g)} account{'s' if len(g) != 1 else ''})</h4>"
+        count = tr("({n} accounts)", n=f"{len(g):,}") if len(g) != 1 else tr("(1 account)")
+        parts.append(f'<h4 id="{escape(anchor + str(code))}">{escape(label)} {escape(count)}</h4>'
                      + table_html(t.rename(columns=names), index=False, csv=twin.name if twin else None))
     return "\n".join(parts)
 
@@ -1592,7 +1625,10 @@ def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, change
     top = []
     if changes is not None and len(changes):
         for r in changes[changes["significant"].astype(bool)].itertuples():
-            top.append({"reason": r.reason, "level": getattr(r, "level", "primary"), "label": r.label,
+            level = getattr(r, "level", "primary")
+            # metrics.json is the same in every report language: English taxonomy labels
+            label = r.label if level == "competitor" else reason_label(r.reason, taxonomy, level=level)
+            top.append({"reason": r.reason, "level": level, "label": label,
                         "from": num(r.share_then), "to": num(r.share_now), "change": num(r.change),
                         "p_adj": num(r.p_adj), "then": r.then, "now": r.now})
     by_q = {}

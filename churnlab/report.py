@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import presentation
+from . import i18n, presentation
 
 NOTEBOOKS = ("00-data-check", "10-attrition", "20-survival", "30-churn-reasons", "40-exit-sentiment", "50-at-risk")
 TITLES = {
@@ -284,7 +284,7 @@ def parse_parameters(pairs=(), files=()) -> dict:
 
 def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=None, notebooks=None,
                notebook_dir=None, progress: bool = True, echo=print, parameters: dict | None = None,
-               jobs: int | None = None) -> ReviewResult:
+               jobs: int | None = None, lang: str = "en") -> ReviewResult:
     """Run the quarterly review: validate the data, execute each notebook, publish HTML.
 
     Parameters
@@ -307,6 +307,9 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     jobs : int, optional
         Notebooks run at the same time (each in its own kernel); default :func:`default_jobs`. With
         more than one, the per-cell progress bars are replaced by a line per finished notebook.
+    lang : {"en", "ja"}
+        The report language (:mod:`churnlab.i18n`): headings, sentences, table headers, chart labels,
+        taxonomy labels and the index are written in it; the figures and ``metrics.json`` are the same.
 
     Returns
     -------
@@ -318,6 +321,13 @@ def run_review(data_dir, out_dir=None, *, quarter: str | None = None, config=Non
     churnlab.schema.DataValidationError
         When the data cannot be used at all (nothing is run then).
     """
+    with i18n.using(i18n.check_language(lang)):   # the kernels inherit the report language
+        return _run_review(data_dir, out_dir, quarter=quarter, config=config, notebooks=notebooks,
+                           notebook_dir=notebook_dir, progress=progress, echo=echo, parameters=parameters,
+                           jobs=jobs)
+
+
+def _run_review(data_dir, out_dir, *, quarter, config, notebooks, notebook_dir, progress, echo, parameters, jobs):
     from .sources import load
 
     from .config import ConfigError
@@ -640,11 +650,11 @@ def publish_pages(result: ReviewResult, notebook_dir) -> None:
     for i, n in enumerate(pages):
         executed = result.out_dir / "notebooks" / f"{n.name}.ipynb"
         src = executed if executed.exists() else Path(notebook_dir) / f"{n.name}.ipynb"
-        nav = {k: {"href": p.html, "title": TITLES.get(p.name, p.name)} for k, p in
+        nav = {k: {"href": p.html, "title": title_of(p.name)} for k, p in
                (("prev", pages[i - 1] if i else None), ("next", pages[i + 1] if i + 1 < len(pages) else None)) if p}
         try:
             export_html(src, result.out_dir / n.html, error=n.error, nav=nav,
-                        review=f"Churn review {result.quarter}")
+                        review=i18n.t("Churn review {quarter}", quarter=result.quarter))
         except Exception as e:
             n.error = n.error or f"HTML export failed: {type(e).__name__}: {_first_line(str(e))}"
             n.ok, n.html = False, ""
@@ -710,7 +720,8 @@ def _blocks(text: str) -> list[tuple[str, str]]:
             else:
                 blocks.append(["table", ln])
         elif ln.strip():
-            if blocks and blocks[-1][0] == "p" and not re.search(r"[.!?:;)]$", blocks[-1][1]):
+            whole = i18n.known(ln.strip())   # a sentence of its own in another language: its own paragraph
+            if blocks and blocks[-1][0] == "p" and not re.search(r"[.!?:;)]$", blocks[-1][1]) and not whole:
                 blocks[-1][1] += " " + ln.strip()
             else:
                 blocks.append(["p", ln.strip()])
@@ -724,7 +735,7 @@ def _prose_html(text: str, skip=()) -> str:
         if kind == "table":
             out.append("<pre class='plain-table'>" + presentation.escape(body) + "</pre>")
         elif " ".join(body.split()).lower() not in skip:
-            out.append("<p>" + presentation.escape(body) + "</p>")
+            out.append("<p>" + presentation.escape(i18n.translate(body)) + "</p>")
     return "<div class='prose'>" + "".join(out) + "</div>" if out else ""
 
 
@@ -738,7 +749,8 @@ def _page_outputs(nb, error: str, csv_href=None):
     found = []
     said = {" ".join(line.split()).lower() for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
             if (o.get("metadata") or {}).get("churnlab", {}).get("finding")
-            for line in str((o.get("data") or {}).get("text/plain", "")).splitlines()}
+            for line in [*str((o.get("data") or {}).get("text/plain", "")).splitlines(),
+                         *(o.get("metadata") or {}).get("churnlab", {}).get("english", [])]}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -747,9 +759,10 @@ def _page_outputs(nb, error: str, csv_href=None):
             kind = o.get("output_type")
             if kind == "error":
                 kept.append(nbformat.v4.new_output(
-                    "display_data", data={"text/html": "<p class='err'><b>This section could not be "
-                                          "completed.</b> " + presentation.escape(error or "An error occurred.")
-                                          + "</p>", "text/plain": "This section could not be completed."}))
+                    "display_data", data={"text/html": "<p class='err'><b>" + presentation.escape(i18n.t(
+                        "This section could not be completed.")) + "</b> " + presentation.escape(
+                        error or i18n.t("An error occurred.")) + "</p>",
+                        "text/plain": "This section could not be completed."}))
             elif kind == "stream":
                 # printed lines that are also key findings are shown once, at the top
                 prose = _prose_html(o.get("text", ""), skip=said) if o.get("name") == "stdout" else ""
@@ -766,7 +779,7 @@ def _page_outputs(nb, error: str, csv_href=None):
                     if mime in data:
                         alt = str(data.get("text/plain", ""))
                         if not alt or alt.startswith("<Figure"):
-                            alt = _CHART_ALT
+                            alt = i18n.t(_CHART_ALT)
                         o.setdefault("metadata", {}).setdefault(mime, {})["alt"] = alt
                 if "text/plain" in data and len(data) == 1:
                     continue   # a bare repr (a list, a dict, None) is not for readers
@@ -805,7 +818,7 @@ def _toc(body: str) -> str:
         label = _TAGS.sub("", text).replace("¶", "").strip()
         if label:
             items.append(f"<a class='h{level}' href='#{anchor}'>{label}</a>")
-    return ("<b>Contents</b>" + "".join(items)) if items else ""
+    return (f"<b>{presentation.escape(i18n.t('Contents'))}</b>" + "".join(items)) if items else ""
 
 
 def _twin_href(folder: Path, name: str) -> str | None:
@@ -831,26 +844,34 @@ def export_html(notebook, html_path, *, error: str = "", nav=None,
 
     nb = nbformat.read(str(notebook), as_version=4)
     found = _page_outputs(nb, error, csv_href=lambda name: _twin_href(Path(html_path).parent, name))
-    title = TITLES.get(Path(notebook).stem, Path(notebook).stem)
+    title = title_of(Path(notebook).stem)
+    for cell in nb.cells:   # headings and prose in the report language (see churnlab.i18n)
+        if cell.cell_type == "markdown":
+            cell.source = i18n.translate_markdown(cell.source)
     if found:
         first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
         cell = nbformat.v4.new_code_cell("")
         cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": (
-            "<div class='findings'><h2 id='key-findings'>Key findings</h2><ul>"
+            f"<div class='findings'><h2 id='key-findings'>{presentation.escape(i18n.t('Key findings'))}</h2><ul>"
             + "".join(found) + "</ul></div>")})]
         nb.cells.insert(first + 1, cell)
     exporter = HTMLExporter(template_name="churnlab_page", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    resources = {"churnlab": {"title": title, "review": review, "css": stylesheet(), "lang": "en",
+    resources = {"churnlab": {"title": title, "review": review, "css": stylesheet(), "lang": i18n.html_lang(),
                               "prev": (nav or {}).get("prev"), "next": (nav or {}).get("next"),
-                              "methods_label": "Methods and definitions", "chart_alt": _CHART_ALT,
-                              "summary_label": "Executive summary"}}
+                              "methods_label": i18n.t("Methods and definitions"), "chart_alt": i18n.t(_CHART_ALT),
+                              "summary_label": i18n.t("Executive summary"), "contents_label": i18n.t("Contents")}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     body = body.replace("<!--churnlab:toc-->", _toc(body), 1)
     Path(html_path).write_text(body, encoding="utf-8")
     return Path(html_path)
+
+
+def title_of(name: str) -> str:
+    """A report's title (:data:`TITLES`) in the report language."""
+    return i18n.t(TITLES[name]) if name in TITLES else name
 
 
 def findings(sentences) -> None:
@@ -866,6 +887,8 @@ def findings(sentences) -> None:
     items = [s[:1].upper() + s[1:] for s in items]
     if not items:
         return None
+    english = items
+    items = [i18n.translate(s) for s in items]   # in the report language (unchanged in English)
     html_ = "".join(f"<li>{presentation.escape(s)}</li>" for s in items)
     from IPython import get_ipython
     from IPython.display import display
@@ -874,7 +897,7 @@ def findings(sentences) -> None:
         print("\n".join(f"- {s}" for s in items))
         return None
     display({"text/html": f"<ul class='findings-here'>{html_}</ul>", "text/plain": "\n".join(items)},
-            raw=True, metadata={"churnlab": {"finding": True}})
+            raw=True, metadata={"churnlab": {"finding": True, "english": english}})
     return None
 
 
@@ -899,7 +922,7 @@ def _spark(values, *, width: int = 120, height: int = 28) -> str:
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
     last = xy[-1]
     return (f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
-            f"aria-label='trend over the last {len(values)} quarters'><polyline fill='none' stroke='#4c78a8' "
+            f"aria-label='{presentation.escape(i18n.t('trend over the last {n} quarters', n=len(values)))}'><polyline fill='none' stroke='#4c78a8' "
             f"stroke-width='1.6' points='{line}'/><circle cx='{last[0]:.1f}' cy='{last[1]:.1f}' r='2.6' "
             "fill='#102a43'/></svg>")
 
@@ -909,7 +932,7 @@ def _card_html(card: dict, currency: str) -> str:
 
     e = presentation.escape
     value = sm.pct(card["value"]) if card["kind"] == "rate" else sm.money(card["value"], currency)
-    ci = (f"<div class='ci'>95% CI {sm.pct(card['lo'])}-{sm.pct(card['hi'])}</div>"
+    ci = (f"<div class='ci'>{e(i18n.t('95% CI {lo}-{hi}', lo=sm.pct(card['lo']), hi=sm.pct(card['hi'])))}</div>"
           if card.get("lo") is not None and card.get("hi") is not None else "")
     deltas = []
     for which in ("prev", "year"):
@@ -927,66 +950,97 @@ def _card_html(card: dict, currency: str) -> str:
             f"<div class='w'>{e(card['window'])}</div>{ci}{''.join(deltas)}{_spark(card['spark'])}</a>")
 
 
+def _labels_in_report_language(m: dict, dataset) -> dict:
+    """``m`` with its taxonomy labels (English in ``metrics.json``) in the report language, for the index."""
+    if i18n.report_language() == "en" or dataset is None or getattr(dataset, "taxonomy", None) is None:
+        return m
+    from .reasons import reason_label
+
+    tax, lang = dataset.taxonomy, i18n.report_language()
+
+    def label(code, level="primary", fallback=None):
+        try:
+            return reason_label(code, tax, lang=lang, level=level)
+        except (KeyError, ValueError):
+            return fallback if fallback is not None else code
+    m = dict(m)
+    m["reason_labels"] = {c: label(c, fallback=v) for c, v in (m.get("reason_labels") or {}).items()}
+    if m.get("top_reason"):
+        m["top_reason_label"] = label(m["top_reason"], fallback=m.get("top_reason_label"))
+    m["top_reason_changes"] = [
+        {**c, "label": c.get("label") if c.get("level") == "competitor"
+         else label(c.get("reason"), c.get("level") or "primary", c.get("label"))}
+        for c in m.get("top_reason_changes") or []]
+    return m
+
+
 def write_index(result: ReviewResult, dataset=None) -> Path:
     """Write ``index.html``, the executive summary: sentences on the quarter, cards with the change
     against the previous quarter and a year ago, actions, a section per audience, and the reports."""
     from . import summary as sm
 
     e = presentation.escape
+    t = i18n.t
     m = {"quarter": result.quarter, **result.metrics}
     if "top_reason" not in m:
         m.update(sm.top_reason(m))
+    m = _labels_in_report_language(m, dataset)
     currency = m.get("currency") or ""
     cards = sm.kpis(m) if m.get("quarter") else []
     rows = []
     for n in result.notebooks:
-        title = e(TITLES.get(n.name, n.name))
+        title = e(title_of(n.name))
         link = f"<a href='{e(n.html)}'>{title}</a>" if n.html else title
         if n.skipped:
-            status = f"<span class='skip'>not run</span><div class='err'>{e(n.skipped)}</div>"
+            status = f"<span class='skip'>{e(t('not run'))}</span><div class='err'>{e(i18n.translate(n.skipped))}</div>"
         elif n.ok:
-            status = "<span class='ok'>ready</span>"
+            status = f"<span class='ok'>{e(t('ready'))}</span>"
         else:
-            status = f"<span class='bad'>failed</span><div class='err'>{e(n.error)}</div>"
+            status = f"<span class='bad'>{e(t('failed'))}</span><div class='err'>{e(n.error)}</div>"
         rows.append(f"<tr><td>{link}</td><td>{status}</td></tr>")
     said = sm.sentences(m, cards)
     summary_html = ("<ul class='summary'>" + "".join(f"<li>{e(t)}</li>" for t in said) + "</ul>") if said else ""
     acts = sm.actions(m)
-    actions_html = ("<h2>Actions</h2><ul>" + "".join(f"<li><a href='{e(a['href'])}'>{e(a['text'])}</a></li>"
+    actions_html = (f"<h2>{e(t('Actions'))}</h2><ul>" + "".join(f"<li><a href='{e(a['href'])}'>{e(a['text'])}</a></li>"
                                                      for a in acts) + "</ul>") if acts else ""
     aud = sm.audiences(m) if m.get("reason_shares") else []
-    aud_html = ("<h2>For each team</h2><div class='cols'>" + "".join(
-        f"<div class='box'><h3>{e(a['title'])}</h3><p>{e(a['text'])}</p><p><a href='{e(a['href'])}'>Open the "
-        "report</a></p></div>" for a in aud) + "</div>") if aud else ""
+    aud_html = (f"<h2>{e(t('For each team'))}</h2><div class='cols'>" + "".join(
+        f"<div class='box'><h3>{e(a['title'])}</h3><p>{e(a['text'])}</p><p><a href='{e(a['href'])}'>"
+        f"{e(t('Open the report'))}</a></p></div>" for a in aud) + "</div>") if aud else ""
     data_rows = ""
     if dataset is not None:
         data_rows = "".join(
             f"<tr><td>{e(r.table)}</td><td>{e(str(r.file))}</td><td class='num'>{r.read:,}</td>"
             f"<td class='num'>{r.excluded:,}</td><td class='num'>{r.used:,}</td></tr>"
             for r in dataset.rows.itertuples(index=False))
-        data_rows = ("<h2>Data used</h2><table><tr><th>Table</th><th>File</th><th class='num'>Rows read</th>"
-                     "<th class='num'>Excluded</th><th class='num'>Used</th></tr>" + data_rows +
-                     "</table><p class='note'>Every exclusion is explained in the data check.</p>")
+        data_rows = (f"<h2>{e(t('Data used'))}</h2><table><tr><th>{e(t('Table'))}</th><th>{e(t('File'))}</th>"
+                     f"<th class='num'>{e(t('Rows read'))}</th><th class='num'>{e(t('Excluded'))}</th>"
+                     f"<th class='num'>{e(t('Used'))}</th></tr>" + data_rows +
+                     f"</table><p class='note'>{e(t('Every exclusion is explained in the data check.'))}</p>")
     failed = [n for n in result.notebooks if not n.ok]
-    warn = (f"<p class='bad'>{len(failed)} report(s) could not be completed; see below.</p>" if failed else "")
+    warn = (f"<p class='bad'>{e(t('{n} report(s) could not be completed; see below.', n=len(failed)))}</p>"
+            if failed else "")
     cards_html = "".join(_card_html(c, currency) for c in cards)
-    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+    review = e(t("Churn review {quarter}", quarter=result.quarter))
+    sub = e(t("Executive summary: what happened this quarter, how it compares with the previous quarter and "
+              "the same quarter a year ago, and what to do. Each card opens the report behind it."))
+    foot = e(t("Generated by churnlab on {when}. Every figure is in metrics.json in this folder. Changes marked "
+               "with p are tested (two-proportion z-test); a change without p has no test.",
+               when=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")))
+    page = f"""<!doctype html><html lang="{e(i18n.html_lang())}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Churn review {e(result.quarter)}</title><style>{stylesheet()}</style></head>
-<body><header class="bar"><div class="wrap"><span class="home">Churn review {e(result.quarter)}</span></div></header>
+<title>{review}</title><style>{stylesheet()}</style></head>
+<body><header class="bar"><div class="wrap"><span class="home">{review}</span></div></header>
 <div class="wrap">
-<div class="hero"><h1>Quarterly churn review · {e(result.quarter)}</h1>
-<p class="sub">Executive summary: what happened this quarter, how it compares with the previous quarter and
-the same quarter a year ago, and what to do. Each card opens the report behind it.</p></div>
+<div class="hero"><h1>{e(t("Quarterly churn review · {quarter}", quarter=result.quarter))}</h1>
+<p class="sub">{sub}</p></div>
 {warn}{summary_html}
 <div class="cards">{cards_html}</div>
 {actions_html}
 {aud_html}
-<h2>Reports</h2><table><tr><th>Report</th><th>Status</th></tr>{''.join(rows)}</table>
+<h2>{e(t("Reports"))}</h2><table><tr><th>{e(t("Report"))}</th><th>{e(t("Status"))}</th></tr>{''.join(rows)}</table>
 {data_rows}
-<p class="foot">Generated by churnlab on {e(pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"))}.
-Every figure is in metrics.json in this folder. Changes marked with p are tested (two-proportion z-test);
-a change without p has no test.</p>
+<p class="foot">{foot}</p>
 </div></body></html>"""
     path = result.out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
@@ -1038,14 +1092,14 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     pct_fmt = "{:.1%}".format
     dec_fmt = "{:.2f}".format
     data = frame.copy()
-    names = dict(HEADERS, **(headers or {}))
+    names = {k: i18n.translate(v) for k, v in dict(HEADERS, **(headers or {})).items() if k in frame.columns}
     fmt: dict = {}
     text: set = set()
     for c in list(data.columns):
         if f"{c}_lo" in data and f"{c}_hi" in data and (c in percent or c in decimals):
             data[c] = _with_interval(data, c, pct_fmt if c in percent else dec_fmt)
             data = data.drop(columns=[f"{c}_lo", f"{c}_hi"])
-            names[c] = f"{names.get(c, readable_header(c))} (95% CI)"
+            names[c] = i18n.t("{header} (95% CI)", header=names.get(c, readable_header(c)))
             text.add(c)
     for c in data.columns:
         if c in text:
@@ -1061,20 +1115,25 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
         elif c in pvalues:
             fmt[c] = (lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}")
         elif pd.api.types.is_bool_dtype(data[c]) or any(isinstance(v, (bool, np.bool_)) for v in data[c]):
-            data[c] = data[c].map(lambda v: "yes" if v is True else "no" if v is False else v)
+            yes, no = i18n.t("yes"), i18n.t("no")
+            data[c] = data[c].map(lambda v: yes if v is True else no if v is False else v)
         elif pd.api.types.is_datetime64_any_dtype(data[c]):
             data[c] = data[c].dt.strftime("%Y-%m-%d")
             text.add(c)
         elif data[c].dtype == object and len(data[c].dropna()) and \
                 data[c].dropna().map(lambda v: isinstance(v, str) and bool(_ISO_DAY.fullmatch(v))).all():
             text.add(c)   # dates as text: kept on one line like the other figures
+        elif c in presentation.WORD_COLUMNS and i18n.report_language() != "en":
+            # churnlab's own words (a signal's meaning, a tier's response) in the report language
+            data[c] = data[c].map(lambda v: i18n.translate(v, record=False) if isinstance(v, str) else v)
     fmt.update({c: f for c, f in (formats or {}).items() if c in data})
     numeric = [c for c in data.columns if c in fmt and c not in text]
     data = data.rename(columns={c: names.get(c, readable_header(c)) for c in data.columns})
     fmt = {names.get(c, readable_header(c)): f for c, f in fmt.items()}
     numeric = [names.get(c, readable_header(c)) for c in numeric]
     twin = presentation.save_twin(frame, caption or "table")   # the table's data twin in the published review
-    st = presentation.styler(data, formats=fmt, na_rep="–", hide_index=True, caption=caption)
+    st = presentation.styler(data, formats=fmt, na_rep="–", hide_index=True,
+                             caption=i18n.translate(caption) if caption else caption)
     if twin is not None:   # a long table links to it on the page (presentation.fold_long_tables)
         st = st.set_table_attributes(f'{presentation.CSV_ATTR}="{presentation.escape(twin.name)}"')
     st = st.set_table_styles([{"selector": "th", "props": "text-align: left; background: #eef2f7;"},
@@ -1127,6 +1186,7 @@ def explain(condition: bool, sentence: str) -> bool:
     """
     if condition:
         return True
+    sentence = i18n.translate(sentence)
     from IPython import get_ipython
     from IPython.display import HTML, display
 

@@ -368,10 +368,17 @@ def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     >>> escape_table_html(pd.DataFrame({"quote": ["<b>bad</b> & slow"]}), index=False).count("&lt;b&gt;")
     1
     """
+    from churnlab.i18n import report_language, word
     from churnlab.presentation import readable_header, save_twin, table_html
 
     twin = save_twin(frame, kwargs.pop("title", None) or "table")
-    shown = frame.rename(columns=readable_header)
+    shown = frame.copy()
+    for c in ("language", "sentiment_label", "tone", "reason_flag"):   # churnlab's own codes, in the report language
+        if c in shown:
+            shown[c] = shown[c].map(word)
+    shown = shown.rename(columns=readable_header)
+    if shown.columns.name is not None and report_language() != "en":
+        shown.columns.name = readable_header(shown.columns.name)
     return table_html(shown, **{"classes": "churnlab-table", "csv": twin.name if twin else None, **kwargs})
 
 
@@ -1180,13 +1187,22 @@ def select_quotes(scored: pd.DataFrame, *, by: str = "primary_reason", text_col:
                                        "sentiment_label", "tone", "row"])
 
 
-def quotes_html(quotes: pd.DataFrame, *, by: str = "primary_reason", labels: dict | None = None) -> str:
+def quotes_html(quotes: pd.DataFrame, *, by: str = "primary_reason", labels: dict | None = None,
+                english_labels: dict | None = None) -> str:
     """Quotes as HTML: one block per group, every piece of customer text redacted and escaped.
+
+    Each quote is followed by its kind, tone and score. In an English report a Japanese quote also
+    gets its reason and its sentiment in English beside it, so a reader who does not read Japanese
+    knows what it is about and how it was felt. In a Japanese report (:mod:`churnlab.i18n`) the words
+    around the quotes are Japanese; the quotes stay as the customers wrote them.
 
     Parameters
     ----------
     labels : dict, optional
         Display names of the groups (e.g. reason code -> label).
+    english_labels : dict, optional
+        English names of the groups, shown beside Japanese quotes in an English report (default
+        ``labels``).
 
     Examples
     --------
@@ -1196,22 +1212,35 @@ def quotes_html(quotes: pd.DataFrame, *, by: str = "primary_reason", labels: dic
     >>> h = quotes_html(q)
     >>> "<script>" in h, "&lt;script&gt;" in h, "03-1234" in h
     (False, True, False)
+    >>> ja = pd.DataFrame({"primary_reason": ["price_budget"], "kind": ["representative"], "rank": [1],
+    ...                    "quote": ["高すぎる。"], "language": ["ja"], "sentiment_label": ["negative"]})
+    >>> "(reason: Price / budget, sentiment: negative, representative)" in quotes_html(
+    ...     ja, labels={"price_budget": "価格・予算"}, english_labels={"price_budget": "Price / budget"})
+    True
     """
+    from churnlab.i18n import report_language, t
     from churnlab.presentation import escape
 
     labels = labels or {}
+    english = report_language() == "en"
+    tones = _TONE_LABELS["en" if english else "ja"]
     parts = ['<div class="churnlab-quotes">']
     for grp, g in quotes.groupby(by, sort=False):
         parts.append(f"<h4>{escape(labels.get(grp, grp))}</h4><ul>")
         for r in g.itertuples():
-            meta = [str(r.kind)]
+            meta = [t(str(r.kind))]
+            if english and getattr(r, "language", None) == "ja":
+                meta = [f"reason: {(english_labels or labels).get(grp, grp)}"] + (
+                    [f"sentiment: {r.sentiment_label}"] if isinstance(getattr(r, "sentiment_label", None), str)
+                    else []) + meta
             if getattr(r, "tone", None) and isinstance(r.tone, str):
-                meta.append(_TONE_LABELS["en"].get(r.tone, r.tone).lower())
+                tone = tones.get(r.tone, r.tone)
+                meta.append(tone.lower() if english else tone)
             s = getattr(r, "sentiment_score", None)
             if s is not None and pd.notna(s):
-                meta.append(f"score {float(s):+.2f}")
+                meta.append(t("score {score}", score=f"{float(s):+.2f}"))
             parts.append(f"<li>&ldquo;{escape(redact(str(r.quote)))}&rdquo; "
-                         f"<small>({escape(', '.join(meta))})</small></li>")
+                         f"<small>({escape(t(', ').join(meta))})</small></li>")
         parts.append("</ul>")
     parts.append("</div>")
     return "".join(parts)

@@ -24,7 +24,9 @@ Derivation rules:
 - ``drivers``: the same columns as ``segment_cols``.
 - ``changes``: none (the before / after comparison is left out with a sentence).
 - ``currency``: none (amounts are written without a currency sign).
-- ``language``: ``en``; ``min_count``: 1; ``inactivity_days``: 60.
+- ``language`` (of the taxonomy labels): ``en``; in a Japanese review (``churnlab review --lang ja``,
+  :mod:`churnlab.i18n`) ``ja`` unless the notebook parameter says otherwise, whatever the data config
+  says. ``min_count``: 1; ``inactivity_days``: 60.
 """
 from __future__ import annotations
 
@@ -209,6 +211,10 @@ def resolve(dataset, *, qualified_events=None, min_count=None, inactivity_days=N
         s.changes = pick("changes", None, an.get("changes"), list)
     s.currency = currency_sign(pick("currency", currency, an.get("currency"), lambda: ""))
     s.language = pick("language", language, an.get("language"), lambda: DEFAULTS["language"])
+    from .i18n import report_language
+
+    if report_language() != "en" and not _given(language):   # a Japanese review: Japanese taxonomy labels
+        s.language, src["language"] = report_language(), "report language"
     return s
 
 

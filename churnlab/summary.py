@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .i18n import t
 from .periods import Period
 
 
@@ -144,30 +145,31 @@ def kpis(metrics: dict) -> list[dict]:
             value = _num(metrics.get("survival_12m_latest"))
         if value is None:
             continue
-        card = {"key": key, "label": label, "kind": kind, "better": better, "page": page, "value": value,
+        card = {"key": key, "label": t(label), "kind": kind, "better": better, "page": page, "value": value,
                 "lo": None, "hi": None, "window": quarter, "prev": ser[key].get(prev_q), "prev_quarter": prev_q,
                 "year": ser[key].get(year_q), "year_quarter": year_q, "prev_p": None, "year_p": None,
                 "spark": [ser[key].get(q) for q in qs]}
         if key == "logo_attrition_rate":
             card["lo"], card["hi"] = _num(metrics.get("logo_attrition_rate_lo")), _num(metrics.get("logo_attrition_rate_hi"))
         if key == "survival_12m":
-            card["window"] = f"customers who signed up in {metrics.get('survival_12m_latest_cohort')}"
+            card["window"] = t("customers who signed up in {cohort}", cohort=metrics.get('survival_12m_latest_cohort'))
             card["lo"], card["hi"] = _num(metrics.get("survival_12m_latest_lo")), _num(metrics.get("survival_12m_latest_hi"))
             card["prev_quarter"] = Period.quarter(metrics["survival_12m_latest_cohort"]).previous(1).label \
                 if metrics.get("survival_12m_latest_cohort") else None
             card["year_quarter"] = Period.quarter(metrics["survival_12m_latest_cohort"]).previous(4).label \
                 if metrics.get("survival_12m_latest_cohort") else None
         if key == "top_reason_share":
-            card["label"] = f"Top exit reason: {metrics.get('top_reason_label', '')}"
-            card["window"] = f"{quarter}, share of responding churned accounts"
+            card["label"] = t("Top exit reason: {label}", label=metrics.get('top_reason_label', ''))
+            card["window"] = t("{quarter}, share of responding churned accounts", quarter=quarter)
         if key == "mrr_churned":
-            card["window"] = f"{quarter}, accounts lost"
+            card["window"] = t("{quarter}, accounts lost", quarter=quarter)
         if key == "health_score_auc":
             card["lo"], card["hi"] = _num(metrics.get("health_score_auc_lo")), _num(metrics.get("health_score_auc_hi"))
-            card["window"] = f"{quarter}, score at the quarter start vs churn in it"
+            card["window"] = t("{quarter}, score at the quarter start vs churn in it", quarter=quarter)
         if key == "at_risk_tier1_mrr":
             n = _num(metrics.get("at_risk_tier1_accounts")) or 0
-            card["window"] = f"MRR of {int(n):,} flagged high-value account{'s' if n != 1 else ''}, next quarter"
+            card["window"] = (t("MRR of {n} flagged high-value accounts, next quarter", n=f"{int(n):,}") if n != 1
+                              else t("MRR of 1 flagged high-value account, next quarter"))
         if kind == "rate":
             k, n = _counts(metrics, key, quarter)
             for which, q in (("prev_p", prev_q), ("year_p", year_q)):
@@ -217,15 +219,15 @@ def change_text(card: dict, which: str) -> str:
         return ""
     if card["kind"] == "rate":
         d = 100 * (card["value"] - then)
-        text = f"{d:+.1f} pts" if abs(d) >= 0.05 else "no change"
+        text = t("{d} pts", d=f"{d:+.1f}") if abs(d) >= 0.05 else t("no change")
     else:
         if not then:
             return ""
         d = (card["value"] - then) / abs(then)
-        text = f"{100 * d:+.0f}%" if abs(d) >= 0.005 else "no change"
+        text = f"{100 * d:+.0f}%" if abs(d) >= 0.005 else t("no change")
     p = card.get(f"{which}_p")
     label = card.get(f"{which}_quarter") or ""
-    return f"{text} vs {label}" + (f" ({fmt_p(p)})" if p is not None else "")
+    return t("{change} vs {quarter}", change=text, quarter=label) + (f" ({fmt_p(p)})" if p is not None else "")
 
 
 def _direction(value, then) -> str:
@@ -241,10 +243,11 @@ def sentences(metrics: dict, cards: list[dict]) -> list[str]:
     out = []
     logo = by.get("logo_attrition_rate")
     if logo:
-        s = (f"In {q} we lost {int(metrics.get('logo_churned') or 0):,} of the {int(metrics.get('logo_start') or 0):,} "
-             f"accounts active at the start of the quarter: logo attrition {pct(logo['value'])}")
+        s = t("In {quarter} we lost {lost} of the {start} accounts active at the start of the quarter: logo "
+              "attrition {rate}", quarter=q, lost=f"{int(metrics.get('logo_churned') or 0):,}",
+              start=f"{int(metrics.get('logo_start') or 0):,}", rate=pct(logo['value']))
         if logo["lo"] is not None:
-            s += f" (95% CI {pct(logo['lo'])}-{pct(logo['hi'])})"
+            s += t(" (95% CI {lo}-{hi})", lo=pct(logo['lo']), hi=pct(logo['hi']))
         parts = []
         for which in ("prev", "year"):
             then = logo.get(which)
@@ -252,46 +255,53 @@ def sentences(metrics: dict, cards: list[dict]) -> list[str]:
                 continue
             p = logo.get(f"{which}_p")
             word = _direction(logo["value"], then)
-            sig = "" if p is None else (" (a significant change, " + fmt_p(p) + ")" if p < 0.05
-                                        else " (within chance, " + fmt_p(p) + ")")
-            when = "the previous quarter" if which == "prev" else "a year earlier"
-            parts.append(f"{'up' if word == 'up' else 'down' if word == 'down' else 'unchanged'} from "
-                         f"{pct(then)} {when}{sig}")
-        out.append(s + ("; " + "; ".join(parts) if parts else "") + ".")
+            sig = "" if p is None else (t(" (a significant change, {p})", p=fmt_p(p)) if p < 0.05
+                                        else t(" (within chance, {p})", p=fmt_p(p)))
+            way = {"up": "up", "down": "down"}.get(word, "unchanged")
+            template = {("up", "prev"): "up from {then} the previous quarter{sig}",
+                        ("down", "prev"): "down from {then} the previous quarter{sig}",
+                        ("unchanged", "prev"): "unchanged from {then} the previous quarter{sig}",
+                        ("up", "year"): "up from {then} a year earlier{sig}",
+                        ("down", "year"): "down from {then} a year earlier{sig}",
+                        ("unchanged", "year"): "unchanged from {then} a year earlier{sig}"}[(way, which)]
+            parts.append(t(template, then=pct(then), sig=sig))
+        out.append(s + (t("; ") + t("; ").join(parts) if parts else "") + t("."))
     elif "logo_start" in metrics and not metrics.get("logo_start"):
-        out.append(f"No account was active at the start of {q}, so there is no logo attrition to report.")
+        out.append(t("No account was active at the start of {quarter}, so there is no logo attrition to report.", quarter=q))
     nrr, grr, lost = by.get("nrr"), by.get("grr"), by.get("mrr_churned")
     if nrr and grr:
-        s = f"Net revenue retention was {pct(nrr['value'])} and gross revenue retention {pct(grr['value'])}"
+        s = t("Net revenue retention was {nrr} and gross revenue retention {grr}", nrr=pct(nrr['value']), grr=pct(grr['value']))
         if lost:
-            s += f"; the accounts lost took {money(lost['value'], cur)} of MRR"
+            s += t("; the accounts lost took {money} of MRR", money=money(lost['value'], cur))
         if nrr.get("year") is not None:
-            s += f" (net retention was {pct(nrr['year'])} a year earlier)"
-        out.append(s + ".")
+            s += t(" (net retention was {rate} a year earlier)", rate=pct(nrr['year']))
+        out.append(s + t("."))
     user = by.get("user_attrition_rate")
     if user:
-        out.append(f"User attrition was {pct(user['value'])}: of the users active in the quarter before, that share "
-                   "did no qualified activity in this one.")
+        out.append(t("User attrition was {rate}: of the users active in the quarter before, that share "
+                     "did no qualified activity in this one.", rate=pct(user['value'])))
     top = by.get("top_reason_share")
     if top:
-        s = (f"The most common exit reason was {metrics.get('top_reason_label')}, given by {pct(top['value'], 0)} "
-             "of responding churned accounts")
+        s = t("The most common exit reason was {label}, given by {share} of responding churned accounts",
+              label=metrics.get('top_reason_label'), share=pct(top['value'], 0))
         rising = [c for c in metrics.get("top_reason_changes") or [] if (c.get("change") or 0) > 0]
         if rising:
             r = max(rising, key=lambda c: c.get("change") or 0)
-            s += (f"; {r.get('label')} rose from {pct(r['from'], 0)} to {pct(r['to'], 0)} "
-                  f"({r.get('then')} to {r.get('now')}, {fmt_p(r.get('p_adj'))} after adjustment)")
-        out.append(s + ".")
+            s += t("; {label} rose from {share_then} to {share_now} ({then} to {now}, {p} after adjustment)",
+                   label=r.get('label'), share_then=pct(r['from'], 0), share_now=pct(r['to'], 0), then=r.get('then'),
+                   now=r.get('now'), p=fmt_p(r.get('p_adj')))
+        out.append(s + t("."))
     surv = by.get("survival_12m")
     if surv:
-        s = f"Of the customers who signed up in {metrics.get('survival_12m_latest_cohort')}, {pct(surv['value'])} were still customers 12 months later"
+        s = t("Of the customers who signed up in {cohort}, {rate} were still customers 12 months later",
+              cohort=metrics.get('survival_12m_latest_cohort'), rate=pct(surv['value']))
         if surv.get("year") is not None:
-            s += f", against {pct(surv['year'])} for the cohort a year before"
-        out.append(s + ".")
+            s += t(", against {rate} for the cohort a year before", rate=pct(surv['year']))
+        out.append(s + t("."))
     if metrics.get("winback_accounts"):
-        out.append(f"Act: {int(metrics['winback_accounts']):,} churned accounts worth {money(metrics.get('winback_mrr') or 0, cur)} "
-                   "of MRR are on the win-back list, because a fix they asked for has shipped or they said they "
-                   "would return.")
+        out.append(t("Act: {n} churned accounts worth {money} of MRR are on the win-back list, because a fix they "
+                     "asked for has shipped or they said they would return.", n=f"{int(metrics['winback_accounts']):,}",
+                     money=money(metrics.get('winback_mrr') or 0, cur)))
     return out[:6]
 
 
@@ -300,17 +310,20 @@ def actions(metrics: dict) -> list[dict]:
     cur = metrics.get("currency") or ""
     out = []
     if metrics.get("winback_accounts"):
-        out.append({"text": f"Win back {int(metrics['winback_accounts']):,} accounts "
-                            f"({money(metrics.get('winback_mrr') or 0, cur)} MRR): the win-back list",
+        out.append({"text": t("Win back {n} accounts ({money} MRR): the win-back list",
+                              n=f"{int(metrics['winback_accounts']):,}", money=money(metrics.get('winback_mrr') or 0, cur)),
                     "href": "30-churn-reasons.html#Win-back-list"})
     if metrics.get("at_risk_tier1_accounts"):
-        out.append({"text": f"Save {int(metrics['at_risk_tier1_accounts']):,} tier-1 accounts "
-                            f"({money(metrics.get('at_risk_tier1_mrr') or 0, cur)} MRR): the save list",
+        out.append({"text": t("Save {n} tier-1 accounts ({money} MRR): the save list",
+                              n=f"{int(metrics['at_risk_tier1_accounts']):,}",
+                              money=money(metrics.get('at_risk_tier1_mrr') or 0, cur)),
                     "href": "50-at-risk.html#Save-list"})
     for c in metrics.get("top_reason_changes") or []:
         if (c.get("change") or 0) > 0:
             what = "competitor" if c.get("level") == "competitor" else "reason"
-            out.append({"text": f"Rising {what}: {c.get('label')} ({pct(c['from'], 0)} to {pct(c['to'], 0)})",
+            template = "Rising competitor: {label} ({then} to {now})" if what == "competitor" else \
+                "Rising reason: {label} ({then} to {now})"
+            out.append({"text": t(template, label=c.get('label'), then=pct(c['from'], 0), now=pct(c['to'], 0)),
                         "href": "30-churn-reasons.html#What-changed" if what == "reason"
                         else "30-churn-reasons.html#Competitors"})
     return out[:6]
@@ -334,10 +347,10 @@ def audiences(metrics: dict) -> list[dict]:
     out = []
     for title, codes, href, about in AUDIENCES:
         bits = [f"{labels.get(c, c.replace('_', ' '))} {pct(shares[c], 0)}" for c in codes if shares.get(c) is not None]
-        text = f"Read: {about}."
+        text = t("Read: {about}.", about=t(about))
         if bits:
-            text = f"Share of responding churned accounts: {', '.join(bits)}. " + text
-        out.append({"title": title, "text": text, "href": href})
+            text = t("Share of responding churned accounts: {shares}.", shares=t(", ").join(bits)) + t(" ") + text
+        out.append({"title": t(title), "text": text, "href": href})
     return out
 
 

@@ -61,6 +61,27 @@ def set_theme(*, cjk: bool = True) -> None:
     _notebook_figures()
 
 
+def _chart_words(fig, english: bool = False) -> str:
+    """The chart's title, else its axes' titles and labels, joined (empty when it has none); with
+    ``english`` the joining words stay English (a data twin's file name is the same in every language)."""
+    from ..i18n import t as tr
+
+    if english:
+        def tr(template, **kw):
+            return template.format(**kw)
+
+    parts = []
+    if getattr(fig, "_suptitle", None) is not None and fig._suptitle.get_text():
+        parts.append(fig._suptitle.get_text())
+    for ax in fig.axes:
+        t = ax.get_title() or ax.get_title(loc="left")
+        if t:
+            parts.append(t)
+        elif ax.get_ylabel() and ax.get_xlabel():
+            parts.append(tr("{y} by {x}", y=ax.get_ylabel(), x=ax.get_xlabel()))
+    return "; ".join(dict.fromkeys(parts))
+
+
 def chart_title(fig) -> str:
     """What a chart shows, in words, for its alt text: its title, else its axes' titles and labels.
 
@@ -72,16 +93,10 @@ def chart_title(fig) -> str:
     'Chart: Monthly logo attrition'
     >>> plt.close(fig)
     """
-    parts = []
-    if getattr(fig, "_suptitle", None) is not None and fig._suptitle.get_text():
-        parts.append(fig._suptitle.get_text())
-    for ax in fig.axes:
-        t = ax.get_title() or ax.get_title(loc="left")
-        if t:
-            parts.append(t)
-        elif ax.get_ylabel() and ax.get_xlabel():
-            parts.append(f"{ax.get_ylabel()} by {ax.get_xlabel()}")
-    return "Chart: " + "; ".join(dict.fromkeys(parts)) if parts else "Chart"
+    from ..i18n import t
+
+    words = _chart_words(fig)
+    return t("Chart: {title}", title=words) if words else t("Chart")
 
 
 def _notebook_figures() -> None:
@@ -96,7 +111,20 @@ def _notebook_figures() -> None:
     if ip is None:
         return
     set_matplotlib_formats("retina")
-    ip.display_formatter.formatters["text/plain"].for_type(Figure, lambda fig, p, cycle: p.text(chart_title(fig)))
+    formatters = ip.display_formatter.formatters
+    for mime in ("image/png", "image/svg+xml"):   # a chart drawn by hand in a notebook is translated too
+        draw = formatters[mime].lookup_by_type(Figure) if Figure in formatters[mime].type_printers else None
+        if draw is not None and not getattr(draw, "_churnlab", False):
+            def shown(fig, _draw=draw):
+                translate_figure(fig)
+                return _draw(fig)
+            shown._churnlab = True
+            formatters[mime].for_type(Figure, shown)
+
+    def text(fig, p, cycle):
+        translate_figure(fig)
+        p.text(chart_title(fig))
+    formatters["text/plain"].for_type(Figure, text)
 
 
 def percent_axis(ax, axis: str = "y", decimals: int = 0):
@@ -128,6 +156,63 @@ def _figures(obj):
     return []
 
 
+def translate_figure(fig) -> None:
+    """The chart's own words (titles, axis labels, legend titles and entries) in the report language
+    (:mod:`churnlab.i18n`). Tick labels and legend entries that are data (segment names) are left as
+    they are unless the catalogue knows them; nothing changes in an English report."""
+    from ..i18n import report_language, translate
+
+    if report_language() == "en":
+        return
+    texts = [fig._suptitle] if getattr(fig, "_suptitle", None) is not None else []
+    quiet = []
+    grid = bool(getattr(fig, "legends", []))   # a grid of panels: each panel's title is a group (data)
+    for ax in fig.axes:
+        (quiet if grid else texts).extend([ax.title, ax._left_title, ax._right_title])
+        texts += [ax.xaxis.label, ax.yaxis.label]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts.append(legend.get_title())
+            quiet += list(legend.get_texts())
+        for axis in (ax.xaxis, ax.yaxis):   # category labels are made when the chart is drawn
+            _translated_ticks(axis)
+        quiet += [c for c in ax.texts]
+    legends = list(getattr(fig, "legends", []))
+    for legend in legends:
+        texts.append(legend.get_title())
+        quiet += list(legend.get_texts())
+    for item in texts:
+        if item is not None and item.get_text():
+            item.set_text(translate(item.get_text()))
+    for item in quiet:
+        if item is not None and item.get_text():
+            item.set_text(translate(item.get_text(), record=False))
+
+
+def _translated_ticks(axis) -> None:
+    """Category tick labels (churnlab's words or data) in the report language, as they are drawn."""
+    from matplotlib.category import StrCategoryFormatter
+    from matplotlib.ticker import FixedFormatter, Formatter, FuncFormatter
+
+    from ..i18n import translate
+
+    inner = axis.get_major_formatter()
+    if not isinstance(inner, (FixedFormatter, FuncFormatter, StrCategoryFormatter)):
+        return
+
+    class Translated(Formatter):
+        def set_locs(self, locs):
+            inner.set_locs(locs)
+
+        def __call__(self, x, pos=None):
+            return translate(inner(x, pos), record=False)
+
+        def format_ticks(self, values):
+            return [translate(v, record=False) for v in inner.format_ticks(values)]
+
+    axis.set_major_formatter(Translated())
+
+
 def literal_text(func):
     """Decorator of plotting helpers: every text of the chart is drawn as written.
 
@@ -144,9 +229,12 @@ def literal_text(func):
             from ..presentation import save_twin
 
             figs = _figures(out)
-            title = kwargs.get("title") or (chart_title(figs[0])[len("Chart: "):] if figs else None)
+            title = kwargs.get("title") or (_chart_words(figs[0], english=True) if figs else None)
             save_twin(args[0], title or func.__name__.replace("plot_", ""), kind="chart")
         for fig in _figures(out):
+            # drawn into a given Axes: the helper that owns the figure translates it
+            if kwargs.get("ax") is None and not (args and isinstance(args[0], matplotlib.axes.Axes)):
+                translate_figure(fig)
             for t in fig.findobj(Text):
                 t.set_parse_math(False)
                 t.set_usetex(False)
