@@ -37,8 +37,12 @@ def _window(events, start, end):
 
 
 def qualified_activity_expr(events, *, grain: str = "month", qualified_events=None,
-                            level: str = "account", start=None, end=None):
-    """The Ibis expression behind :func:`qualified_activity` (for other backends or further SQL)."""
+                            level: str = "account", start=None, end=None, as_date: bool = True):
+    """The Ibis expression behind :func:`qualified_activity` (for other backends or further SQL).
+
+    ``period_start`` is a date; with ``as_date=False`` it is the period's first instant (a
+    timestamp at midnight), which pandas receives without converting millions of dates.
+    """
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}, not {grain!r}")
     keys = ["account_id"] if level == "account" else ["account_id", "user_id"]
@@ -49,7 +53,8 @@ def qualified_activity_expr(events, *, grain: str = "month", qualified_events=No
         t = t.filter(t.event.isin(list(qualified_events)))
     if level == "user":
         t = t.filter(t.user_id.notnull())
-    t = t.mutate(period_start=t.ts.truncate(_TRUNC[grain]).cast("date"))
+    start_of = t.ts.truncate(_TRUNC[grain])
+    t = t.mutate(period_start=start_of.cast("date") if as_date else start_of)
     return t.group_by([*keys, "period_start"]).aggregate(n_events=t.count())
 
 
@@ -93,11 +98,11 @@ def qualified_activity(events, *, grain: str = "month", qualified_events=None,
     2          b   2026-01-01         1    True
     """
     expr = qualified_activity_expr(events, grain=grain, qualified_events=qualified_events, level=level,
-                                   start=start, end=end)
+                                   start=start, end=end, as_date=False)
     keys = ["account_id"] if level == "account" else ["account_id", "user_id"]
     # sorted in the engine (unique keys, so the same order as pandas' sort, without sorting strings in Python)
     df = expr.order_by([*keys, "period_start"]).execute()
-    df["period_start"] = pd.to_datetime(df["period_start"])
+    df["period_start"] = pd.to_datetime(df["period_start"]).astype("datetime64[ns]")
     df["n_events"] = df["n_events"].astype("int64")
     df["active"] = df["n_events"] >= int(min_count)
     return df.reset_index(drop=True)
@@ -244,7 +249,7 @@ def activity_transitions(events, *, grain: str = "month", qualified_events=None,
     agg = a.group_by(["period_start", *by]).aggregate(
         active=a.count(), retained=a.is_ret.cast("int64").sum(), reactivated=a.is_react.cast("int64").sum())
     df = agg.execute()
-    df["period_start"] = pd.to_datetime(df["period_start"])
+    df["period_start"] = pd.to_datetime(df["period_start"]).astype("datetime64[ns]")
     for c in ("active", "retained", "reactivated"):
         df[c] = df[c].astype("int64")
     df["new"] = df["active"] - df["retained"] - df["reactivated"]

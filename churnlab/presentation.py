@@ -207,8 +207,10 @@ def fold_long_tables(html: str, *, over: int = FOLD_OVER, show: int = FOLD_SHOW,
     >>> fold_long_tables(short) == short
     True
     """
-    text = {"show_all": "Show all {n:,} rows", "show_first": "Show the first {show} rows only",
-            "download": "Download all {n:,} rows (CSV)", **(labels or {})}
+    from churnlab.i18n import t as tr   # the words in the report language, the figures as they are
+
+    text = {"show_all": "Show all {n} rows", "show_first": "Show the first {show} rows only",
+            "download": "Download all {n} rows (CSV)", **(labels or {})}
 
     def fold(m):
         table = m.group(0)
@@ -230,10 +232,11 @@ def fold_long_tables(html: str, *, over: int = FOLD_OVER, show: int = FOLD_SHOW,
         table = "".join(parts) + table[last:]
         name = _CSV_NAME.search(table[:table.index(">") + 1])
         href = csv_href(_html.unescape(name.group(1))) if (name and csv_href) else None
-        link = (f'<p class="csv"><a href="{escape(href)}" download>{escape(text["download"].format(n=n, show=show))}'
+        words = {k: tr(v, n=f"{n:,}", show=f"{show:,}") for k, v in text.items()}
+        link = (f'<p class="csv"><a href="{escape(href)}" download>{escape(words["download"])}'
                 f"</a></p>" if href else "")
-        summary = (f'<summary><span class="fold-closed">{escape(text["show_all"].format(n=n, show=show))}</span>'
-                   f'<span class="fold-open">{escape(text["show_first"].format(n=n, show=show))}</span></summary>')
+        summary = (f'<summary><span class="fold-closed">{escape(words["show_all"])}</span>'
+                   f'<span class="fold-open">{escape(words["show_first"])}</span></summary>')
         return f'<div class="fold-table"><details class="fold">{summary}</details>{table}{link}</div>'
 
     return _TABLE.sub(fold, html)
@@ -343,7 +346,7 @@ HEADERS = {
 #: Columns whose text cells are churnlab's own words (never customer text): in a report of another
 #: language than English (:mod:`churnlab.i18n`) :func:`churnlab.report.styled` translates them.
 WORD_COLUMNS = frozenset({"meaning", "direction", "response", "timeline", "value", "risk_level", "root_cause",
-                          "kind", "band_meaning", "tier_accounts", "why", "status"})
+                          "kind", "band_meaning", "tier_accounts", "why", "status", "signal", "signals"})
 
 
 def readable_header(name) -> str:

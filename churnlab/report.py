@@ -1125,7 +1125,9 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
             text.add(c)   # dates as text: kept on one line like the other figures
         elif c in presentation.WORD_COLUMNS and i18n.report_language() != "en":
             # churnlab's own words (a signal's meaning, a tier's response) in the report language
-            data[c] = data[c].map(lambda v: i18n.translate(v, record=False) if isinstance(v, str) else v)
+            # a list of them ("Champion left; Low seat use") item by item
+            data[c] = data[c].map(lambda v: "; ".join(i18n.translate(p, record=False) for p in v.split("; "))
+                                  if isinstance(v, str) else v)
     fmt.update({c: f for c, f in (formats or {}).items() if c in data})
     numeric = [c for c in data.columns if c in fmt and c not in text]
     data = data.rename(columns={c: names.get(c, readable_header(c)) for c in data.columns})
