@@ -7,8 +7,8 @@ For one company (``--data``, or one generated with ``--accounts`` / ``--events-p
   with pandas); budget: within 2x. The snapshot the review writes once and each notebook opens is
   timed too.
 * **every engine aggregation** the review runs on events - qualified activity per account and per
-  user and month, user attrition over 8 quarters, event counts - on the validated events (the
-  snapshot's Parquet file, as in the notebooks), against a hand-written DuckDB query on the same
+  user and month, user attrition over 8 quarters, event counts, the at-risk engagement signals - on
+  the validated events (the snapshot's Parquet file, as in the notebooks), against a hand-written DuckDB query on the same
   file (budget: within 1.3x) and against the pandas way (read the columns, filter, group; budget:
   churnlab at least 10x faster). ``--no-pandas`` skips pandas (it needs several GB at 50M events).
 * **the whole review** (``churnlab review`` in a subprocess): wall time and the peak RSS of the
@@ -111,7 +111,7 @@ def bench_company(data: Path, *, pandas_ref: bool = True, quiet: bool = False) -
     import duckdb
     import pandas as pd
 
-    from churnlab import activity, attrition, settings, sources
+    from churnlab import activity, attrition, risk, settings, sources
     from churnlab.periods import Period
     from churnlab.report import resolve_quarter
 
@@ -180,6 +180,17 @@ def bench_company(data: Path, *, pandas_ref: bool = True, quiet: bool = False) -
         FROM act b LEFT JOIN act n ON n.account_id = b.account_id AND n.user_id = b.user_id
                                    AND n.p = b.p + INTERVAL 3 MONTH
         GROUP BY 1 ORDER BY 1"""
+    day = q.start   # the at-risk signals as of the reviewed quarter's start (risk.event_signals)
+    lo_lit, mid_lit, day_lit = (f"TIMESTAMP '{day - pd.Timedelta(days=n):%Y-%m-%d}'" for n in (120, 30, 0))
+
+    def pd_signals():
+        df = pandas_frame(["account_id", "user_id", "ts", "event"])
+        df = df[(df["ts"] >= day - pd.Timedelta(days=120)) & (df["ts"] < day) & df["event"].isin(qualified)]
+        recent = df["ts"] >= day - pd.Timedelta(days=30)
+        g = df.assign(recent=recent.astype(int), prior=(~recent).astype(int)).groupby("account_id")
+        return pd.DataFrame({"recent": g["recent"].sum(), "prior": g["prior"].sum(),
+                             "users": df[recent].groupby("account_id")["user_id"].nunique()}).reset_index()
+
     cases = [
         ("qualified activity, account x month",
          lambda: activity.qualified_activity(sds.events, grain="month", qualified_events=qualified),
@@ -202,6 +213,13 @@ def bench_company(data: Path, *, pandas_ref: bool = True, quiet: bool = False) -
              f"AND ts >= TIMESTAMP '{q.start:%Y-%m-%d}' AND ts < TIMESTAMP '{q.end + pd.Timedelta(days=1):%Y-%m-%d}' "
              f"GROUP BY 1 ORDER BY 1"),
          pd_event_counts),
+        ("at-risk engagement signals (120 days)",
+         lambda: risk.event_signals(sds.events, day, qualified_events=qualified),
+         sql(f"SELECT account_id, count(*) FILTER (WHERE ts >= {mid_lit}) AS recent, "
+             f"count(*) FILTER (WHERE ts < {mid_lit}) AS prior, "
+             f"count(DISTINCT user_id) FILTER (WHERE ts >= {mid_lit}) AS users FROM read_parquet('{ev_file}') "
+             f"WHERE ts >= {lo_lit} AND ts < {day_lit} AND event IN ({names}) GROUP BY 1"),
+         pd_signals),
     ]
     if not quiet:
         print("Engine aggregations (on the validated events, as the notebooks run them):")
