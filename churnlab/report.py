@@ -931,8 +931,8 @@ def _card_html(card: dict, currency: str) -> str:
     from . import summary as sm
 
     e = presentation.escape
-    value = sm.pct(card["value"]) if card["kind"] == "rate" else sm.money(card["value"], currency)
-    ci = (f"<div class='ci'>{e(i18n.t('95% CI {lo}-{hi}', lo=sm.pct(card['lo']), hi=sm.pct(card['hi'])))}</div>"
+    value = sm.figure(card["value"], card["kind"], currency)
+    ci = (f"<div class='ci'>{e(i18n.t('95% CI {lo}-{hi}', lo=sm.figure(card['lo'], card['kind']), hi=sm.figure(card['hi'], card['kind'])))}</div>"
           if card.get("lo") is not None and card.get("hi") is not None else "")
     deltas = []
     for which in ("prev", "year"):
