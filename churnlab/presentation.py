@@ -343,7 +343,7 @@ HEADERS = {
 #: Columns whose text cells are churnlab's own words (never customer text): in a report of another
 #: language than English (:mod:`churnlab.i18n`) :func:`churnlab.report.styled` translates them.
 WORD_COLUMNS = frozenset({"meaning", "direction", "response", "timeline", "value", "risk_level", "root_cause",
-                          "kind", "band_meaning", "tier_accounts", "why", "status"})
+                          "kind", "band_meaning", "tier_accounts", "why", "status", "band", "grain"})
 
 
 def readable_header(name) -> str:

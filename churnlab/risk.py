@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .periods import Period
 from .stats import wilson_interval
 
@@ -774,7 +775,8 @@ def signal_labels(names) -> str:
     """
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
-    return "; ".join(SIGNAL_LABELS.get(n, str(n).replace("_", " ")) for n in names)
+    sep = "; " if i18n.report_language() == "en" else "、"
+    return sep.join(i18n.word(SIGNAL_LABELS.get(n, str(n).replace("_", " "))) for n in names)
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
@@ -782,7 +784,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     value and risk levels and root causes capitalised. Numbers are left to :func:`churnlab.report.styled`."""
     t = table.copy()
     if "signal" in t:
-        t["signal"] = t["signal"].map(lambda n: SIGNAL_LABELS.get(n, n))
+        t["signal"] = t["signal"].map(lambda n: i18n.word(SIGNAL_LABELS.get(n, n)))
     if "signals" in t and t["signals"].dtype == object and not t["signals"].astype(str).str.fullmatch(r"\d+\+?").all():
         t["signals"] = t["signals"].map(lambda v: signal_labels(v) if isinstance(v, str) else v)
     for c in ("band", "value", "risk_level", "root_cause", "response", "meaning"):

@@ -483,7 +483,8 @@ def mature_cohorts(data: pd.DataFrame, *, months: float = 12, last: int = 4,
 def readable_summary(summary: pd.DataFrame, *, times: Iterable[float] | None = None,
                      horizon: float | None = None) -> pd.DataFrame:
     """A :func:`survival_summary` as text for readers: intervals in brackets, percentages,
-    "not reached" for a median more than half the group has not reached, blank when unknown.
+    "not reached" for a median more than half the group has not reached (and "at least 20.0" for an
+    interval whose upper end is not reached), blank when unknown.
 
     Examples
     --------
@@ -492,11 +493,17 @@ def readable_summary(summary: pd.DataFrame, *, times: Iterable[float] | None = N
     ...                   "survival_12m": [0.8], "survival_12m_lo": [0.7], "survival_12m_hi": [0.87],
     ...                   "rmst_24m": [19.5], "rmst_24m_lo": [18.9], "rmst_24m_hi": [20.1]})
     >>> readable_summary(s).iloc[0, 3:].tolist()
-    ['not reached (20.0 to not reached)', '80.0% (70.0 to 87.0%)', '19.5 (18.9 to 20.1)']
+    ['not reached (at least 20.0)', '80.0% (70.0%-87.0%)', '19.5 (18.9-20.1)']
+    >>> s[["median", "median_lo"]] = [[30.0, np.inf]] ; readable_summary(s).iloc[0, 3]
+    'not reached'
+    >>> s[["median", "median_lo"]] = [[37.9, 36.0]] ; readable_summary(s).iloc[0, 3]
+    '37.9 (at least 36.0)'
     """
+    from .i18n import t as tr
+
     def months(v):
         return "" if not np.isfinite(v) and not v == np.inf else \
-            ("not reached" if v == np.inf else f"{v:.1f}")
+            (tr("not reached") if v == np.inf else f"{v:.1f}")
 
     surv = [c for c in summary.columns if re.fullmatch(r"survival_[\d.]+m", c)]
     rmst = [c for c in summary.columns if re.fullmatch(r"rmst_[\d.]+m", c)]
@@ -507,16 +514,24 @@ def readable_summary(summary: pd.DataFrame, *, times: Iterable[float] | None = N
     groups = [c for c in summary.columns if c not in {"accounts", "churned", "follow_up"}
               and not re.match(r"(median|survival_|rmst_)", c)]
     out = summary[groups + ["accounts", "churned"]].copy()
-    out["median lifetime, months"] = [
-        "" if np.isnan(m) else months(m) + ("" if np.isnan(lo) else f" ({months(lo)} to {months(hi)})")
-        for m, lo, hi in zip(summary["median"], summary["median_lo"], summary["median_hi"])]
+    def median(m, lo, hi):
+        if np.isnan(m):
+            return ""
+        if np.isnan(lo) or lo == np.inf:       # no interval, or even its lower end is not reached
+            return months(m if lo != np.inf else np.inf)
+        if hi == np.inf or np.isnan(hi):
+            return f"{months(m)} ({tr('at least {months}', months=months(lo))})"
+        return f"{months(m)} ({months(lo)}-{months(hi)})"
+
+    out["median lifetime, months"] = [median(m, lo, hi) for m, lo, hi in
+                                      zip(summary["median"], summary["median_lo"], summary["median_hi"])]
     for c in surv:
         out[f"still active at {c[9:-1]} months"] = [
-            "" if not np.isfinite(v) else f"{100 * v:.1f}% ({100 * lo:.1f} to {100 * hi:.1f}%)"
+            "" if not np.isfinite(v) else f"{100 * v:.1f}% ({100 * lo:.1f}%-{100 * hi:.1f}%)"
             for v, lo, hi in zip(summary[c], summary[f"{c}_lo"], summary[f"{c}_hi"])]
     for c in rmst:
         out[f"mean months of the first {c[5:-1]}"] = [
-            "" if not np.isfinite(v) else f"{v:.1f} ({lo:.1f} to {hi:.1f})"
+            "" if not np.isfinite(v) else f"{v:.1f} ({lo:.1f}-{hi:.1f})"
             for v, lo, hi in zip(summary[c], summary[f"{c}_lo"], summary[f"{c}_hi"])]
     return out
 
