@@ -30,6 +30,7 @@ import pandas as pd
 
 from .periods import Period, periods_between, periods_covering
 from .stats import add_wilson, fill_blank, format_p, group_rare_levels, pct
+from .presentation import level_word
 
 #: Columns of :func:`logo_attrition` (``by`` columns follow ``period_end``).
 ATTRITION_COLUMNS = ["period", "period_start", "period_end", "start_count", "churned", "retained",
@@ -873,7 +874,8 @@ def describe_segment_test(test: pd.DataFrame, *, alpha: float = 0.05, what: str 
         return f"There are too few groups or churned customers to test whether {what} differs by {by}."
     stats_txt = (f"chi-square {t['chi2']:.1f} with {int(t['chi2_df'])} degrees of freedom, {format_p(t['chi2_p'])}; "
                  f"logistic regression {format_p(t['lr_p'])}")
-    spread = f"highest in {t['highest']} ({pct(t['highest_rate'])}), lowest in {t['lowest']} ({pct(t['lowest_rate'])})"
+    spread = (f"highest in {level_word(t['highest'])} ({pct(t['highest_rate'])}), "
+              f"lowest in {level_word(t['lowest'])} ({pct(t['lowest_rate'])})")
     pooled = int(t["pooled"]) if "pooled" in t and pd.notna(t["pooled"]) else 0
     note = f" The {pooled} smallest {by} values are pooled as \"Other\"." if pooled else ""
     if t["chi2_p"] < alpha:

@@ -1163,9 +1163,11 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
             fmt[c] = "{:.2f}"
         elif c in pvalues:
             fmt[c] = (lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}")
-        elif pd.api.types.is_bool_dtype(data[c]) or any(isinstance(v, (bool, np.bool_)) for v in data[c]):
-            yes, no = i18n.t("yes"), i18n.t("no")
-            data[c] = data[c].map(lambda v: yes if v is True else no if v is False else v)
+        elif pd.api.types.is_bool_dtype(data[c]) or any(isinstance(v, (bool, np.bool_)) or v in ("True", "False")
+                                                        for v in data[c] if not isinstance(v, (list, dict))):
+            # booleans, also a group named after one ("True" as the highest group of a yes / no trait)
+            data[c] = data[c].map(lambda v: presentation.level_word(v)
+                                  if isinstance(v, (bool, np.bool_)) or v in ("True", "False") else v)
         elif pd.api.types.is_datetime64_any_dtype(data[c]):
             data[c] = data[c].dt.strftime("%Y-%m-%d")
             text.add(c)

@@ -39,6 +39,7 @@ from statsmodels.stats.multitest import multipletests
 
 from .periods import GRAINS, Period, label_of, period_start
 from .stats import BLANK_LABEL, OTHER_LABEL, fill_blank, format_p, group_rare_levels, pct
+from .presentation import level_word, trait
 
 __all__ = [
     "MONTH_DAYS", "HORIZONS", "analysis_date", "lifetimes", "mark_era", "censor_at",
@@ -1193,8 +1194,10 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``covariate, column, level, reference, hazard_ratio, hazard_ratio_lo, hazard_ratio_hi, p,
-        reading`` where ``reading`` says it in words ("plan basic churns 2.1x as fast as plan plus").
+        ``covariate, column, level, reference, trait, versus, hazard_ratio, hazard_ratio_lo,
+        hazard_ratio_hi, p, reading`` where ``trait`` and ``versus`` are the covariate and its reference
+        as readers see them ("Plan: basic", "plus") and ``reading`` says it in words ("plan basic churns
+        2.1x as fast as plan plus").
 
     Examples
     --------
@@ -1206,7 +1209,7 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     """
     cph = _model_of(cph)
     if cph is None:
-        return pd.DataFrame(columns=["covariate", "column", "level", "reference", "hazard_ratio",
+        return pd.DataFrame(columns=["covariate", "column", "level", "reference", "trait", "versus", "hazard_ratio",
                                      "hazard_ratio_lo", "hazard_ratio_hi", "p", "reading"])
     s = cph.summary
     refs = getattr(cph, "churnlab_reference", {})
@@ -1222,6 +1225,8 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
         else:
             reading = f"each extra unit of {col} multiplies the churn rate by {hr:.3g}"
         rows.append({"covariate": name, "column": col, "level": level or None, "reference": ref,
+                     "trait": trait(col, level or None),
+                     "versus": level_word(ref) if ref is not None else None,
                      "hazard_ratio": hr, "hazard_ratio_lo": float(r[lo_col]),
                      "hazard_ratio_hi": float(r[hi_col]), "p": float(r["p"]),
                      "reading": f"{reading} ({format_p(float(r['p']))})"})

@@ -317,8 +317,9 @@ def plot_hazard_ratios(hr: pd.DataFrame, *, ax=None, title: str | None = None):
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.45 * len(hr) + 1.5))
     d = hr.iloc[::-1].reset_index(drop=True)
-    labels = [f"{c}  (vs {r})" if isinstance(r, str) and r else c
-              for c, r in zip(d["covariate"], d.get("reference", [None] * len(d)))]
+    names = d["trait"] if "trait" in d else d["covariate"]
+    refs = d["versus"] if "versus" in d else d.get("reference", pd.Series([None] * len(d)))
+    labels = [f"{c}  (vs {r})" if isinstance(r, str) and r else c for c, r in zip(names, refs)]
     y = np.arange(len(d))
     col = np.where(d["hazard_ratio"] >= 1, "#c0392b", "#2471a3")
     x = d["hazard_ratio"].to_numpy(dtype=float)
