@@ -1201,6 +1201,17 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     return st
 
 
+def points(v) -> str:
+    """A change of a share in percentage points: ``0.181 -> '+18.1 pts'`` (for ``styled(formats=...)``).
+
+    Examples
+    --------
+    >>> points(0.181), points(-0.0474)
+    ('+18.1 pts', '-4.7 pts')
+    """
+    return i18n.t("{d} pts", d=f"{100 * float(v):+.1f}")
+
+
 def available(dataset, *tables: str, columns=(), what: str = "This section") -> bool:
     """Whether a notebook section can run; if not, show readers a short note saying why.
 
