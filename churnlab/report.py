@@ -1105,7 +1105,7 @@ def _with_interval(frame: pd.DataFrame, col: str, fmt) -> pd.Series:
     def one(v, a, b):
         if v is None or pd.isna(v):
             return None
-        if a is None or b is None or pd.isna(a) or pd.isna(b):
+        if a is None or b is None or pd.isna(a) or pd.isna(b) or a == b:   # no interval (a reference group's 1.00)
             return fmt(v)
         return f"{fmt(v)} ({fmt(a)}-{fmt(b)})"
     return pd.Series([one(v, a, b) for v, a, b in zip(frame[col], lo, hi)], index=frame.index, dtype=object)

@@ -716,7 +716,7 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     n = int(overall["groups"])
     verdict = "differs" if overall["p"] < alpha else "does not clearly differ"
     what = "signups before and after the change" if by == "era" else str(by).replace("_", " ")
-    out = [f"Survival {verdict} across {what} ({n} groups; "
+    out = [f"Survival {verdict} {'across' if by == 'era' else 'by'} {what} ({n} groups; "
            f"log-rank chi-square = {overall['test_statistic']:.1f} on {int(overall['df'])} df, "
            f"{format_p(overall['p'])})."]
     wanted = None if pairs is None else {frozenset(p) for p in pairs}
