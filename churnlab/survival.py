@@ -1220,8 +1220,9 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
         col, _, level = name.partition("=")
         ref = refs.get(col) if level else None
         hr = float(r["exp(coef)"])
-        if level:
-            reading = f"{col} {level} churns {_times(hr)} {col} {ref}"
+        if level:   # in words: "icp fit no churns 1.7x as fast as icp fit yes", not "icp_fit False ... icp_fit True"
+            words = str(col).replace("_", " ")
+            reading = f"{words} {level_word(level)} churns {_times(hr)} {words} {level_word(ref)}"
         else:
             reading = f"each extra unit of {col} multiplies the churn rate by {hr:.3g}"
         rows.append({"covariate": name, "column": col, "level": level or None, "reference": ref,
@@ -1290,7 +1291,7 @@ def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01) -> str:
     --------
     >>> describe_ph(pd.DataFrame({"covariate": ["contract=monthly", "segment=small"],
     ...                           "column": ["contract", "segment"], "p": [1e-9, 0.4]}))
-    'The effect of contract changes with account age (proportional-hazards test p < 0.001), so its hazard ratio is an average over the lifetime; the model is refitted stratified by contract. segment meets the assumption.'
+    'The effect of contract changes with account age (proportional-hazards test p < 0.001), so its hazard ratio is an average over the lifetime; the model is refitted stratified by contract. Segment meets the assumption.'
     """
     if check is None or check.empty:
         return "The proportional-hazards check is not available for this model."
@@ -1300,12 +1301,13 @@ def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01) -> str:
         return ("Every covariate meets the proportional-hazards assumption "
                 f"(no test with p < {alpha:g}), so each hazard ratio holds across the lifetime.")
     p = check.loc[check["column"].isin(bad), "p"].min()
-    cols = _join(bad)
+    cols = _join([str(c).replace("_", " ") for c in bad])
     verb = "changes" if len(bad) == 1 else "change"
     text = (f"The effect of {cols} {verb} with account age (proportional-hazards test {format_p(p)}), "
             f"so its hazard ratio is an average over the lifetime; the model is refitted stratified by {cols}.")
     if good:
-        text += f" {_join(good)} {'meets' if len(good) == 1 else 'meet'} the assumption."
+        names = _join([str(c).replace("_", " ") for c in good])
+        text += f" {names[:1].upper() + names[1:]} {'meets' if len(good) == 1 else 'meet'} the assumption."
     return text
 
 
