@@ -208,8 +208,10 @@ def fold_long_tables(html: str, *, over: int = FOLD_OVER, show: int = FOLD_SHOW,
     >>> fold_long_tables(short) == short
     True
     """
-    text = {"show_all": "Show all {n:,} rows", "show_first": "Show the first {show} rows only",
-            "download": "Download all {n:,} rows (CSV)", **(labels or {})}
+    from .i18n import t
+
+    text = {"show_all": t("Show all {n:,} rows"), "show_first": t("Show the first {show} rows only"),
+            "download": t("Download all {n:,} rows (CSV)"), **(labels or {})}   # in the report language
 
     def fold(m):
         table = m.group(0)
