@@ -968,9 +968,10 @@ def describe_cohort_effect(effects: pd.DataFrame, *, by: str = "usage_band", fea
     >>> e = pd.DataFrame({"usage_band": list(USAGE_BANDS), "attrition_rate": [0.10, 0.05, 0.02],
     ...     "odds_ratio": [2.1, 1.0, 0.39], "odds_ratio_lo": [1.5, 1.0, 0.2], "odds_ratio_hi": [3.0, 1.0, 0.7],
     ...     "p_value": [0.0001, np.nan, 0.002], "reference": ["middle two quartiles"] * 3})
-    >>> print(describe_cohort_effect(e, feature="workflow runs"))
+    >>> print(describe_cohort_effect(e, feature="workflow_runs"))
     Heaviest users of workflow runs (top quartile) lost 2.0% of accounts against 5.0% in the middle and 10.0% in the bottom quartile; the top quartile's odds of churning are 0.39 times the middle's (95% CI 0.20-0.70, p = 0.002), a significant difference.
     """
+    feature = level_word(feature)   # an event code as words: "workflow_run" -> "workflow run"
     e = effects.set_index(by)
     if not all(b in e.index for b in USAGE_BANDS):
         return (f"Too few accounts used {feature} in the quarter before to split them into usage quartiles, so "

@@ -976,6 +976,13 @@ def _spark(values, *, width: int = 120, height: int = 28) -> str:
             "fill='#102a43'/></svg>")
 
 
+#: The tables of the data contract as readers name them (the index's "Data used").
+TABLE_NAMES = {"accounts": "Accounts", "subscriptions": "Subscriptions", "users": "Users",
+               "exit_interviews": "Exit interviews", "roadmap": "Roadmap", "health_scores": "Health scores",
+               "support_tickets": "Support tickets", "nps_responses": "NPS responses", "touchpoints": "Touchpoints",
+               "events": "Events"}
+
+
 def _card_html(card: dict, currency: str) -> str:
     from . import summary as sm
 
@@ -1059,7 +1066,8 @@ def write_index(result: ReviewResult, dataset=None) -> Path:
     data_rows = ""
     if dataset is not None:
         data_rows = "".join(
-            f"<tr><td>{e(r.table)}</td><td>{e(str(r.file))}</td><td class='num'>{r.read:,}</td>"
+            f"<tr><td>{e(TABLE_NAMES.get(r.table) and t(TABLE_NAMES[r.table]) or r.table)}</td><td>{e(str(r.file))}</td>"
+            f"<td class='num'>{r.read:,}</td>"
             f"<td class='num'>{r.excluded:,}</td><td class='num'>{r.used:,}</td></tr>"
             for r in dataset.rows.itertuples(index=False))
         data_rows = (f"<h2>{e(t('Data used'))}</h2><table><tr><th>{e(t('Table'))}</th><th>{e(t('File'))}</th>"
