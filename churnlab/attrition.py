@@ -872,7 +872,8 @@ def describe_segment_test(test: pd.DataFrame, *, alpha: float = 0.05, what: str 
     by = str(t["by"]).replace("_", " ")
     if not np.isfinite(t["chi2_p"]):
         return f"There are too few groups or churned customers to test whether {what} differs by {by}."
-    stats_txt = (f"chi-square {t['chi2']:.1f} with {int(t['chi2_df'])} degrees of freedom, {format_p(t['chi2_p'])}; "
+    dof = int(t['chi2_df'])
+    stats_txt = (f"chi-square {t['chi2']:.1f} with {dof} degree{'' if dof == 1 else 's'} of freedom, {format_p(t['chi2_p'])}; "
                  f"logistic regression {format_p(t['lr_p'])}")
     spread = (f"highest in {level_word(t['highest'])} ({pct(t['highest_rate'])}), "
               f"lowest in {level_word(t['lowest'])} ({pct(t['lowest_rate'])})")
