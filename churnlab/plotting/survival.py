@@ -129,6 +129,10 @@ def add_at_risk_table(ax, at_risk: pd.DataFrame, *, hue=None, colors=None, fonts
     long = max((len(str(v)) for v in levels), default=0) > 14
     ax.text(-0.05, top, "At risk", transform=ax.transAxes, ha="right", va="top",
             fontsize=fontsize, fontweight="bold")
+    # the months the counts are taken at, as the table's header (they need not be the axis ticks)
+    for t in sorted({float(v) for v in at_risk["time"] if lo - 1e-9 <= v <= hi + 1e-9}):
+        ax.text(t, top, f"{t:g}", transform=trans, ha="center", va="top", fontsize=fontsize,
+                color="#627d98", fontweight="bold")
     for i, level in enumerate(levels):
         y = top - 0.075 * (i + 1)
         part = at_risk[keys == level]
