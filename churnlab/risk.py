@@ -64,7 +64,7 @@ HEADERS = {"band": "Health band", "vs_ref": "Times the green rate", "mean_score"
            "rate_fired": "Churn rate with it", "lead_days": "Lead time (days)", "signals": "Signals firing",
            "n_signals": "Signals firing", "risk": "Churn risk", "risk_level": "Risk level", "value": "Value",
            "tier": "Tier", "response": "Response", "timeline": "Timeline", "root_cause": "Likely root cause",
-           "predicted": "Predicted churn", "observed": "Observed churn", "segment": "Segment",
+           "predicted": "Predicted churn", "risk_group": "Risk group (1 = lowest)", "observed": "Observed churn", "segment": "Segment",
            "odds_vs_predicted": "Odds vs predicted"}
 #: Tiers of the save list: tier -> (accounts, response, timeline).
 TIERS = {1: ("high value, low-to-medium risk", "full save effort, executives involved", "30-90 days"),
@@ -231,12 +231,12 @@ def score_bands(score: pd.Series, cuts=(40.0, 65.0)) -> pd.Series:
 
 def calibration(y, prob, *, bins: int = 10) -> pd.DataFrame:
     """Predicted against observed churn by quantile bin of a probability (scikit-learn
-    ``calibration_curve``): ``predicted, observed``."""
+    ``calibration_curve``): ``risk_group`` (1 = the lowest predicted risk), ``predicted, observed``."""
     from sklearn.calibration import calibration_curve
 
     obs, pred = calibration_curve(np.asarray(y, dtype=int), np.asarray(prob, dtype=float), n_bins=bins,
                                   strategy="quantile")
-    return pd.DataFrame({"predicted": pred, "observed": obs})
+    return pd.DataFrame({"risk_group": np.arange(1, len(pred) + 1), "predicted": pred, "observed": obs})
 
 
 def churn_probability(base: pd.DataFrame) -> np.ndarray:
