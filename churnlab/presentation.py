@@ -208,10 +208,10 @@ def fold_long_tables(html: str, *, over: int = FOLD_OVER, show: int = FOLD_SHOW,
     >>> fold_long_tables(short) == short
     True
     """
-    from .i18n import t
+    from churnlab.i18n import t as tr   # the words in the report language, the figures as they are
 
-    text = {"show_all": t("Show all {n:,} rows"), "show_first": t("Show the first {show} rows only"),
-            "download": t("Download all {n:,} rows (CSV)"), **(labels or {})}   # in the report language
+    text = {"show_all": "Show all {n} rows", "show_first": "Show the first {show} rows only",
+            "download": "Download all {n} rows (CSV)", **(labels or {})}
 
     def fold(m):
         table = m.group(0)
@@ -233,10 +233,11 @@ def fold_long_tables(html: str, *, over: int = FOLD_OVER, show: int = FOLD_SHOW,
         table = "".join(parts) + table[last:]
         name = _CSV_NAME.search(table[:table.index(">") + 1])
         href = csv_href(_html.unescape(name.group(1))) if (name and csv_href) else None
-        link = (f'<p class="csv"><a href="{escape(href)}" download>{escape(text["download"].format(n=n, show=show))}'
+        words = {k: tr(v, n=f"{n:,}", show=f"{show:,}") for k, v in text.items()}
+        link = (f'<p class="csv"><a href="{escape(href)}" download>{escape(words["download"])}'
                 f"</a></p>" if href else "")
-        summary = (f'<summary><span class="fold-closed">{escape(text["show_all"].format(n=n, show=show))}</span>'
-                   f'<span class="fold-open">{escape(text["show_first"].format(n=n, show=show))}</span></summary>')
+        summary = (f'<summary><span class="fold-closed">{escape(words["show_all"])}</span>'
+                   f'<span class="fold-open">{escape(words["show_first"])}</span></summary>')
         return f'<div class="fold-table"><details class="fold">{summary}</details>{table}{link}</div>'
 
     return _TABLE.sub(fold, html)
@@ -332,8 +333,8 @@ HEADERS = {
     "usage_band": "Prior-quarter use", "flagged": "Accounts flagged", "flagged_churned": "Flagged and lost",
     "flagged_rate": "Churn rate, flagged", "others": "Other accounts", "others_churned": "Others lost",
     "others_rate": "Churn rate, others", "lift": "Lift", "share_of_churned": "Share of those lost",
-    "contribution": "Contribution to the rate", "hazard_ratio": "Hazard ratio", "covariate": "Account trait", "trait": "Account trait", "versus": "Compared with",
-    "reference": "Compared with", "share": "Share", "share_now": "Share now", "share_then": "Share then",
+    "contribution": "Contribution to the rate", "hazard_ratio": "Hazard ratio", "covariate": "Account trait",
+    "trait": "Account trait", "versus": "Compared with", "reference": "Compared with", "share": "Share", "share_now": "Share now", "share_then": "Share then",
     "change": "Change", "p_adj": "p (adjusted)", "p_trend_adj": "p (trend, adjusted)", "direction": "Direction",
     "mrr": "MRR", "account_id": "Account", "churn_date": "Churn date", "would_return": "Would return",
     "why": "Why on the list", "icp_fit": "Fits the ideal customer profile",
@@ -346,7 +347,7 @@ HEADERS = {
 #: Columns whose text cells are churnlab's own words (never customer text): in a report of another
 #: language than English (:mod:`churnlab.i18n`) :func:`churnlab.report.styled` translates them.
 WORD_COLUMNS = frozenset({"meaning", "direction", "response", "timeline", "value", "risk_level", "root_cause",
-                          "kind", "band_meaning", "tier_accounts", "why", "status", "band", "grain"})
+                          "kind", "band_meaning", "tier_accounts", "why", "status", "signal", "signals"})
 
 
 def readable_header(name) -> str:
@@ -368,6 +369,11 @@ def readable_header(name) -> str:
         words = name.replace("_", " ").strip()
         return translate(words[:1].upper() + words[1:])
     return translate(name, record=False)   # a name as the data gives it: translated when known
+
+
+#: Columns of single labels churnlab gives (a health band, a time grain): in a report of another
+#: language than English :func:`churnlab.report.styled` shows them in it.
+LABEL_COLUMNS = frozenset({"band", "grain"})
 
 
 def level_word(value):

@@ -1149,6 +1149,8 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     pct_fmt = "{:.1%}".format
     dec_fmt = "{:.2f}".format
     data = frame.copy()
+    for c in presentation.LABEL_COLUMNS & set(data.columns):   # "green", "month" in the report language
+        data[c] = data[c].map(lambda v: i18n.word(v) if isinstance(v, str) else v)
     names = {k: i18n.translate(v) for k, v in dict(HEADERS, **(headers or {})).items() if k in frame.columns}
     fmt: dict = {}
     text: set = set()
