@@ -30,6 +30,7 @@ import pandas as pd
 
 from .periods import Period, periods_between, periods_covering
 from .stats import add_wilson, fill_blank, format_p, group_rare_levels, pct
+from .presentation import level_word
 
 #: Columns of :func:`logo_attrition` (``by`` columns follow ``period_end``).
 ATTRITION_COLUMNS = ["period", "period_start", "period_end", "start_count", "churned", "retained",
@@ -871,9 +872,11 @@ def describe_segment_test(test: pd.DataFrame, *, alpha: float = 0.05, what: str 
     by = str(t["by"]).replace("_", " ")
     if not np.isfinite(t["chi2_p"]):
         return f"There are too few groups or churned customers to test whether {what} differs by {by}."
-    stats_txt = (f"chi-square {t['chi2']:.1f} with {int(t['chi2_df'])} degrees of freedom, {format_p(t['chi2_p'])}; "
+    dof = int(t['chi2_df'])
+    stats_txt = (f"chi-square {t['chi2']:.1f} with {dof} degree{'' if dof == 1 else 's'} of freedom, {format_p(t['chi2_p'])}; "
                  f"logistic regression {format_p(t['lr_p'])}")
-    spread = f"highest in {t['highest']} ({pct(t['highest_rate'])}), lowest in {t['lowest']} ({pct(t['lowest_rate'])})"
+    spread = (f"highest in {level_word(t['highest'])} ({pct(t['highest_rate'])}), "
+              f"lowest in {level_word(t['lowest'])} ({pct(t['lowest_rate'])})")
     pooled = int(t["pooled"]) if "pooled" in t and pd.notna(t["pooled"]) else 0
     note = f" The {pooled} smallest {by} values are pooled as \"Other\"." if pooled else ""
     if t["chi2_p"] < alpha:
@@ -966,9 +969,10 @@ def describe_cohort_effect(effects: pd.DataFrame, *, by: str = "usage_band", fea
     >>> e = pd.DataFrame({"usage_band": list(USAGE_BANDS), "attrition_rate": [0.10, 0.05, 0.02],
     ...     "odds_ratio": [2.1, 1.0, 0.39], "odds_ratio_lo": [1.5, 1.0, 0.2], "odds_ratio_hi": [3.0, 1.0, 0.7],
     ...     "p_value": [0.0001, np.nan, 0.002], "reference": ["middle two quartiles"] * 3})
-    >>> print(describe_cohort_effect(e, feature="workflow runs"))
+    >>> print(describe_cohort_effect(e, feature="workflow_runs"))
     Heaviest users of workflow runs (top quartile) lost 2.0% of accounts against 5.0% in the middle and 10.0% in the bottom quartile; the top quartile's odds of churning are 0.39 times the middle's (95% CI 0.20-0.70, p = 0.002), a significant difference.
     """
+    feature = level_word(feature)   # an event code as words: "workflow_run" -> "workflow run"
     e = effects.set_index(by)
     if not all(b in e.index for b in USAGE_BANDS):
         return (f"Too few accounts used {feature} in the quarter before to split them into usage quartiles, so "

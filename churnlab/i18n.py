@@ -221,7 +221,10 @@ def word(text) -> str:
     """A single label (a direction, yes / no, a status) in the report language; unknown ones as they are."""
     if report_language() == "en" or not isinstance(text, str):
         return text
-    return catalogue(report_language()).get(_norm(text), text)
+    cat, key = catalogue(report_language()), _norm(text)
+    if key not in cat and key[:1].isupper() and key[1:2].islower():
+        key = key[:1].lower() + key[1:]   # a label capitalised for a table cell
+    return cat.get(key, text)
 
 
 def _one(sentence: str, lang: str, record: bool) -> str | None:
@@ -229,6 +232,8 @@ def _one(sentence: str, lang: str, record: bool) -> str | None:
     key = _norm(sentence)
     if key in cat:
         return cat[key]
+    if key[:1].isupper() and key[1:2].islower() and key[:1].lower() + key[1:] in cat:
+        return cat[key[:1].lower() + key[1:]]   # a label capitalised for a table cell or a list
     for _, pat, value in _patterns(lang):
         m = pat.match(key)
         if m:

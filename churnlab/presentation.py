@@ -19,6 +19,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["escape", "sentences", "sentences_html", "styler", "table_html", "fold_long_tables", "safe_csv_cell",
@@ -333,7 +334,7 @@ HEADERS = {
     "flagged_rate": "Churn rate, flagged", "others": "Other accounts", "others_churned": "Others lost",
     "others_rate": "Churn rate, others", "lift": "Lift", "share_of_churned": "Share of those lost",
     "contribution": "Contribution to the rate", "hazard_ratio": "Hazard ratio", "covariate": "Account trait",
-    "reference": "Compared with", "share": "Share", "share_now": "Share now", "share_then": "Share then",
+    "trait": "Account trait", "versus": "Compared with", "reference": "Compared with", "share": "Share", "share_now": "Share now", "share_then": "Share then",
     "change": "Change", "p_adj": "p (adjusted)", "p_trend_adj": "p (trend, adjusted)", "direction": "Direction",
     "mrr": "MRR", "account_id": "Account", "churn_date": "Churn date", "would_return": "Would return",
     "why": "Why on the list", "icp_fit": "Fits the ideal customer profile",
@@ -368,6 +369,47 @@ def readable_header(name) -> str:
         words = name.replace("_", " ").strip()
         return translate(words[:1].upper() + words[1:])
     return translate(name, record=False)   # a name as the data gives it: translated when known
+
+
+#: Columns of single labels churnlab gives (a health band, a time grain): in a report of another
+#: language than English :func:`churnlab.report.styled` shows them in it.
+LABEL_COLUMNS = frozenset({"band", "grain"})
+
+
+def level_word(value):
+    """A group's value as readers say it: ``True`` / ``"False"`` as yes / no (in the report language),
+    codes with underscores as words; anything else as it is.
+
+    Examples
+    --------
+    >>> level_word(True), level_word("False"), level_word("outbound_sales"), level_word("Mid-Market"), level_word(3)
+    ('yes', 'no', 'outbound sales', 'Mid-Market', 3)
+    """
+    from .i18n import t
+
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, str) and value in ("True", "False")):
+        return t("yes") if value in (True, "True") else t("no")
+    if isinstance(value, str) and "_" in value and " " not in value:
+        return value.replace("_", " ")
+    return value
+
+
+def trait(column, level=None) -> str:
+    """An account trait of a model or a test as a label: ``"Segment: SMB"``, ``"Fits the ideal customer
+    profile: no"``; a name ``"segment=SMB"`` (a model term) is split at ``=``.
+
+    Examples
+    --------
+    >>> trait("segment=Mid-Market"), trait("icp_fit", False), trait("acquisition_channel", "paid_search"), trait("seats")
+    ('Segment: Mid-Market', 'Fits the ideal customer profile: no', 'Acquisition channel: paid search', 'Seats')
+    """
+    column = str(column)
+    if level is None and "=" in column:
+        column, _, level = column.partition("=")
+    name = readable_header(column)
+    if level is None or (isinstance(level, float) and np.isnan(level)):
+        return name
+    return f"{name}: {level_word(level)}"
 
 
 # --------------------------------------------------------------------------- data twins

@@ -710,9 +710,18 @@ def stylesheet() -> str:
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:
-    """Printed lines as ``("p", paragraph)`` and ``("table", lines)`` blocks: a line wrapped in the
-    middle of a sentence joins its paragraph; lines laid out in columns (runs of spaces) stay a table."""
+    r"""Printed lines as ``("p", paragraph)`` and ``("table", lines)`` blocks: a line wrapped in the
+    middle of a sentence joins its paragraph; lines laid out in columns (runs of spaces) stay a table.
+
+    Examples
+    --------
+    >>> _blocks("Signed up in 2024Q4: 75.9% still active\nSigned up in 2025Q1: 83.2% still active")
+    [('p', 'Signed up in 2024Q4: 75.9% still active'), ('p', 'Signed up in 2025Q1: 83.2% still active')]
+    >>> _blocks("Integration gap rose from 12.7% to 30.8% of responding churned accounts (p = 0.004) and no\nother reason changed.")[0][0], len(_blocks("a b\nwent on."))
+    ('p', 1)
+    """
     blocks: list[list] = []
+    last = ""   # the line before: a line of a wrapped paragraph is long, or the next one goes on in lower case
     for ln in [ln.rstrip() for ln in str(text).splitlines()]:
         if re.search(r"\S {2,}\S", ln) or (blocks and blocks[-1][0] == "table" and ln.startswith(" ") and ln.strip()):
             if blocks and blocks[-1][0] == "table":
@@ -721,18 +730,58 @@ def _blocks(text: str) -> list[tuple[str, str]]:
                 blocks.append(["table", ln])
         elif ln.strip():
             whole = i18n.known(ln.strip())   # a sentence of its own in another language: its own paragraph
-            if blocks and blocks[-1][0] == "p" and not re.search(r"[.!?:;)]$", blocks[-1][1]) and not whole:
+            wrapped = bool(blocks) and (not ln.strip()[:1].isupper() or len(last) >= 70)
+            if blocks and blocks[-1][0] == "p" and not re.search(r"[.!?:;)]$", blocks[-1][1]) and not whole and wrapped:
                 blocks[-1][1] += " " + ln.strip()
             else:
                 blocks.append(["p", ln.strip()])
+        last = ln
     return [(k, v) for k, v in blocks]
 
 
+def _columns(body: str) -> list[list[str]] | None:
+    r"""Lines printed in columns (padded with spaces) as rows of cells: a column ends where every line
+    has a gap of two or more spaces. ``None`` when the lines do not line up into at least two columns.
+
+    Examples
+    --------
+    >>> _columns("Product gap    n= 54  mean -0.88\nOther          n=  2  mean +0.69")
+    [['Product gap', 'n= 54', 'mean -0.88'], ['Other', 'n=  2', 'mean +0.69']]
+    >>> _columns("a  b\nccc d") is None
+    True
+    """
+    lines = [ln.rstrip() for ln in body.splitlines() if ln.strip()]
+    width = max((len(ln) for ln in lines), default=0)
+    blank = [all(i >= len(ln) or ln[i] == " " for ln in lines) for i in range(width)]
+    cuts, i = [], 0
+    while i < width:   # runs of 2+ blank positions after some text are column gaps
+        if blank[i]:
+            j = i
+            while j < width and blank[j]:
+                j += 1
+            if j - i >= 2 and i > 0 and j < width:
+                cuts.append((i, j))
+            i = j
+        else:
+            i += 1
+    if not cuts:
+        return None
+    bounds = [0] + [b for c in cuts for b in c] + [width]
+    rows = [[ln[bounds[k]:bounds[k + 1]].strip() for k in range(0, len(bounds), 2)] for ln in lines]
+    return rows
+
+
 def _prose_html(text: str, skip=()) -> str:
-    """Printed lines as readable prose (escaped); paragraphs in ``skip`` (shown elsewhere) are left out."""
+    """Printed lines as readable prose (escaped); paragraphs in ``skip`` (shown elsewhere) are left out;
+    lines printed in columns become a table."""
     out = []
+    e = presentation.escape
     for kind, body in _blocks(text):
-        if kind == "table":
+        rows = _columns(body) if kind == "table" else None
+        if rows:
+            out.append("<table class='plain-table'>" + "".join(
+                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+        elif kind == "table":
             out.append("<pre class='plain-table'>" + presentation.escape(body) + "</pre>")
         elif " ".join(body.split()).lower() not in skip:
             out.append("<p>" + presentation.escape(i18n.translate(body)) + "</p>")
@@ -927,12 +976,19 @@ def _spark(values, *, width: int = 120, height: int = 28) -> str:
             "fill='#102a43'/></svg>")
 
 
+#: The tables of the data contract as readers name them (the index's "Data used").
+TABLE_NAMES = {"accounts": "Accounts", "subscriptions": "Subscriptions", "users": "Users",
+               "exit_interviews": "Exit interviews", "roadmap": "Roadmap", "health_scores": "Health scores",
+               "support_tickets": "Support tickets", "nps_responses": "NPS responses", "touchpoints": "Touchpoints",
+               "events": "Events"}
+
+
 def _card_html(card: dict, currency: str) -> str:
     from . import summary as sm
 
     e = presentation.escape
-    value = sm.pct(card["value"]) if card["kind"] == "rate" else sm.money(card["value"], currency)
-    ci = (f"<div class='ci'>{e(i18n.t('95% CI {lo}-{hi}', lo=sm.pct(card['lo']), hi=sm.pct(card['hi'])))}</div>"
+    value = sm.figure(card["value"], card["kind"], currency)
+    ci = (f"<div class='ci'>{e(i18n.t('95% CI {lo}-{hi}', lo=sm.figure(card['lo'], card['kind']), hi=sm.figure(card['hi'], card['kind'])))}</div>"
           if card.get("lo") is not None and card.get("hi") is not None else "")
     deltas = []
     for which in ("prev", "year"):
@@ -1010,7 +1066,8 @@ def write_index(result: ReviewResult, dataset=None) -> Path:
     data_rows = ""
     if dataset is not None:
         data_rows = "".join(
-            f"<tr><td>{e(r.table)}</td><td>{e(str(r.file))}</td><td class='num'>{r.read:,}</td>"
+            f"<tr><td>{e(TABLE_NAMES.get(r.table) and t(TABLE_NAMES[r.table]) or r.table)}</td><td>{e(str(r.file))}</td>"
+            f"<td class='num'>{r.read:,}</td>"
             f"<td class='num'>{r.excluded:,}</td><td class='num'>{r.used:,}</td></tr>"
             for r in dataset.rows.itertuples(index=False))
         data_rows = (f"<h2>{e(t('Data used'))}</h2><table><tr><th>{e(t('Table'))}</th><th>{e(t('File'))}</th>"
@@ -1056,7 +1113,7 @@ def _with_interval(frame: pd.DataFrame, col: str, fmt) -> pd.Series:
     def one(v, a, b):
         if v is None or pd.isna(v):
             return None
-        if a is None or b is None or pd.isna(a) or pd.isna(b):
+        if a is None or b is None or pd.isna(a) or pd.isna(b) or a == b:   # no interval (a reference group's 1.00)
             return fmt(v)
         return f"{fmt(v)} ({fmt(a)}-{fmt(b)})"
     return pd.Series([one(v, a, b) for v, a, b in zip(frame[col], lo, hi)], index=frame.index, dtype=object)
@@ -1092,6 +1149,8 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     pct_fmt = "{:.1%}".format
     dec_fmt = "{:.2f}".format
     data = frame.copy()
+    for c in presentation.LABEL_COLUMNS & set(data.columns):   # "green", "month" in the report language
+        data[c] = data[c].map(lambda v: i18n.word(v) if isinstance(v, str) else v)
     names = {k: i18n.translate(v) for k, v in dict(HEADERS, **(headers or {})).items() if k in frame.columns}
     fmt: dict = {}
     text: set = set()
@@ -1114,9 +1173,11 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
             fmt[c] = "{:.2f}"
         elif c in pvalues:
             fmt[c] = (lambda p: "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}")
-        elif pd.api.types.is_bool_dtype(data[c]) or any(isinstance(v, (bool, np.bool_)) for v in data[c]):
-            yes, no = i18n.t("yes"), i18n.t("no")
-            data[c] = data[c].map(lambda v: yes if v is True else no if v is False else v)
+        elif pd.api.types.is_bool_dtype(data[c]) or any(isinstance(v, (bool, np.bool_)) or v in ("True", "False")
+                                                        for v in data[c] if not isinstance(v, (list, dict))):
+            # booleans, also a group named after one ("True" as the highest group of a yes / no trait)
+            data[c] = data[c].map(lambda v: presentation.level_word(v)
+                                  if isinstance(v, (bool, np.bool_)) or v in ("True", "False") else v)
         elif pd.api.types.is_datetime64_any_dtype(data[c]):
             data[c] = data[c].dt.strftime("%Y-%m-%d")
             text.add(c)
@@ -1150,6 +1211,17 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     if others:
         st = st.set_properties(subset=others, **{"text-align": "left"})
     return st
+
+
+def points(v) -> str:
+    """A change of a share in percentage points: ``0.181 -> '+18.1 pts'`` (for ``styled(formats=...)``).
+
+    Examples
+    --------
+    >>> points(0.181), points(-0.0474)
+    ('+18.1 pts', '-4.7 pts')
+    """
+    return i18n.t("{d} pts", d=f"{100 * float(v):+.1f}")
 
 
 def available(dataset, *tables: str, columns=(), what: str = "This section") -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .periods import Period
 from .stats import wilson_interval
 
@@ -63,7 +64,7 @@ HEADERS = {"band": "Health band", "vs_ref": "Times the green rate", "mean_score"
            "rate_fired": "Churn rate with it", "lead_days": "Lead time (days)", "signals": "Signals firing",
            "n_signals": "Signals firing", "risk": "Churn risk", "risk_level": "Risk level", "value": "Value",
            "tier": "Tier", "response": "Response", "timeline": "Timeline", "root_cause": "Likely root cause",
-           "predicted": "Predicted churn", "observed": "Observed churn", "segment": "Segment",
+           "predicted": "Predicted churn", "risk_group": "Risk group (1 = lowest)", "observed": "Observed churn", "segment": "Segment",
            "odds_vs_predicted": "Odds vs predicted"}
 #: Tiers of the save list: tier -> (accounts, response, timeline).
 TIERS = {1: ("high value, low-to-medium risk", "full save effort, executives involved", "30-90 days"),
@@ -232,12 +233,12 @@ def score_bands(score: pd.Series, cuts=(40.0, 65.0)) -> pd.Series:
 
 def calibration(y, prob, *, bins: int = 10) -> pd.DataFrame:
     """Predicted against observed churn by quantile bin of a probability (scikit-learn
-    ``calibration_curve``): ``predicted, observed``."""
+    ``calibration_curve``): ``risk_group`` (1 = the lowest predicted risk), ``predicted, observed``."""
     from sklearn.calibration import calibration_curve
 
     obs, pred = calibration_curve(np.asarray(y, dtype=int), np.asarray(prob, dtype=float), n_bins=bins,
                                   strategy="quantile")
-    return pd.DataFrame({"predicted": pred, "observed": obs})
+    return pd.DataFrame({"risk_group": np.arange(1, len(pred) + 1), "predicted": pred, "observed": obs})
 
 
 def churn_probability(base: pd.DataFrame) -> np.ndarray:
@@ -810,7 +811,8 @@ def signal_labels(names) -> str:
     """
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
-    return "; ".join(SIGNAL_LABELS.get(n, str(n).replace("_", " ")) for n in names)
+    sep = "; " if i18n.report_language() == "en" else "、"
+    return sep.join(i18n.word(SIGNAL_LABELS.get(n, str(n).replace("_", " "))) for n in names)
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
@@ -818,7 +820,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     value and risk levels and root causes capitalised. Numbers are left to :func:`churnlab.report.styled`."""
     t = table.copy()
     if "signal" in t:
-        t["signal"] = t["signal"].map(lambda n: SIGNAL_LABELS.get(n, n))
+        t["signal"] = t["signal"].map(lambda n: i18n.word(SIGNAL_LABELS.get(n, n)))
     if "signals" in t and t["signals"].dtype == object and not t["signals"].astype(str).str.fullmatch(r"\d+\+?").all():
         t["signals"] = t["signals"].map(lambda v: signal_labels(v) if isinstance(v, str) else v)
     for c in ("band", "value", "risk_level", "root_cause", "response", "meaning"):

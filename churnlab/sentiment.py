@@ -359,6 +359,10 @@ def _redact(text: str, email: str, phone: str, url: str, found) -> str:
     return re.sub(rf"{ph}(?:[\s,;]*(?:and\s+)?{ph})+", phone, out) if phone.strip() else out
 
 
+#: Verbatim languages as readers see them (translated into the report language with the catalogue).
+LANGUAGE_NAMES = {"en": "English", "ja": "Japanese"}
+
+
 def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     """An HTML table of ``frame`` with readable headers and every cell escaped (for customer text;
     redact it first). Its data twin is saved when the review is published.
@@ -367,15 +371,23 @@ def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     --------
     >>> escape_table_html(pd.DataFrame({"quote": ["<b>bad</b> & slow"]}), index=False).count("&lt;b&gt;")
     1
+    >>> h = escape_table_html(pd.DataFrame({"language": ["en"], "score": [-0.8], "reason_flag": ["competitor_named"]}))
+    >>> "English" in h, "-0.80" in h, "competitor named" in h
+    (True, True, True)
     """
     from churnlab.i18n import report_language, word
-    from churnlab.presentation import readable_header, save_twin, table_html
+    from churnlab.presentation import level_word, readable_header, save_twin, table_html
 
     twin = save_twin(frame, kwargs.pop("title", None) or "table")
     shown = frame.copy()
     for c in ("language", "sentiment_label", "tone", "reason_flag"):   # churnlab's own codes, in the report language
         if c in shown:
-            shown[c] = shown[c].map(word)
+            shown[c] = shown[c].map(lambda v: level_word(word(LANGUAGE_NAMES.get(v, v))) if isinstance(v, str) else v)
+    for c in shown.columns:   # scores and shares with two decimals ("-0.80", not "-0.8")
+        if pd.api.types.is_float_dtype(shown[c]):
+            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    if shown.columns.name == "language":   # one column per language (a table unstacked by language)
+        shown.columns = [word(LANGUAGE_NAMES.get(c, c)) for c in shown.columns]
     shown = shown.rename(columns=readable_header)
     if shown.columns.name is not None and report_language() != "en":
         shown.columns.name = readable_header(shown.columns.name)

@@ -51,7 +51,8 @@ def two_proportion_p(k1, n1, k2, n2):
     return float(p) if math.isfinite(p) else None
 
 
-#: The headline measures: key, label, kind (rate, money), which way is better, where to read more.
+#: The headline measures: key, label, kind (rate, money, or score: a number between 0 and 1 read as
+#: such, like an AUC), which way is better, where to read more.
 KPIS = [
     ("logo_attrition_rate", "Logo attrition", "rate", "down", "10-attrition.html"),
     ("user_attrition_rate", "User attrition", "rate", "down", "10-attrition.html"),
@@ -61,7 +62,7 @@ KPIS = [
     ("survival_12m", "Still customers after 12 months", "rate", "up", "20-survival.html"),
     ("participation_rate", "Exit-interview participation", "rate", "up", "30-churn-reasons.html"),
     ("top_reason_share", "Top exit reason", "rate", None, "30-churn-reasons.html"),
-    ("health_score_auc", "Health score ranks a churner riskier (AUC)", "rate", "up", "50-at-risk.html"),
+    ("health_score_auc", "Health score accuracy (AUC)", "score", "up", "50-at-risk.html"),
     ("at_risk_tier1_mrr", "Tier-1 accounts to save", "money", None, "50-at-risk.html"),
 ]
 
@@ -184,6 +185,22 @@ def pct(v, digits: int = 1) -> str:
     return f"{100 * v:.{digits}f}%"
 
 
+def figure(v, kind: str, currency: str = "") -> str:
+    """A card's value as its kind reads: a rate as a percentage, money with its currency, a score
+    (an AUC) with two decimals.
+
+    Examples
+    --------
+    >>> figure(0.0487, "rate"), figure(0.7094, "score"), figure(34350, "money", "$")
+    ('4.9%', '0.71', '$34.4k')
+    """
+    if kind == "rate":
+        return pct(v)
+    if kind == "score":
+        return f"{v:.2f}"
+    return money(v, currency)
+
+
 def money(v, currency: str = "") -> str:
     """An amount with its currency, shortened above ten thousand: ``$34.4k``, ``1.2M EUR``.
 
@@ -220,6 +237,9 @@ def change_text(card: dict, which: str) -> str:
     if card["kind"] == "rate":
         d = 100 * (card["value"] - then)
         text = t("{d} pts", d=f"{d:+.1f}") if abs(d) >= 0.05 else t("no change")
+    elif card["kind"] == "score":
+        d = card["value"] - then
+        text = f"{d:+.2f}" if abs(d) >= 0.005 else t("no change")
     else:
         if not then:
             return ""
@@ -346,7 +366,7 @@ def audiences(metrics: dict) -> list[dict]:
     labels = metrics.get("reason_labels") or {}
     out = []
     for title, codes, href, about in AUDIENCES:
-        bits = [f"{labels.get(c, c.replace('_', ' '))} {pct(shares[c], 0)}" for c in codes if shares.get(c) is not None]
+        bits = [f"{labels.get(c, c.replace('_', ' '))} {pct(shares[c], 0)}" for c in codes if shares.get(c)]   # a reason nobody gave is not news
         text = t("Read: {about}.", about=t(about))
         if bits:
             text = t("Share of responding churned accounts: {shares}.", shares=t(", ").join(bits)) + t(" ") + text

@@ -39,6 +39,7 @@ from statsmodels.stats.multitest import multipletests
 
 from .periods import GRAINS, Period, label_of, period_start
 from .stats import BLANK_LABEL, OTHER_LABEL, fill_blank, format_p, group_rare_levels, pct
+from .presentation import level_word, trait
 
 __all__ = [
     "MONTH_DAYS", "HORIZONS", "analysis_date", "lifetimes", "mark_era", "censor_at",
@@ -483,7 +484,8 @@ def mature_cohorts(data: pd.DataFrame, *, months: float = 12, last: int = 4,
 def readable_summary(summary: pd.DataFrame, *, times: Iterable[float] | None = None,
                      horizon: float | None = None) -> pd.DataFrame:
     """A :func:`survival_summary` as text for readers: intervals in brackets, percentages,
-    "not reached" for a median more than half the group has not reached, blank when unknown.
+    "not reached" for a median more than half the group has not reached (and "at least 20.0" for an
+    interval whose upper end is not reached), blank when unknown.
 
     Examples
     --------
@@ -492,11 +494,17 @@ def readable_summary(summary: pd.DataFrame, *, times: Iterable[float] | None = N
     ...                   "survival_12m": [0.8], "survival_12m_lo": [0.7], "survival_12m_hi": [0.87],
     ...                   "rmst_24m": [19.5], "rmst_24m_lo": [18.9], "rmst_24m_hi": [20.1]})
     >>> readable_summary(s).iloc[0, 3:].tolist()
-    ['not reached (20.0 to not reached)', '80.0% (70.0 to 87.0%)', '19.5 (18.9 to 20.1)']
+    ['not reached (at least 20.0)', '80.0% (70.0%-87.0%)', '19.5 (18.9-20.1)']
+    >>> s[["median", "median_lo"]] = [[30.0, np.inf]] ; readable_summary(s).iloc[0, 3]
+    'not reached'
+    >>> s[["median", "median_lo"]] = [[37.9, 36.0]] ; readable_summary(s).iloc[0, 3]
+    '37.9 (at least 36.0)'
     """
+    from .i18n import t as tr
+
     def months(v):
         return "" if not np.isfinite(v) and not v == np.inf else \
-            ("not reached" if v == np.inf else f"{v:.1f}")
+            (tr("not reached") if v == np.inf else f"{v:.1f}")
 
     surv = [c for c in summary.columns if re.fullmatch(r"survival_[\d.]+m", c)]
     rmst = [c for c in summary.columns if re.fullmatch(r"rmst_[\d.]+m", c)]
@@ -507,16 +515,24 @@ def readable_summary(summary: pd.DataFrame, *, times: Iterable[float] | None = N
     groups = [c for c in summary.columns if c not in {"accounts", "churned", "follow_up"}
               and not re.match(r"(median|survival_|rmst_)", c)]
     out = summary[groups + ["accounts", "churned"]].copy()
-    out["median lifetime, months"] = [
-        "" if np.isnan(m) else months(m) + ("" if np.isnan(lo) else f" ({months(lo)} to {months(hi)})")
-        for m, lo, hi in zip(summary["median"], summary["median_lo"], summary["median_hi"])]
+    def median(m, lo, hi):
+        if np.isnan(m):
+            return ""
+        if np.isnan(lo) or lo == np.inf:       # no interval, or even its lower end is not reached
+            return months(m if lo != np.inf else np.inf)
+        if hi == np.inf or np.isnan(hi):
+            return f"{months(m)} ({tr('at least {months}', months=months(lo))})"
+        return f"{months(m)} ({months(lo)}-{months(hi)})"
+
+    out["median lifetime, months"] = [median(m, lo, hi) for m, lo, hi in
+                                      zip(summary["median"], summary["median_lo"], summary["median_hi"])]
     for c in surv:
         out[f"still active at {c[9:-1]} months"] = [
-            "" if not np.isfinite(v) else f"{100 * v:.1f}% ({100 * lo:.1f} to {100 * hi:.1f}%)"
+            "" if not np.isfinite(v) else f"{100 * v:.1f}% ({100 * lo:.1f}%-{100 * hi:.1f}%)"
             for v, lo, hi in zip(summary[c], summary[f"{c}_lo"], summary[f"{c}_hi"])]
     for c in rmst:
         out[f"mean months of the first {c[5:-1]}"] = [
-            "" if not np.isfinite(v) else f"{v:.1f} ({lo:.1f} to {hi:.1f})"
+            "" if not np.isfinite(v) else f"{v:.1f} ({lo:.1f}-{hi:.1f})"
             for v, lo, hi in zip(summary[c], summary[f"{c}_lo"], summary[f"{c}_hi"])]
     return out
 
@@ -700,7 +716,7 @@ def difference_sentences(data: pd.DataFrame, *, by: str, at: float = 6,
     n = int(overall["groups"])
     verdict = "differs" if overall["p"] < alpha else "does not clearly differ"
     what = "signups before and after the change" if by == "era" else str(by).replace("_", " ")
-    out = [f"Survival {verdict} across {what} ({n} groups; "
+    out = [f"Survival {verdict} {'across' if by == 'era' else 'by'} {what} ({n} groups; "
            f"log-rank chi-square = {overall['test_statistic']:.1f} on {int(overall['df'])} df, "
            f"{format_p(overall['p'])})."]
     wanted = None if pairs is None else {frozenset(p) for p in pairs}
@@ -1178,8 +1194,10 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``covariate, column, level, reference, hazard_ratio, hazard_ratio_lo, hazard_ratio_hi, p,
-        reading`` where ``reading`` says it in words ("plan basic churns 2.1x as fast as plan plus").
+        ``covariate, column, level, reference, trait, versus, hazard_ratio, hazard_ratio_lo,
+        hazard_ratio_hi, p, reading`` where ``trait`` and ``versus`` are the covariate and its reference
+        as readers see them ("Plan: basic", "plus") and ``reading`` says it in words ("plan basic churns
+        2.1x as fast as plan plus").
 
     Examples
     --------
@@ -1191,7 +1209,7 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     """
     cph = _model_of(cph)
     if cph is None:
-        return pd.DataFrame(columns=["covariate", "column", "level", "reference", "hazard_ratio",
+        return pd.DataFrame(columns=["covariate", "column", "level", "reference", "trait", "versus", "hazard_ratio",
                                      "hazard_ratio_lo", "hazard_ratio_hi", "p", "reading"])
     s = cph.summary
     refs = getattr(cph, "churnlab_reference", {})
@@ -1202,11 +1220,14 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
         col, _, level = name.partition("=")
         ref = refs.get(col) if level else None
         hr = float(r["exp(coef)"])
-        if level:
-            reading = f"{col} {level} churns {_times(hr)} {col} {ref}"
+        if level:   # in words: "icp fit no churns 1.7x as fast as icp fit yes", not "icp_fit False ... icp_fit True"
+            words = str(col).replace("_", " ")
+            reading = f"{words} {level_word(level)} churns {_times(hr)} {words} {level_word(ref)}"
         else:
             reading = f"each extra unit of {col} multiplies the churn rate by {hr:.3g}"
         rows.append({"covariate": name, "column": col, "level": level or None, "reference": ref,
+                     "trait": trait(col, level or None),
+                     "versus": level_word(ref) if ref is not None else None,
                      "hazard_ratio": hr, "hazard_ratio_lo": float(r[lo_col]),
                      "hazard_ratio_hi": float(r[hi_col]), "p": float(r["p"]),
                      "reading": f"{reading} ({format_p(float(r['p']))})"})
@@ -1270,7 +1291,7 @@ def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01) -> str:
     --------
     >>> describe_ph(pd.DataFrame({"covariate": ["contract=monthly", "segment=small"],
     ...                           "column": ["contract", "segment"], "p": [1e-9, 0.4]}))
-    'The effect of contract changes with account age (proportional-hazards test p < 0.001), so its hazard ratio is an average over the lifetime; the model is refitted stratified by contract. segment meets the assumption.'
+    'The effect of contract changes with account age (proportional-hazards test p < 0.001), so its hazard ratio is an average over the lifetime; the model is refitted stratified by contract. Segment meets the assumption.'
     """
     if check is None or check.empty:
         return "The proportional-hazards check is not available for this model."
@@ -1280,12 +1301,13 @@ def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01) -> str:
         return ("Every covariate meets the proportional-hazards assumption "
                 f"(no test with p < {alpha:g}), so each hazard ratio holds across the lifetime.")
     p = check.loc[check["column"].isin(bad), "p"].min()
-    cols = _join(bad)
+    cols = _join([str(c).replace("_", " ") for c in bad])
     verb = "changes" if len(bad) == 1 else "change"
     text = (f"The effect of {cols} {verb} with account age (proportional-hazards test {format_p(p)}), "
             f"so its hazard ratio is an average over the lifetime; the model is refitted stratified by {cols}.")
     if good:
-        text += f" {_join(good)} {'meets' if len(good) == 1 else 'meet'} the assumption."
+        names = _join([str(c).replace("_", " ") for c in good])
+        text += f" {names[:1].upper() + names[1:]} {'meets' if len(good) == 1 else 'meet'} the assumption."
     return text
 
 

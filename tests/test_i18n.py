@@ -22,6 +22,20 @@ def ja():
     i18n.MISSES.clear()
 
 
+def test_at_risk_labels_capitalised_for_a_table_are_translated(ja):
+    from churnlab import risk
+
+    table = risk.readable(pd.DataFrame({"signal": ["repeated_topic", "nps_fall"], "band": ["green", "red"],
+                                        "root_cause": ["value perception", "product fit"]}))
+    japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    assert all(japanese.search(v) for v in table["signal"]), table["signal"].tolist()
+    both = risk.signal_labels("low_seat_use, champion_left").split("、")
+    assert len(both) == 2 and all(japanese.search(v) for v in both)
+    html = report.styled(table).to_html()
+    assert "Green" not in html and "Value perception" not in html and "Product fit" not in html
+    assert japanese.search(i18n.word("Full save effort, executives involved"))
+
+
 def test_english_is_the_default_and_leaves_text_as_written(monkeypatch):
     monkeypatch.delenv(i18n.LANG_ENV, raising=False)
     assert i18n.report_language() == "en"

@@ -198,12 +198,19 @@ def test_unprotected_matplotlib_would_fail():
             plt.close("all")
 
 
-def test_auc_trend_labels_are_turned_and_thinned():
-    d = pd.DataFrame({"period": [f"20{20 + i // 4}Q{i % 4 + 1}" for i in range(26)], "auc": 0.7, "auc_lo": 0.6, "auc_hi": 0.8})
+@pytest.mark.parametrize("n", [8, 26])
+def test_auc_trend_labels_are_level_and_never_overlap(n):
+    d = pd.DataFrame({"period": [f"20{20 + i // 4}Q{i % 4 + 1}" for i in range(n)], "auc": 0.7, "auc_lo": 0.6, "auc_hi": 0.8})
     try:
+        plotting.set_theme()
         ax = prk.plot_auc_trend(d)
-        ticks = [t.get_text() for t in ax.get_xticklabels()]
-        assert ticks == d["period"].tolist()[::2] and all(t.get_rotation() == 45 for t in ax.get_xticklabels())
+        ax.figure.canvas.draw()
+        labels = ax.get_xticklabels()
+        boxes = [t.get_window_extent() for t in labels]
+        assert all(t.get_rotation() == 0 for t in labels)
+        assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), "tick labels overlap"
+        shown = [t.get_text() for t in labels]
+        assert shown[0] == d["period"][0] and (n > 8 or shown == d["period"].tolist())   # 8 quarters: all shown
         assert ax.get_ylabel() == "ROC AUC (95% CI)"
     finally:
         plt.close("all")

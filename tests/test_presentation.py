@@ -209,3 +209,18 @@ def test_fold_long_tables_threshold_classes_and_labels():
     assert pres.fold_long_tables("<p>no table</p>") == "<p>no table</p>"
     hostile = pres.fold_long_tables(t, csv_href=lambda name: 'x" onclick="alert(1)')
     assert 'onclick="' not in hostile and "&quot; onclick=" in hostile
+
+
+def test_folded_table_labels_follow_the_report_language():
+    from churnlab import i18n
+
+    table = pres.table_html(pd.DataFrame({"n": range(30)}), index=False, csv="page-n.csv")
+    with i18n.using("ja"):
+        out = pres.fold_long_tables(table, csv_href=lambda name: "data/" + name)
+    assert "全30行を表示" in out and "Show all" not in out and "Download" not in out
+
+
+def test_trait_and_level_words_read_as_words():
+    assert pres.trait("icp_fit=False") == "Fits the ideal customer profile: no"
+    assert pres.trait("segment", "Mid-Market") == "Segment: Mid-Market"
+    assert pres.level_word("True") == "yes" and pres.level_word("paid_search") == "paid search"

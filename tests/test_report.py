@@ -105,6 +105,25 @@ def test_headline_cards_only_show_what_was_measured():
     assert cards[0]["prev"] is None and cards[0]["prev_p"] is None   # no history saved: no change shown
 
 
+def test_health_score_card_reads_as_an_auc_not_a_percentage():
+    from churnlab import summary
+
+    cards = summary.kpis({"quarter": "2026Q3", "health_score_auc": 0.7094, "health_score_auc_lo": 0.653,
+                          "health_score_auc_hi": 0.761})
+    card = [c for c in cards if c["key"] == "health_score_auc"][0]
+    html = report._card_html(card, "$")
+    assert "<div class='v'>0.71</div>" in html and "95% CI 0.65-0.76" in html and "70.9" not in html
+    assert summary.change_text(dict(card, prev=0.7461), "prev") == "-0.04 vs 2026Q2"
+
+
+def test_team_cards_leave_out_reasons_nobody_gave():
+    from churnlab import summary
+
+    teams = summary.audiences({"reason_shares": {"product_gap": 0.37, "integration_stack": 0.0},
+                               "reason_labels": {"product_gap": "Product gap", "integration_stack": "Integration"}})
+    assert "Product gap 37%" in teams[0]["text"] and "Integration" not in teams[0]["text"]
+
+
 def test_styled_escapes_customer_text():
     html = report.styled(pd.DataFrame({"verbatim": ["<script>alert(1)</script>"]})).to_html()
     assert "<script>" not in html and "&lt;script&gt;" in html

@@ -135,6 +135,31 @@ def percent_axis(ax, axis: str = "y", decimals: int = 0):
     return ax
 
 
+def label_step(ax, labels, fontsize=None) -> int:
+    """Show every ``step``-th of ``labels`` under ``ax`` so that level tick labels never touch.
+
+    The width each label needs is estimated from its characters at the tick font size (a wide
+    character, such as a Japanese one, counts twice), against the width of the axes on the figure.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(figsize=(7, 3))
+    >>> label_step(ax, [f"202{i // 4}Q{i % 4 + 1}" for i in range(8)]), label_step(ax, [f"202{i // 4}Q{i % 4 + 1}" for i in range(24)])
+    (1, 3)
+    >>> plt.close(fig)
+    """
+    if not len(labels):
+        return 1
+    size = fontsize or matplotlib.rcParams["xtick.labelsize"]
+    if isinstance(size, str):
+        size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
+    chars = max(sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(lab)) for lab in labels)
+    need = (chars * 0.62 + 1) * size / 72            # inches per label, with a gap of about a character
+    width = ax.figure.get_size_inches()[0] * ax.get_position().width
+    fit = max(1, int(width // need))
+    return max(1, -(-len(labels) // fit))
+
+
 def new_ax(ax=None, figsize=None):
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)

@@ -5,6 +5,7 @@ import textwrap
 
 import pandas as pd
 
+from ..presentation import readable_header
 from ._style import group_colors, literal_text, new_ax, percent_axis
 
 __all__ = ["plot_attrition_trend", "plot_attrition_by_group", "plot_reconciliation", "plot_revenue_attrition"]
@@ -48,7 +49,7 @@ def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "att
     if title:
         ax.set_title(title)
     if hue is not None:
-        ax.legend(title=hue, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.legend(title=readable_header(hue), frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
 

@@ -181,13 +181,15 @@ def plot_participation(data: pd.DataFrame, *, group: str | None = None, ax=None,
                 ecolor="#333333", elinewidth=1, capsize=3)
     for yi, (r, k, n) in enumerate(zip(d["rate"], d["k"], d["n"])):
         hi = float(d["rate_hi"].iloc[yi])
-        text = f"{r:.0%} ({k} of {n})" if np.isfinite(r) else "nobody invited"
-        ax.text(min(hi + 0.01, 0.9) if np.isfinite(hi) else 0.01, yi, text, va="center", fontsize=8)
+        text = f"{r:.0%} ({k}/{n})" if np.isfinite(r) else "nobody invited"   # as the theme chart writes it
+        ax.text(hi + 0.015 if np.isfinite(hi) else 0.01, yi, text, va="center", fontsize=8)
     ax.set_yticks(y)
     ax.set_yticklabels(names)
     percent_axis(ax, axis="x")
-    ax.set_xlim(0, 1)
-    ax.legend(frameon=False, loc="lower right", fontsize=8)
+    ax.set_xlim(0, 1.32)   # room right of 100% for the labels; the axis reads 0-100%
+    ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.spines["right"].set_visible(False)
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.4, -0.12), fontsize=8)
     if title:
         ax.set_title(title)
     return ax

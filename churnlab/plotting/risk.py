@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._style import literal_text, new_ax
+from ._style import label_step, literal_text, new_ax
 
 __all__ = ["plot_auc_trend"]
 
@@ -11,13 +11,13 @@ __all__ = ["plot_auc_trend"]
 @literal_text
 def plot_auc_trend(data: pd.DataFrame, *, x: str = "period", y: str = "auc", ax=None, title: str | None = None):
     """ROC AUC per period with its 95% interval as whiskers (:func:`churnlab.risk.auc_trend`), the coin
-    toss (0.5) dashed; period labels turned and thinned so that they never overlap.
+    toss (0.5) dashed; period labels level and thinned (every second, third...) so that they never overlap.
 
     Examples
     --------
     >>> plot_auc_trend(risk.auc_trend(accounts, health, quarters))   # doctest: +SKIP
     """
-    ax = new_ax(ax, figsize=(7, 3))
+    ax = new_ax(ax, figsize=(9, 3.5))
     d = data.reset_index(drop=True)
     pos = list(range(len(d)))
     v = d[y].astype(float)
@@ -27,9 +27,9 @@ def plot_auc_trend(data: pd.DataFrame, *, x: str = "period", y: str = "auc", ax=
     ax.errorbar(pos, v, yerr=err, marker="o", capsize=3, color="#4c78a8")
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
     labels = d[x].astype(str).tolist()
-    step = max(1, len(labels) // 12)
+    step = label_step(ax, labels)
     ax.set_xticks(pos[::step])
-    ax.set_xticklabels(labels[::step], rotation=45, ha="right")
+    ax.set_xticklabels(labels[::step], rotation=0, ha="center")
     ax.set_xlim(-0.5, len(labels) - 0.5)
     ax.set_xlabel("")
     ax.set_ylabel("ROC AUC (95% CI)")

@@ -118,7 +118,8 @@ def plot_sentiment_by_reason(scored: pd.DataFrame, *, by: str = "primary_reason"
     ax.set_ylabel("")
     counts = data.groupby("_group").size()
     ax.set_yticks(range(len(names)), [f"{n} (n={counts.get(n, 0)})" for n in names])
-    ax.legend(title="", loc="lower right", fontsize=9, frameon=True)
+    # under the chart: inside it the legend hid the dots and boxes of the last reasons
+    ax.legend(title="", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=9, frameon=False)
     ax.set_title(title or "Sentiment of exit verbatims by primary reason")
     return ax
 

@@ -129,6 +129,10 @@ def add_at_risk_table(ax, at_risk: pd.DataFrame, *, hue=None, colors=None, fonts
     long = max((len(str(v)) for v in levels), default=0) > 14
     ax.text(-0.05, top, "At risk", transform=ax.transAxes, ha="right", va="top",
             fontsize=fontsize, fontweight="bold")
+    # the months the counts are taken at, as the table's header (they need not be the axis ticks)
+    for t in sorted({float(v) for v in at_risk["time"] if lo - 1e-9 <= v <= hi + 1e-9}):
+        ax.text(t, top, f"{t:g}", transform=trans, ha="center", va="top", fontsize=fontsize,
+                color="#627d98", fontweight="bold")
     for i, level in enumerate(levels):
         y = top - 0.075 * (i + 1)
         part = at_risk[keys == level]
@@ -317,8 +321,9 @@ def plot_hazard_ratios(hr: pd.DataFrame, *, ax=None, title: str | None = None):
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.45 * len(hr) + 1.5))
     d = hr.iloc[::-1].reset_index(drop=True)
-    labels = [f"{c}  (vs {r})" if isinstance(r, str) and r else c
-              for c, r in zip(d["covariate"], d.get("reference", [None] * len(d)))]
+    names = d["trait"] if "trait" in d else d["covariate"]
+    refs = d["versus"] if "versus" in d else d.get("reference", pd.Series([None] * len(d)))
+    labels = [f"{c}  (vs {r})" if isinstance(r, str) and r else c for c, r in zip(names, refs)]
     y = np.arange(len(d))
     col = np.where(d["hazard_ratio"] >= 1, "#c0392b", "#2471a3")
     x = d["hazard_ratio"].to_numpy(dtype=float)
