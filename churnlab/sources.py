@@ -1680,6 +1680,10 @@ def write_snapshot(dataset: Dataset, folder) -> Path | None:
         dataset.con.raw_sql(f"COPY (SELECT account_id, ts, event, user_id, value FROM events) TO "
                             f"{_lit(folder / _SNAPSHOT_EVENTS)} (FORMAT parquet, COMPRESSION snappy)")
     state = {k: getattr(dataset, k) for k in dataset.__dataclass_fields__ if k not in ("events", "con")}
+    for k in (*_SNAPSHOT_TABLES, *SUCCESS_TABLES):   # the tables as Parquet: no pickle memo of every value
+        df = state.get(k)
+        if isinstance(df, pd.DataFrame) and len(df) and _write_table(df, folder / f"{k}.parquet"):
+            state[k] = _Stored(f"{k}.parquet", dict(df.attrs))
     with open(folder / _SNAPSHOT_STATE, "wb") as fh:
         pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
     meta = {"format": SNAPSHOT_FORMAT, "source_dir": str(Path(dataset.source_dir).resolve()),
@@ -1689,6 +1693,34 @@ def write_snapshot(dataset: Dataset, folder) -> Path | None:
             "rows": dataset.rows.to_dict("records")}
     (folder / _SNAPSHOT_META).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     return folder
+
+
+#: Dataset tables a snapshot keeps as Parquet files (when their columns allow; else pickled).
+_SNAPSHOT_TABLES = ("accounts", "subscriptions", "users", "exit_interviews", "roadmap")
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A snapshot table kept in its own Parquet file (and its ``attrs``)."""
+
+    file: str
+    attrs: dict
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> bool:
+    """``df`` as Parquet at ``path`` when it comes back identical (dtypes included); False otherwise."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        return False   # a column of mixed Python types: pickled instead
+    back = table.slice(0, 1000).to_pandas()   # the dtypes the types give back, on the first rows
+    if list(back.dtypes) != list(df.dtypes) or not back.index.equals(df.index[:1000]):
+        return False
+    pq.write_table(table, path)
+    return True
 
 
 def is_snapshot(path) -> bool:
@@ -1711,6 +1743,13 @@ def open_snapshot(folder) -> Dataset:
         raise ConfigError(f"{folder} is a snapshot of another churnlab version: run the review again")
     with open(folder / _SNAPSHOT_STATE, "rb") as fh:
         state = pickle.load(fh)  # written by write_snapshot in this review's own report folder
+    for k, v in state.items():
+        if isinstance(v, _Stored):
+            import pyarrow.parquet as pq
+
+            df = pq.read_table(folder / v.file).to_pandas()
+            df.attrs = dict(v.attrs)
+            state[k] = df
     con = connect()
     acc_cols = [c for c in ("account_id", "signup_date", "churn_date", "cancel_date", "segment", "plan",
                             "contract", "contract_months", "industry", "region", "acquisition_channel", "seats", "mrr")
