@@ -112,6 +112,8 @@ class Zoo:
             self.pool = None
 
     def data(self, shape: str) -> Path:
+        if shape in self.futures:   # its review's worker writes the data: read it once written
+            self.review(shape)
         folder = self.root / "data" / shape
         if not (folder / "accounts.csv").exists():
             generate(folder, shape=shape)

@@ -143,8 +143,10 @@ def label_step(ax, labels, fontsize=None) -> int:
 
     Examples
     --------
-    >>> fig, ax = plt.subplots(figsize=(7, 3))
-    >>> label_step(ax, [f"202{i // 4}Q{i % 4 + 1}" for i in range(8)]), label_step(ax, [f"202{i // 4}Q{i % 4 + 1}" for i in range(24)])
+    >>> fig = plt.figure(figsize=(7, 3))
+    >>> ax = fig.add_axes((0.1, 0.2, 0.85, 0.7))
+    >>> quarters = [f"202{i // 4}Q{i % 4 + 1}" for i in range(24)]
+    >>> label_step(ax, quarters[:8], fontsize=9), label_step(ax, quarters, fontsize=9)
     (1, 3)
     >>> plt.close(fig)
     """
