@@ -547,12 +547,9 @@ def _read_csv_with_lines(path: Path, table: str = "", tcfg=None, log: ExclusionL
         return None
     _check_nul(text, path, table)
     delim, skip = _delimiter(text, path, table, tcfg, log)
-    fast = _fast_csv(path, text, delim, skip, tcfg) if len(data) > _FAST_CSV_BYTES else None
+    # DuckDB's strict reader first (every file, so that every test of bad input runs through it too)
+    fast = _fast_csv(path, text, delim, skip, tcfg)
     return fast if fast is not None else _parse_csv(text, delim, path, table, skip)
-
-
-#: CSV files larger than this are first read by DuckDB's strict CSV reader (see :func:`_fast_csv`).
-_FAST_CSV_BYTES = 0
 
 
 def _fast_csv(path: Path, text: str, delim: str, skip: int, tcfg) -> pd.DataFrame | None:
