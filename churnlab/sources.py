@@ -257,7 +257,11 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
 
 def _fresh_index(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` indexed 0..n-1 (copied only when rows were excluded)."""
-    return df if df.index.equals(pd.RangeIndex(len(df))) else df.reset_index(drop=True)
+    if df.index.equals(pd.RangeIndex(len(df))):
+        return df
+    # a frame the load made itself (rows taken out by ``_exclude``): the index is replaced without
+    # copying every column, which ``reset_index`` would do
+    return df.set_axis(pd.RangeIndex(len(df)), axis=0, copy=False)
 
 
 def _days(df: pd.DataFrame, cols) -> pd.Series:
@@ -386,7 +390,8 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
         raise DataValidationError(table, missing[0], f"required column{'s' if len(missing) > 1 else ''} "
                                   f"{', '.join(repr(m) for m in missing)} missing; the file has: "
                                   f"{', '.join(have)}{hint}", file=path.name)
-    df = raw[[c for c in spec.columns if c in raw.columns] + [LINE_COL]].copy()
+    # the table's columns, in the canonical order, sharing the read's arrays (no copy of every column)
+    df = pd.DataFrame({c: raw[c] for c in [c for c in spec.columns if c in raw.columns] + [LINE_COL]}, copy=False)
     log.read(table, path.name, len(df))
     df.attrs["line_word"] = line_word
 
@@ -398,10 +403,17 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
             df[col] = df[col].map(lambda v, m=mapping: m.get(str(v).strip(), v) if pd.notna(v) else v)
 
     nonfinite = {}
+    parsed = {c: df[c] for c in df.columns}
     for col, kind in spec.columns.items():
         if col not in df.columns:
             continue
-        df[col], nonfinite[col] = _parse(df, col, kind, table, path, tcfg.date_format, log)
+        # the table as parsed so far (its examples show parsed values), and the parsed columns go
+        # in as they are: setting a column would copy it once more
+        df = pd.DataFrame(parsed, copy=False)
+        df.attrs["line_word"] = line_word
+        parsed[col], nonfinite[col] = _parse(df, col, kind, table, path, tcfg.date_format, log)
+    df = pd.DataFrame(parsed, copy=False)
+    df.attrs["line_word"] = line_word
     for col, allowed in spec.allowed.items():
         if col in df.columns:
             bad = df[col].notna() & ~df[col].isin(allowed)
@@ -440,14 +452,39 @@ def _duplicated(keys: pd.DataFrame) -> pd.Series:
     codes combined into one integer per row, so millions of rows de-duplicate in a fraction of a
     second; when no code repeats, nothing is compared at all.
     """
+    if len(keys) > 100_000 and _all_distinct(keys):
+        return pd.Series(False, index=keys.index)
     code, levels = np.zeros(len(keys), dtype=np.int64), 1
-    for c in keys.columns:
+    for i, c in enumerate(keys.columns):
         codes, uniques = pd.factorize(keys[c], use_na_sentinel=False)
+        if i == 0:   # one key column: its codes are the row codes already
+            code, levels = codes.astype(np.int64, copy=False), len(uniques)
+            continue
         code, uniques = pd.factorize(code * (len(uniques) + 1) + codes)   # stays compact
         levels = len(uniques)
     if levels == len(keys):
         return pd.Series(False, index=keys.index)
     return pd.Series(pd.Series(code).duplicated(keep="first").to_numpy(), index=keys.index)
+
+
+def _all_distinct(keys: pd.DataFrame) -> bool:
+    """Whether no row of ``keys`` repeats another, counted by DuckDB on both cores (Arrow text is
+    handed over without a copy); missing values count as a value, as in :func:`_duplicated`."""
+    import duckdb
+    import pyarrow as pa
+
+    cols = {}
+    for c in keys.columns:
+        arr = getattr(keys[c].array, "_pa_array", None)
+        cols[f"k{len(cols)}"] = arr if arr is not None else pa.array(keys[c].to_numpy(), from_pandas=True)
+    keyframe = pa.table(cols)   # noqa: F841 (read by DuckDB by name)
+    names = ", ".join(cols)
+    con = duckdb.connect()
+    try:
+        n = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {names} FROM keyframe)").fetchone()[0]
+    finally:
+        con.close()
+    return int(n) == len(keys)
 
 
 def _isin(s: pd.Series, values) -> pd.Series:
@@ -462,8 +499,22 @@ def _isin(s: pd.Series, values) -> pd.Series:
 
 
 def _as_objects(s: pd.Series) -> pd.Series:
-    """Arrow text as Python strings, missing as None (what every analysis receives)."""
+    """Arrow text as Python strings, missing as None (what every analysis receives).
+
+    A column that repeats its values (account ids, bands, plans) becomes one Python string per
+    distinct value, shared by its rows: Arrow de-duplicates while converting, which is faster and
+    smaller than a string per row. A column of mostly distinct values (user ids, free text) skips
+    that hashing, which would only cost time.
+    """
     if isinstance(s.dtype, pd.StringDtype) or isinstance(s.dtype, pd.ArrowDtype):
+        arr = getattr(s.array, "_pa_array", None)
+        if arr is not None and len(s) > 10_000:
+            import pyarrow.compute as pc
+
+            probe = arr.slice(0, 10_000)
+            if pc.count_distinct(probe).as_py() * 2 < len(probe):
+                values = arr.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
+                return pd.Series(values, index=s.index, name=s.name)
         return pd.Series(s.to_numpy(dtype=object, na_value=None), index=s.index, name=s.name)
     return s
 
@@ -479,7 +530,12 @@ def _text_as_objects(df: pd.DataFrame | None, table: str) -> pd.DataFrame | None
         return None
     text = {col: _as_objects(df[col]) for col, kind in TABLES[table].columns.items()
             if kind == "str" and col in df.columns}
-    return df.assign(**text) if text else df
+    if not text:
+        return df
+    # a new frame of the same columns (``assign`` or setting a column would copy every column)
+    out = pd.DataFrame({c: text.get(c, df[c]) for c in df.columns}, copy=False)
+    out.attrs = dict(df.attrs)
+    return out
 
 
 def _map_columns(raw: pd.DataFrame, table: str, tcfg, path: Path) -> pd.DataFrame:
@@ -489,7 +545,7 @@ def _map_columns(raw: pd.DataFrame, table: str, tcfg, path: Path) -> pd.DataFram
     if absent:
         raise ConfigError(f"data config: tables.{table}.columns maps {', '.join(map(repr, absent))}, but "
                           f"{path.name} has no such column; it has: {', '.join(have)}")
-    out = raw.rename(columns=dict(tcfg.columns))
+    out = raw.rename(columns=dict(tcfg.columns), copy=False)
     dup = sorted({c for c in out.columns if list(out.columns).count(c) > 1})
     if dup:
         src = [k for k, v in tcfg.columns.items() if v in dup]
@@ -564,9 +620,9 @@ def _fast_csv(path: Path, text: str, delim: str, skip: int, tcfg) -> pd.DataFram
     import duckdb
 
     enc = (tcfg.encoding or "utf-8").replace("_", "-").lower()
-    if enc not in ("utf-8", "utf8", "utf-8-sig") or text.count("\r") != text.count("\r\n"):
+    if enc not in ("utf-8", "utf8", "utf-8-sig") or ("\r" in text and text.count("\r") != text.count("\r\n")):
         return None
-    head = list(itertools.islice(io.StringIO(text, newline=""), skip + 1))
+    head = list(itertools.islice(io.StringIO(_head(text, skip + 1), newline=""), skip + 1))
     if len(head) <= skip:
         return None
     try:
@@ -577,7 +633,10 @@ def _fast_csv(path: Path, text: str, delim: str, skip: int, tcfg) -> pd.DataFram
     if any(len(n) > _MAX_NAME for n in names):
         return None
     names = [n or f"_unnamed_{i + 1}" for i, n in enumerate(names)]
-    body_lines = text.rstrip().count("\n") - skip  # physical lines after the header
+    end = len(text)
+    while end and text[end - 1].isspace():   # (rstrip would copy the whole file)
+        end -= 1
+    body_lines = text.count("\n", 0, end) - skip  # physical lines after the header
     if not names or len(set(names)) != len(names) or body_lines <= 0:
         return None
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
@@ -603,9 +662,20 @@ def _fast_csv(path: Path, text: str, delim: str, skip: int, tcfg) -> pd.DataFram
     return df
 
 
+def _head(text: str, lines: int) -> str:
+    """The first ``lines`` lines of ``text`` (and a little more), without copying the whole text."""
+    end = 0
+    for _ in range(lines):
+        nl = text.find("\n", end)
+        if nl < 0:
+            return text
+        end = nl + 1
+    return text[:end]
+
+
 def _delimiter(text: str, path: Path, table: str, tcfg, log) -> tuple[str, int]:
     """The field delimiter and the number of lines before the header (blank lines, Excel's ``sep=``)."""
-    lines = list(itertools.islice(io.StringIO(text, newline=""), 64))
+    lines = list(itertools.islice(io.StringIO(_head(text, 64), newline=""), 64))
     skip = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
     first = lines[skip].rstrip("\r\n").lstrip("\ufeff") if lines else ""
     sep = re.fullmatch(r"\s*sep=(.)\s*", first)
@@ -622,7 +692,8 @@ def _delimiter(text: str, path: Path, table: str, tcfg, log) -> tuple[str, int]:
 
 
 def _decode(data: bytes, path: Path, table: str, encoding, log) -> str | None:
-    if not data.strip(b" \t\r\n") or data.strip(b" \t\r\n") == codecs.BOM_UTF8:
+    content = re.search(rb"[^ \t\r\n]", data)   # (stripping would copy the whole file twice)
+    if content is None or data[content.start():].rstrip(b" \t\r\n") == codecs.BOM_UTF8:
         return None
     if encoding:
         try:
@@ -855,8 +926,10 @@ def _parse(df, col, kind, table, path, date_format, log=None):
                                       rows=int(present.sum()))
         else:
             txt = text.where(present)
-            fmt = date_format or "ISO8601"
-            out = pd.to_datetime(txt, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
+            out = None if date_format else _arrow_iso_dates(txt)
+            if out is None:
+                fmt = date_format or "ISO8601"
+                out = pd.to_datetime(txt, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
             bad = present & out.isna()
             if bad.any():
                 want = f"dates like {date_format}" if date_format else "ISO dates (YYYY-MM-DD)"
@@ -909,6 +982,40 @@ def _parse(df, col, kind, table, path, date_format, log=None):
                                       rows=int(bad.sum()), examples=df.loc[bad, _example_cols(df, col)])
         return out, None
     raise AssertionError(kind)
+
+
+_ZONE_SUFFIX = re.compile(r"[T ]\d\d(:\d\d(:\d\d([.,]\d+)?)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$")
+
+
+def _arrow_iso_dates(txt: pd.Series) -> pd.Series | None:
+    """ISO dates and timestamps parsed by Arrow (UTC, without zone), or ``None`` to parse them with pandas.
+
+    Arrow reads a strict subset of what ``pd.to_datetime(format="ISO8601", utc=True)`` reads
+    (``2026-01-05``, ``2026-01-05 10:00:00.123``, ``2026-01-05T10:00:00Z``, ``...+09:00``) and gives
+    the same instants, ten times faster. When a column mixes values with and without a zone, or has
+    any value Arrow does not read (``2026-1-5``, ``2026-02-30``), pandas parses the whole column
+    and names the rows it cannot read.
+    """
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(txt.array)
+        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+            return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    first = next(iter(arr.drop_null().slice(0, 1).to_pylist()), "")
+    zoned = bool(_ZONE_SUFFIX.search(first))   # a failed cast costs a whole pass: try the likely one first
+    for tz in (("UTC", None) if zoned else (None, "UTC")):
+        # without a zone they are UTC already; with one, converted to UTC
+        try:
+            out = arr.cast(pa.timestamp("ns", tz=tz))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        if tz is not None:
+            out = out.cast(pa.timestamp("ns"))
+        return pd.Series(out.to_numpy(zero_copy_only=False), index=txt.index, dtype="datetime64[ns]")
+    return None
 
 
 def _arrow_floats(text: pd.Series, present: pd.Series) -> pd.Series | None:
@@ -1101,6 +1208,7 @@ def _drop_unknown_accounts(df, table, path, known, raw_ids, log, accounts_file="
         check_mangled_ids(table, path.name, ids.value_counts(), len(df), raw_ids, accounts_file,
                           examples=df.loc[unknown & ~in_raw, [LINE_COL, "account_id"]])
     first = unknown & ~in_raw
+    df = _text_as_objects(df, table)   # rows are taken out: Python strings copy faster than Arrow text
     df2 = _exclude(df, first, table, path, "unknown account_id", log, ("account_id",))
     return _exclude(df2, (unknown & in_raw)[~first.to_numpy()], table, path,
                     "account excluded from accounts", log, ("account_id",))
