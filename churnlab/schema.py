@@ -164,6 +164,14 @@ class ExclusionLog:
         self._find.append({"table": table, "file": file, "severity": severity, "problem": problem,
                            "rows": int(n), "examples": _examples_text(examples)})
 
+    def merge(self, other: "ExclusionLog"):
+        """Add what ``other`` recorded, as if it had been recorded here, now."""
+        for t, n in other._read.items():
+            self.read(t, other._files[t], n)
+        self._used.update(other._used)
+        self._excl.extend(other._excl)
+        self._find.extend(other._find)
+
     def excluded_count(self, table) -> int:
         return sum(e["rows"] for e in self._excl if e["table"] == table)
 

@@ -22,6 +22,7 @@ import itertools
 import os
 import re
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,15 +181,33 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         seen = f"; the folder has {', '.join(near)}: rename it, or name it in tables.accounts.file" if near else ""
         raise DataValidationError("accounts", None, f"not found in {data_dir} (accounts is the one required "
                                   f"table){seen}", file="accounts.csv or accounts.parquet")
-    accounts = _text_as_objects(_read_small(path, "accounts", cfg, log), "accounts")
-    raw = {}
-    for table in ("subscriptions", "users", "exit_interviews", "roadmap", *SUCCESS_TABLES):
-        p = find_file(data_dir, table, cfg)
-        if p is None:
-            _note_near_files(data_dir, table, log)
-        raw[table] = (p, _read_small(p, table, cfg, log) if p is not None else None)
+    # The events file is opened first, and its one full pass starts on a background connection
+    # while the small tables are read (DuckDB works on its own threads; reading the tables is mostly
+    # single-threaded). What the events say and any error they raise still come after the tables.
     con = connect()
-    ev = _open_events(con, data_dir, cfg, log)
+    ev_log, ev, ev_error = ExclusionLog(), None, None
+    try:
+        ev = _open_events(con, data_dir, cfg, ev_log)
+    except (DataValidationError, ConfigError) as e:
+        ev_error = e
+    prescan = _EventsPrescan.start(ev, _likely_extraction(extraction_date))
+    try:
+        accounts = _text_as_objects(_read_small(path, "accounts", cfg, log), "accounts")
+        raw = {}
+        for table in ("subscriptions", "users", "exit_interviews", "roadmap", *SUCCESS_TABLES):
+            p = find_file(data_dir, table, cfg)
+            if p is None:
+                _note_near_files(data_dir, table, log)
+            raw[table] = (p, _read_small(p, table, cfg, log) if p is not None else None)
+    except BaseException:
+        prescan.cancel()
+        raise
+    log.merge(ev_log)
+    if ev_error is not None:
+        prescan.cancel()
+        raise ev_error
+    if ev is not None:
+        ev["prescan"] = prescan
     if extraction_date is not None:
         extraction = pd.Timestamp(extraction_date).normalize()
     else:
@@ -203,9 +222,9 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
             log.note("accounts", path.name, f"the computer's date ({pd.Timestamp.now(tz='UTC').date()}) is before "
                      f"much of the data, so the extraction date is the data's own last date ({extraction.date()})")
 
-    raw_account_ids = set(accounts["account_id"].dropna())
+    raw_account_ids = _IdSet(accounts["account_id"].dropna())
     accounts = _check_accounts(accounts, path, log, extraction)
-    known = set(accounts["account_id"])
+    known = _IdSet(accounts["account_id"])
     churned = (set(accounts.loc[accounts["churn_date"].notna(), "account_id"])
                if "churn_date" in accounts else set())
 
@@ -235,7 +254,10 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
         log.used(table, len(df))
         small[table] = _absent_if_unused(_fresh_index(df), table, p, log)
 
-    events, ev_end = _load_events(con, ev, accounts, raw_account_ids, log, extraction, path.name)
+    try:
+        events, ev_end = _load_events(con, ev, accounts, raw_account_ids, log, extraction, path.name)
+    finally:
+        prescan.cancel()
     events = engine.events_to_engine(cfg, events)
 
     ends = [accounts["signup_date"].max()]
@@ -265,8 +287,22 @@ def _fresh_index(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _days(df: pd.DataFrame, cols) -> pd.Series:
-    """Rows per day in the date columns ``cols`` of ``df``."""
-    parts = [df[c].dropna().dt.normalize().value_counts() for c in cols if c in df and df[c].notna().any()]
+    """Rows per day in the date columns ``cols`` of ``df`` (index: the day; in no particular order)."""
+    parts = []
+    for c in cols:
+        if c not in df or not df[c].notna().any():
+            continue
+        if df[c].dtype != "datetime64[ns]":
+            parts.append(df[c].dropna().dt.normalize().value_counts())
+            continue
+        # counted on whole-day numbers: no per-row timestamp arithmetic in pandas
+        ns = df[c].to_numpy()
+        day = ns[~np.isnat(ns)].view("i8") // 86_400_000_000_000
+        first = int(day.min())
+        counts = np.bincount(day - first)
+        seen = np.flatnonzero(counts)
+        index = pd.DatetimeIndex((seen + first).astype("datetime64[D]").astype("datetime64[ns]"))
+        parts.append(pd.Series(counts[seen].astype("int64"), index=index))
     return pd.concat(parts) if parts else pd.Series(dtype="int64")
 
 
@@ -470,21 +506,46 @@ def _duplicated(keys: pd.DataFrame) -> pd.Series:
 def _all_distinct(keys: pd.DataFrame) -> bool:
     """Whether no row of ``keys`` repeats another, counted by DuckDB on both cores (Arrow text is
     handed over without a copy); missing values count as a value, as in :func:`_duplicated`."""
-    import duckdb
     import pyarrow as pa
 
     cols = {}
     for c in keys.columns:
         arr = getattr(keys[c].array, "_pa_array", None)
         cols[f"k{len(cols)}"] = arr if arr is not None else pa.array(keys[c].to_numpy(), from_pandas=True)
-    keyframe = pa.table(cols)   # noqa: F841 (read by DuckDB by name)
     names = ", ".join(cols)
-    con = duckdb.connect()
+    con = _scratch()
+    con.register("_keyframe", pa.table(cols))
     try:
-        n = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {names} FROM keyframe)").fetchone()[0]
+        n = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {names} FROM _keyframe)").fetchone()[0]
     finally:
-        con.close()
+        con.unregister("_keyframe")
     return int(n) == len(keys)
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch():
+    """This thread's DuckDB connection for the load's own queries on files and frames (one per
+    thread, opened once: opening and closing one per table costs more than some of the queries)."""
+    import duckdb
+
+    con = getattr(_SCRATCH, "con", None)
+    if con is None:
+        con = _SCRATCH.con = duckdb.connect()
+    return con
+
+
+class _IdSet(set):
+    """A set of account ids that also keeps them as one Arrow array, built once for every table's check."""
+
+    @property
+    def arrow(self):
+        if getattr(self, "_arrow", None) is None:
+            import pyarrow as pa
+
+            self._arrow = pa.array([str(v) for v in self], pa.string())
+        return self._arrow
 
 
 def _isin(s: pd.Series, values) -> pd.Series:
@@ -493,7 +554,10 @@ def _isin(s: pd.Series, values) -> pd.Series:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        hit = pc.is_in(s.array.__arrow_array__(), value_set=pa.array([str(v) for v in values], pa.string()))
+        value_set = getattr(values, "arrow", None)
+        if value_set is None:
+            value_set = pa.array([str(v) for v in values], pa.string())
+        hit = pc.is_in(s.array.__arrow_array__(), value_set=value_set)
         return pd.Series(hit.to_numpy(zero_copy_only=False), index=s.index).fillna(False).astype(bool)
     return s.isin(values)
 
@@ -643,13 +707,10 @@ def _fast_csv(path: Path, text: str, delim: str, skip: int, tcfg) -> pd.DataFram
     opts = (f"delim = {_lit(delim)}, quote = '\"', escape = '\"', header = true, auto_detect = false, "
             f"columns = {columns}, strict_mode = true, null_padding = false, max_line_size = {MAX_FIELD}, "
             f"skip = {skip}")
-    con = duckdb.connect()
     try:
-        tbl = con.execute(f"SELECT * FROM read_csv({_lit(str(path.resolve()))}, {opts})").to_arrow_table()
+        tbl = _scratch().execute(f"SELECT * FROM read_csv({_lit(str(path.resolve()))}, {opts})").to_arrow_table()
     except duckdb.Error:
         return None
-    finally:
-        con.close()
     if tbl.num_rows != body_lines:
         return None  # a value over several lines, or blank lines: the careful reader counts them
     df = tbl.to_pandas(types_mapper=_arrow_text)
@@ -691,9 +752,13 @@ def _delimiter(text: str, path: Path, table: str, tcfg, log) -> tuple[str, int]:
     return delim, skip
 
 
+_NON_BLANK = re.compile(rb"[^ \t\r\n]")
+
+
 def _decode(data: bytes, path: Path, table: str, encoding, log) -> str | None:
-    content = re.search(rb"[^ \t\r\n]", data)   # (stripping would copy the whole file twice)
-    if content is None or data[content.start():].rstrip(b" \t\r\n") == codecs.BOM_UTF8:
+    content = _NON_BLANK.search(data)   # (stripping would copy the whole file)
+    if content is None or (data.startswith(codecs.BOM_UTF8, content.start())
+                           and _NON_BLANK.search(data, content.start() + len(codecs.BOM_UTF8)) is None):
         return None
     if encoding:
         try:
@@ -938,7 +1003,7 @@ def _parse(df, col, kind, table, path, date_format, log=None):
                     table, col, f"cannot be read as a date (expected {want}; set tables.{table}."
                     f"date_format in the data config for another format{hint})", file=path.name,
                     rows=int(bad.sum()), examples=df.loc[bad, _example_cols(df, col)])
-        out = out.astype("datetime64[ns]")
+        out = out.astype("datetime64[ns]", copy=False)
         return (out.dt.normalize() if kind == "date" else out), None
     if kind in ("float", "int"):
         if text is None:
@@ -1554,14 +1619,65 @@ def utc_naive(tstz: str) -> str:
     return f"make_timestamp(epoch_us({tstz}))"
 
 
-def _events(con, ev, raw_ids, log, extraction, accounts_file):
-    path, line_word = ev["path"], ev["line_word"]
+def _likely_extraction(extraction_date) -> pd.Timestamp:
+    """The extraction date the load will most likely settle on: the given one, else today (UTC)."""
+    if extraction_date is not None:
+        return pd.Timestamp(extraction_date).normalize()
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
 
-    # One pass over the events, grouped by the account id as it is in the file, reading only what
-    # each row must prove (its timestamp present, before the extraction date; a text value a
-    # number); ids and event names are trimmed and checked on their distinct values, not per row.
-    # Joining the (small) per-account result to the account lists is far cheaper than joining
-    # every event row.
+
+class _EventsPrescan:
+    """The events' one full pass (:func:`_events_scan`), run on its own DuckDB connection while the
+    small tables are read. Its result is used only for the extraction date it assumed."""
+
+    def __init__(self, ev=None, extraction=None):
+        self.ev, self.extraction, self._future, self._con = ev, extraction, None, None
+
+    @classmethod
+    def start(cls, ev, extraction):
+        job = cls(ev, extraction)
+        if ev is None or not str(ev.get("src", "")).startswith(("read_parquet(", "read_csv(")):
+            return job   # (a table copied into the load's own database is read there)
+        import concurrent.futures
+        import duckdb
+
+        job._con = duckdb.connect()
+        job._con.execute("SET TimeZone = 'UTC'")
+        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="churnlab-events")
+        job._future = pool.submit(_events_scan, job._con.execute, ev, extraction)
+        pool.shutdown(wait=False)
+        return job
+
+    def result(self, extraction):
+        """The pass for ``extraction``, or ``None`` (never started, or for another date)."""
+        if self._future is None or extraction != self.extraction:
+            return None
+        try:
+            return self._future.result()
+        finally:
+            self._close()
+
+    def cancel(self):
+        if self._future is not None and not self._future.done():
+            self._con.interrupt()
+            try:
+                self._future.exception()
+            except BaseException:   # noqa: BLE001 (cancelled: the outcome no longer matters)
+                pass
+        self._close()
+
+    def _close(self):
+        if self._con is not None:
+            self._con.close()
+        self._future, self._con = None, None
+
+
+def _events_scan(run, ev, extraction):
+    """The one full pass over the events: ``(distinct event names or None, rows per raw account id)``.
+
+    ``run(sql)`` executes on a DuckDB connection; both results are fetched (the names as a frame,
+    the per-account table as Arrow), so that any connection can compute them.
+    """
     src, acc, evr = ev["src"], ev["account_raw"], ev["event_raw"]
     cut_us = int((extraction + pd.Timedelta(days=1)).value // 1000)
     multiline_text = "(contains({x}, chr(10)) OR contains({x}, chr(13)))"
@@ -1572,8 +1688,8 @@ def _events(con, ev, raw_ids, log, extraction, accounts_file):
         ev_missing = f"NULLIF(trim({evr}), '') IS NULL"
         row_multi = " OR ".join([multiline_text.format(x=evr)] + ([ev["user_multi"]] if ev["user_multi"] else []))
     else:
-        names = con.raw_sql(f"SELECT {evr} AS raw, NULLIF(trim({evr}), '') AS event, count(*) AS n FROM {src} "
-                            "GROUP BY 1").df()
+        names = run(f"SELECT {evr} AS raw, NULLIF(trim({evr}), '') AS event, count(*) AS n FROM {src} "
+                    "GROUP BY 1").df()
         blank = [r for r, e in zip(names["raw"], names["event"]) if pd.notna(r) and pd.isna(e)]
         ev_missing = f"{evr} IS NULL" + (f" OR {evr} IN ({', '.join(map(_lit, blank))})" if blank else "")
         row_multi = None
@@ -1582,8 +1698,7 @@ def _events(con, ev, raw_ids, log, extraction, accounts_file):
     def per_row(cond):
         return f"count(*) FILTER (WHERE {cond})" if cond else "0"
 
-    con.raw_sql(f"""
-        CREATE OR REPLACE TEMP TABLE _events_by_raw_account AS
+    by_raw = run(f"""
         SELECT {acc} AS account_raw, count(*) AS n,
                {per_row(ev['bad_ts'])} AS bad_ts,
                {per_row(row_missing)} AS missing,
@@ -1591,7 +1706,27 @@ def _events(con, ev, raw_ids, log, extraction, accounts_file):
                {per_row(ev['bad_value'])} AS bad_value,
                {per_row(row_multi)} AS multiline,
                max({ev['ts_us']}) FILTER (WHERE {ev['ts_us']} < {cut_us}) AS ts_max_us
-        FROM {src} GROUP BY 1""")
+        FROM {src} GROUP BY 1""").fetch_arrow_table()
+    return names, by_raw
+
+
+def _events(con, ev, raw_ids, log, extraction, accounts_file):
+    path, line_word = ev["path"], ev["line_word"]
+
+    # One pass over the events, grouped by the account id as it is in the file, reading only what
+    # each row must prove (its timestamp present, before the extraction date; a text value a
+    # number); ids and event names are trimmed and checked on their distinct values, not per row.
+    # Joining the (small) per-account result to the account lists is far cheaper than joining
+    # every event row.
+    multiline_text = "(contains({x}, chr(10)) OR contains({x}, chr(13)))"
+    prescan = ev.get("prescan")
+    scanned = prescan.result(extraction) if prescan is not None else None
+    if scanned is None:   # not started, or the extraction date is another than it assumed
+        scanned = _events_scan(con.con.execute, ev, extraction)
+    names, by_raw = scanned
+    con.con.register("_events_by_raw_account_scan", by_raw)
+    con.raw_sql("CREATE OR REPLACE TEMP TABLE _events_by_raw_account AS SELECT * FROM _events_by_raw_account_scan")
+    con.con.unregister("_events_by_raw_account_scan")
     account_multi = multiline_text.format(x="account_raw") if ev["multiline"] else "false"
     con.raw_sql(f"""
         CREATE OR REPLACE TEMP TABLE _events_by_account AS
