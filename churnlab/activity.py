@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import engine
 from .periods import GRAINS
 from .stats import fill_blank
 
@@ -101,7 +102,7 @@ def qualified_activity(events, *, grain: str = "month", qualified_events=None,
                                    start=start, end=end, as_date=False)
     keys = ["account_id"] if level == "account" else ["account_id", "user_id"]
     # sorted in the engine (unique keys, so the same order as pandas' sort, without sorting strings in Python)
-    df = expr.order_by([*keys, "period_start"]).execute()
+    df = engine.fetch(expr.order_by([*keys, "period_start"]))
     df["period_start"] = pd.to_datetime(df["period_start"]).astype("datetime64[ns]")
     df["n_events"] = df["n_events"].astype("int64")
     df["active"] = df["n_events"] >= int(min_count)
@@ -125,7 +126,7 @@ def event_counts(events, *, event, start=None, end=None, by: str = "account_id")
     names = [event] if isinstance(event, str) else list(event)
     t = _window(events, start, end)
     t = t.filter(t.event.isin(names))
-    df = t.group_by(by).aggregate(n=t.count()).order_by(by).execute()
+    df = engine.fetch(t.group_by(by).aggregate(n=t.count()).order_by(by))
     df["n"] = df["n"].astype("int64")
     return df.reset_index(drop=True)
 
@@ -158,6 +159,25 @@ def _step(grain: str):
 
 def _offset(grain: str, n: int = 1):
     return pd.Timedelta(days=7 * n) if grain == "week" else pd.DateOffset(months=n * (1 if grain == "month" else 3))
+
+
+def _period_number(start, grain: str):
+    """Ibis: consecutive integers for consecutive periods, from a period's first day (a date)."""
+    import ibis
+
+    if grain == "week":   # weeks start on Monday; 1970-01-05 was one
+        return start.delta(ibis.date(1970, 1, 5), unit="day") // 7
+    if grain == "month":
+        return start.year() * 12 + start.month() - 1
+    return start.year() * 4 + (start.month() - 1) // 3
+
+
+def _period_start_of(number, grain: str):
+    """Ibis: the first day of the month or quarter numbered ``number`` (see :func:`_period_number`)."""
+    import ibis
+
+    months = number * (1 if grain == "month" else 3)
+    return ibis.date(months // 12, months % 12 + 1, 1)
 
 
 def active_periods_expr(events, *, grain: str = "month", qualified_events=None,
@@ -229,13 +249,21 @@ def activity_transitions(events, *, grain: str = "month", qualified_events=None,
     read_from = start - _offset(grain, 2) - pd.Timedelta(days=int(reactivation_gap_days))
     a = active_periods_expr(events, grain=grain, qualified_events=qualified_events, min_count=min_count,
                             level=level, start=read_from, end=end)
-    w = ibis.window(group_by=keys, order_by=a.period_start)
-    a = a.mutate(prev=a.period_start.lag().over(w))
-    prev_start = (a.period_start - _step(grain)).cast("date")
-    prev_end = (a.prev + _step(grain)).cast("date")
-    gap = a.period_start.delta(prev_end, unit="day")
-    a = a.mutate(is_ret=(a.prev == prev_start).fill_null(False),
-                 is_react=(a.prev.notnull() & (a.prev < prev_start) & (gap <= int(reactivation_gap_days))).fill_null(False))
+    # Periods are numbered (consecutive periods, consecutive numbers), so that "the period before"
+    # is integer arithmetic, not calendar arithmetic on every row; the calendar is used only for
+    # the gap of a possible reactivation.
+    a = a.mutate(pidx=_period_number(a.period_start, grain))
+    w = ibis.window(group_by=keys, order_by=a.pidx)
+    a = a.mutate(prev_idx=a.pidx.lag().over(w))
+    # days from the end of the previous active period to this one's start (computed only for
+    # the rows that skipped a period)
+    if grain == "week":
+        gap = (a.pidx - a.prev_idx - 1) * 7
+    else:
+        gap = a.period_start.delta(_period_start_of(a.prev_idx + 1, grain), unit="day")
+    skipped = a.prev_idx < a.pidx - 1
+    a = a.mutate(is_ret=(a.prev_idx == a.pidx - 1).fill_null(False),
+                 is_react=ibis.ifelse(skipped.fill_null(False), gap <= int(reactivation_gap_days), False))
     a = a.filter(a.period_start >= ibis.literal((start - _offset(grain)).date()))
     group_cols = [c for c in by if c != "account_id"]
     if group_cols:

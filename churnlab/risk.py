@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import i18n
+from . import engine, i18n
 from .periods import Period
 from .stats import wilson_interval
 
@@ -388,7 +388,7 @@ def event_signals(events, day, *, qualified_events=None) -> pd.DataFrame:
     recent = t.ts >= ibis.literal(mid)
     expr = t.group_by("account_id").aggregate(recent=recent.ifelse(1, 0).sum(), prior=(~recent).ifelse(1, 0).sum(),
                                               users=t.user_id.nunique(where=recent))
-    return expr.execute()
+    return engine.fetch(expr)
 
 
 def event_signals_at(events, days, *, qualified_events=None) -> dict:
@@ -410,7 +410,7 @@ def event_signals_at(events, days, *, qualified_events=None) -> dict:
         prior = (t.ts >= ibis.literal(lo)) & (t.ts < ibis.literal(mid))
         aggs.update({f"recent_{k}": recent.ifelse(1, 0).sum(), f"prior_{k}": prior.ifelse(1, 0).sum(),
                      f"users_{k}": t.user_id.nunique(where=recent)})
-    wide = t.group_by("account_id").aggregate(**aggs).execute()
+    wide = engine.fetch(t.group_by("account_id").aggregate(**aggs))
     out = {}
     for k, day in enumerate(days):
         f = wide[["account_id", f"recent_{k}", f"prior_{k}", f"users_{k}"]].set_axis(
