@@ -713,14 +713,18 @@ def _fast_csv(path: Path, text: str, delim: str, skip: int, tcfg) -> pd.DataFram
         return None
     if tbl.num_rows != body_lines:
         return None  # a value over several lines, or blank lines: the careful reader counts them
-    df = tbl.to_pandas(types_mapper=_arrow_text)
-    df.columns = names
-    for c in names:   # quoted empty values are blanks too
-        empty = (df[c] == "").fillna(False).to_numpy(dtype=bool)
-        if empty.any():
-            df.loc[empty, c] = pd.NA
-    df[LINE_COL] = np.arange(skip + 2, skip + 2 + len(df))
-    return df
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = {}
+    for i, c in enumerate(names):   # quoted empty values are blanks too
+        col = tbl.column(i)
+        empty = pc.equal(col, "")
+        if pc.any(empty).as_py():
+            col = pc.if_else(empty, pa.scalar(None, col.type), col)
+        columns[c] = col
+    columns[LINE_COL] = pa.array(np.arange(skip + 2, skip + 2 + tbl.num_rows))
+    return pa.table(columns).to_pandas(types_mapper=_arrow_text)
 
 
 def _head(text: str, lines: int) -> str:
