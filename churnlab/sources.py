@@ -728,7 +728,7 @@ def _fast_csv(path: Path, text: str, delim: str, skip: int, tcfg) -> pd.DataFram
 
 
 def _head(text: str, lines: int) -> str:
-    """The first ``lines`` lines of ``text`` (and a little more), without copying the whole text."""
+    """The first ``lines`` lines of ``text`` (all of it when it has fewer), without copying the whole text."""
     end = 0
     for _ in range(lines):
         nl = text.find("\n", end)
@@ -1681,6 +1681,11 @@ def _events_scan(run, ev, extraction):
 
     ``run(sql)`` executes on a DuckDB connection; both results are fetched (the names as a frame,
     the per-account table as Arrow), so that any connection can compute them.
+
+    The pass is grouped by the account id as it is in the file and reads only what each row must
+    prove (its timestamp present, before the extraction date; a text value a number); ids and
+    event names are trimmed and checked on their distinct values, not per row. Joining the (small)
+    per-account result to the account lists is far cheaper than joining every event row.
     """
     src, acc, evr = ev["src"], ev["account_raw"], ev["event_raw"]
     cut_us = int((extraction + pd.Timedelta(days=1)).value // 1000)
