@@ -148,15 +148,6 @@ def last_activity(events, *, qualified_events=None, end=None,
 
 # --------------------------------------------------------------------------- period transitions
 
-_STEP = {"week": {"days": 7}, "month": {"months": 1}, "quarter": {"months": 3}}
-
-
-def _step(grain: str):
-    import ibis
-
-    return ibis.interval(**_STEP[grain])
-
-
 def _offset(grain: str, n: int = 1):
     return pd.Timedelta(days=7 * n) if grain == "week" else pd.DateOffset(months=n * (1 if grain == "month" else 3))
 

@@ -36,9 +36,9 @@ def fetch(expr) -> pd.DataFrame:
 
     It comes through Arrow: text as Python strings (one string per distinct value, shared by its
     rows), timestamps as ``datetime64``, counts as ``int64``. For results of millions of rows this
-    is a third faster than ``expr.execute()``, which converts every column once more. Columns of
-    other types (dates, nullable integers, booleans with blanks) convert differently from
-    ``execute()``: use it for those.
+    is a third faster than ``expr.execute()``, which converts every column once more. Results with
+    columns of other types (dates, nullable integers, booleans with blanks) convert differently
+    through Arrow: fetch those with ``execute()``.
     """
     return expr.to_pyarrow().to_pandas()
 

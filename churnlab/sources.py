@@ -1634,12 +1634,12 @@ class _EventsPrescan:
     """The events' one full pass (:func:`_events_scan`), run on its own DuckDB connection while the
     small tables are read. Its result is used only for the extraction date it assumed."""
 
-    def __init__(self, ev=None, extraction=None):
-        self.ev, self.extraction, self._future, self._con = ev, extraction, None, None
+    def __init__(self, extraction=None):
+        self.extraction, self._future, self._con = extraction, None, None
 
     @classmethod
     def start(cls, ev, extraction):
-        job = cls(ev, extraction)
+        job = cls(extraction)
         if ev is None or not str(ev.get("src", "")).startswith(("read_parquet(", "read_csv(")):
             return job   # (a table copied into the load's own database is read there)
         import concurrent.futures
