@@ -6,7 +6,9 @@
 * PySpark (``engine: {backend: pyspark, master: "local[2]"}`` or ``remote: sc://host:15002``): the
   events are aggregated by Spark through Ibis's pyspark backend. Tables of the Spark catalog can be
   named as sources. Events read from a file are validated by DuckDB on this machine first, then
-  handed to Spark as Parquet (so on a cluster, name a table instead of a file).
+  handed to Spark: as a Parquet file for a local master, as rows sent to the cluster otherwise (a
+  cluster's executors or a Spark Connect server cannot read this machine's files). For large event
+  volumes on a cluster, name a table of the cluster instead of a file.
 
 A table source goes through the same column mapping and the same checks as a file: small tables
 are read whole and validated like a file; events are validated with Ibis expressions in the engine
@@ -78,6 +80,7 @@ def spark_session(eng: EngineConfig):
         raise ConfigError("engine.backend pyspark needs PySpark: pip install 'churnlab[spark]' (and Java 17 "
                           "for a local master)") from None
     if eng.remote:
+        _check_reachable(eng.remote)
         builder = SparkSession.builder.remote(eng.remote)
     else:
         if shutil.which("java") is None and not _java_home():
@@ -94,10 +97,47 @@ def spark_session(eng: EngineConfig):
         for k, v in {**defaults, **eng.conf}.items():
             builder = builder.config(k, v)
     session = builder.getOrCreate()
-    for k, v in eng.conf.items():
-        if eng.remote:
-            session.conf.set(k, v)
+    if eng.remote:  # a server's settings are set per session (Ibis sets the session's time zone to UTC)
+        for k, v in eng.conf.items():
+            try:
+                session.conf.set(k, v)
+            except Exception as e:  # noqa: BLE001 - the server says why (a static setting, a bad value)
+                raise ConfigError(f"engine.conf: the Spark Connect server at {eng.remote} does not take "
+                                  f"{k} = {v}: {str(e).splitlines()[0][:300]}") from None
     return session
+
+
+def _check_reachable(url: str, timeout: float = 10.0) -> None:
+    """Stop with a config error when nothing answers at a Spark Connect URL's host and port.
+
+    The Connect client retries for ten minutes before giving up (to ride out a server restart during
+    a review); a mistyped host or port should say so at once instead.
+
+    >>> _check_reachable("sc://localhost:1")
+    Traceback (most recent call last):
+    ...
+    churnlab.config.ConfigError: engine.remote: nothing answers at sc://localhost:1 (localhost, port 1: ...
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit("//" + url[len("sc://"):].split("/", 1)[0].split(";", 1)[0])
+    try:
+        host, port = where.hostname, where.port or 15002
+    except ValueError:
+        raise ConfigError(f"engine.remote {url!r} has no valid port (sc://host:15002)") from None
+    if not host:
+        raise ConfigError(f"engine.remote {url!r} names no host (sc://host:15002)")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        raise ConfigError(f"engine.remote: nothing answers at {url} ({host}, port {port}: "
+                          f"{e.strerror or e}); check the URL and that the Spark Connect server runs") from None
+
+
+def _local_master(eng: EngineConfig) -> bool:
+    """Whether Spark runs on this machine (``local``, ``local[N]``, ``local[*]``), so reads this machine's files."""
+    return not eng.remote and bool(re.fullmatch(r"local(\[(\d+|\*)(,\d+)?\])?", eng.master or "local[*]"))
 
 
 def _java_home() -> bool:
@@ -209,9 +249,13 @@ def _to_spark(config: Config, events):
     con = connect(config)
     folder = Path(tempfile.mkdtemp(prefix="churnlab-events-"))
     try:  # Spark keeps its own copy (checkpointed), so the file goes at once, even if the kernel is killed
-        path = folder / "events.parquet"
-        events.to_parquet(path)
-        frame = con._session.read.parquet(str(path)).localCheckpoint(eager=True)
+        if _local_master(config.engine):
+            path = folder / "events.parquet"
+            events.to_parquet(path)
+            frame = con._session.read.parquet(str(path))
+        else:  # the cluster cannot read this machine's files: the rows are sent (Arrow batches)
+            frame = con._session.createDataFrame(events.to_pyarrow())
+        frame = frame.localCheckpoint(eager=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     name = f"churnlab_events_{folder.name.rsplit('-', 1)[-1]}"

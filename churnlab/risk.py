@@ -388,7 +388,7 @@ def event_signals(events, day, *, qualified_events=None) -> pd.DataFrame:
     recent = t.ts >= ibis.literal(mid)
     expr = t.group_by("account_id").aggregate(recent=recent.ifelse(1, 0).sum(), prior=(~recent).ifelse(1, 0).sum(),
                                               users=t.user_id.nunique(where=recent))
-    return engine.fetch(expr)
+    return engine.fetch(expr.order_by("account_id"))  # in account order, whichever engine grouped them
 
 
 def event_signals_at(events, days, *, qualified_events=None) -> dict:
@@ -410,7 +410,7 @@ def event_signals_at(events, days, *, qualified_events=None) -> dict:
         prior = (t.ts >= ibis.literal(lo)) & (t.ts < ibis.literal(mid))
         aggs.update({f"recent_{k}": recent.ifelse(1, 0).sum(), f"prior_{k}": prior.ifelse(1, 0).sum(),
                      f"users_{k}": t.user_id.nunique(where=recent)})
-    wide = engine.fetch(t.group_by("account_id").aggregate(**aggs))
+    wide = engine.fetch(t.group_by("account_id").aggregate(**aggs).order_by("account_id"))
     out = {}
     for k, day in enumerate(days):
         f = wide[["account_id", f"recent_{k}", f"prior_{k}", f"users_{k}"]].set_axis(

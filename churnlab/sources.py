@@ -1980,8 +1980,9 @@ def is_snapshot(path) -> bool:
 def open_snapshot(folder) -> Dataset:
     """The :class:`Dataset` saved by :func:`write_snapshot`, read-only and without validating again.
 
-    Events are a lazy Ibis table over the snapshot's Parquet file: a notebook that never touches them
-    never scans them.
+    Events are a lazy Ibis table over the snapshot's Parquet file, in the data config's engine (see
+    :func:`churnlab.engine.events_to_engine`): a notebook that never touches them never scans them,
+    nor starts Spark.
     """
     import json
     import pickle
@@ -2008,7 +2009,8 @@ def open_snapshot(folder) -> Dataset:
     if meta["events"]:
         con.raw_sql(f"CREATE OR REPLACE VIEW events AS SELECT account_id, ts, event, user_id, value "
                     f"FROM read_parquet({_lit((folder / _SNAPSHOT_EVENTS).resolve())})")
-        events = con.table("events")
+        # in the engine of the data config (on Spark: read from the snapshot when first used)
+        events = engine.events_to_engine(state["config"], con.table("events"))
     return Dataset(events=events, con=con, **state)
 
 

@@ -1,8 +1,11 @@
 """The engine section: DuckDB in memory, a DuckDB database file with table sources, and PySpark.
 
 The Spark tests run the engine aggregations and the whole review of a small generated company on
-Spark ``local[2]`` and compare them row for row with DuckDB. One Spark session serves the whole test
-session (starting one takes seconds). They are skipped only when Java is absent; CI installs it.
+Spark ``local[2]``, and again as a client of a Spark Connect server (``engine.remote``), and compare
+them row for row with DuckDB. One Spark session serves the whole test session (starting one takes
+seconds), and it is also the Connect server: its JVM runs Spark Connect's plugin on a free port, and
+the Connect clients run in other processes (PySpark allows no Connect session in a process that has
+a local one). They are skipped only when Java is absent; CI installs it.
 """
 import copy
 import json
@@ -12,13 +15,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churnlab import activity, attrition, engine
+from churnlab import activity, attrition, engine, risk
 from churnlab.config import ConfigError, EngineConfig, config_for, load_config
 from churnlab.sources import load
 
 #: C1-compiled and with the serial collector, a JVM starts and runs small queries about twice as fast.
 FAST_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
-SPARK = EngineConfig(backend="pyspark", master="local[2]", conf=FAST_JVM)
+#: The test session's Spark; its JVM also serves Spark Connect, on a port the system picks.
+CONNECT_SERVER = {"spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+                  "spark.connect.grpc.binding.port": "0"}
+SPARK = EngineConfig(backend="pyspark", master="local[2]", conf={**FAST_JVM, **CONNECT_SERVER})
 NO_JAVA = shutil.which("java") is None and not engine._java_home()
 
 
@@ -38,6 +44,13 @@ def spark():
     if NO_JAVA:
         pytest.skip("Spark needs Java 17 (apt-get install openjdk-17-jre-headless); .ci/run installs it")
     return engine.connect(SPARK)
+
+
+@pytest.fixture(scope="session")
+def connect_url(spark) -> str:
+    """The Spark Connect URL of the test session's Spark (``sc://localhost:<port>``)."""
+    service = getattr(spark._session._jvm.org.apache.spark.sql.connect.service, "SparkConnectService$")
+    return f"sc://localhost:{getattr(service, 'MODULE$').localPort()}"
 
 
 def _with_engine(cfg, eng, **tables):
@@ -105,6 +118,9 @@ def _aggregations(events, qualified):
     out["spells"] = activity.activity_spells(events, qualified_events=qualified, inactivity_days=60)
     out["event counts"] = activity.event_counts(events, event=qualified[:2], start="2025-01-01", end="2026-01-01")
     out["last activity"] = activity.last_activity(events, qualified_events=qualified, end="2026-07-01")
+    days = ["2026-01-01", "2026-04-01", "2026-07-01"]
+    for day, frame in risk.event_signals_at(events, days, qualified_events=qualified).items():
+        out[f"at-risk signals {day:%Y-%m-%d}"] = frame
     return out
 
 
@@ -187,13 +203,71 @@ def duck_and_spark(company, spark):
     return load(company, cfg), load(company, _with_engine(cfg, SPARK)), cfg
 
 
-def test_engine_aggregations_on_spark_equal_duckdb_row_for_row(duck_and_spark, spark):
+@pytest.fixture(scope="session")
+def duck_aggregations(duck_and_spark):
+    duck, _, cfg = duck_and_spark
+    return _aggregations(duck.events, cfg.activity_events)
+
+
+def test_engine_aggregations_on_spark_equal_duckdb_row_for_row(duck_and_spark, duck_aggregations, spark):
     duck, on_spark, cfg = duck_and_spark
     assert isinstance(on_spark.events, engine.LazyTable) and on_spark.events._table is None  # Spark not used yet
     assert engine.is_spark(on_spark.events.get_backend()) and not engine.is_spark(duck.events.get_backend())
     pd.testing.assert_frame_equal(on_spark.rows, duck.rows)
-    _assert_same(_aggregations(duck.events, cfg.activity_events),
-                 _aggregations(on_spark.events, cfg.activity_events))
+    _assert_same(duck_aggregations, _aggregations(on_spark.events, cfg.activity_events))
+
+
+#: Run in another process (a Connect client cannot share a process with the local session): load the
+#: company with ``engine.remote`` and pickle its row accounting, its aggregations and its session's type.
+CONNECT_CLIENT = """
+import pickle, sys
+sys.path.insert(0, sys.argv[1])
+from test_engine import _aggregations
+from churnlab import engine
+from churnlab.config import EngineConfig, config_for
+from churnlab.sources import load
+company, url, out = sys.argv[2:]
+from pyspark.sql import SparkSession
+# a server whose sessions start in another time zone: the review's session still counts in UTC (Ibis sets it)
+SparkSession.builder.remote(url).getOrCreate().conf.set("spark.sql.session.timeZone", "Asia/Tokyo")
+cfg = config_for(company)
+cfg.engine = EngineConfig(backend="pyspark", remote=url)
+ds = load(company, cfg)
+backend = ds.events.get_backend()
+session = type(backend._session)
+aggregations = _aggregations(ds.events, cfg.activity_events)
+from churnlab.config import ConfigError
+try:  # a setting the server cannot take at run time is a config error, not a traceback
+    engine.connect(EngineConfig(backend="pyspark", remote=url, conf={"spark.executor.memory": "1g"}))
+    refused = None
+except ConfigError as e:
+    refused = str(e)
+with open(out, "wb") as f:
+    pickle.dump({"rows": ds.rows, "session": f"{session.__module__}.{session.__name__}", "refused": refused,
+                 "time zone": backend._session.conf.get("spark.sql.session.timeZone"),
+                 "spark": engine.is_spark(backend), "aggregations": aggregations}, f)
+"""
+
+
+def test_engine_aggregations_over_spark_connect_equal_duckdb_row_for_row(duck_and_spark, duck_aggregations,
+                                                                         connect_url, company, tmp_path):
+    import pickle
+    import subprocess
+    import sys
+
+    duck = duck_and_spark[0]
+    out = tmp_path / "connect.pickle"
+    run = subprocess.run([sys.executable, "-c", CONNECT_CLIENT, str(Path(__file__).parent), str(company),
+                          connect_url, str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = pickle.loads(out.read_bytes())
+    # a Spark Connect client session, whose events were sent to the server as rows, not as a file path
+    assert got["spark"] and got["session"] == "pyspark.sql.connect.session.SparkSession"
+    assert got["time zone"] == "UTC"
+    assert got["refused"].startswith(f"engine.conf: the Spark Connect server at {connect_url} does not take "
+                                     "spark.executor.memory = 1g: "), got["refused"]
+    pd.testing.assert_frame_equal(got["rows"], duck.rows)
+    _assert_same(duck_aggregations, got["aggregations"])
 
 
 def test_spark_tables_are_sources_with_the_same_mapping_and_checks(duck_and_spark, spark, company):
@@ -217,24 +291,38 @@ def test_spark_tables_are_sources_with_the_same_mapping_and_checks(duck_and_spar
     pd.testing.assert_frame_equal(got, want)
 
 
-def test_the_whole_review_on_spark_gives_the_same_metrics(company, spark, tmp_path):
+def test_the_whole_review_on_spark_gives_the_same_metrics(company, spark, connect_url, tmp_path):
     import subprocess
     import sys
 
     from churnlab.report import run_review
 
+    # each notebook's Spark writes its event log: the proof that the notebooks aggregated on Spark
+    logs_dir = tmp_path / "spark-events"
+    logs_dir.mkdir()
     spark_cfg = _write(tmp_path / "spark.yaml", (company / "churnlab.yaml").read_text()
                        + 'engine: {backend: pyspark, master: "local[2]", conf: {spark.driver.extraJavaOptions: '
-                       f'"{FAST_JVM["spark.driver.extraJavaOptions"]}"}}}}\n')
-    # the DuckDB review runs beside the Spark one (another process): both mostly wait on kernels
-    duck_run = subprocess.Popen([sys.executable, "-c", "import sys; from churnlab.cli import main; sys.exit(main())",
-                                 "review", "--data", str(company), "--out", str(tmp_path / "duckdb"), "--quiet"],
+                       f'"{FAST_JVM["spark.driver.extraJavaOptions"]}", spark.eventLog.enabled: true, '
+                       f'spark.eventLog.dir: "{logs_dir.as_uri()}"}}}}\n')
+    connect_cfg = _write(tmp_path / "connect.yaml", (company / "churnlab.yaml").read_text()
+                         + f"engine: {{backend: pyspark, remote: '{connect_url}'}}\n")
+
+    def review(out, *extra):  # in another process: the CLI, as an analyst runs it
+        return subprocess.Popen([sys.executable, "-c", "import sys; from churnlab.cli import main; sys.exit(main())",
+                                 "review", "--data", str(company), "--out", str(tmp_path / out), "--quiet", *extra],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    # the DuckDB review and the review through Spark Connect (whose server is this process's Spark)
+    # run beside the local Spark one: all mostly wait on kernels
+    server = spark._session._jsparkSession.sharedState().statusStore()
+    queries_before = server.executionsCount()  # the Connect review's queries run in this process's Spark
+    others = {"duckdb": review("duckdb"), "connect": review("connect", "--config", str(connect_cfg))}
     try:
         on_spark = run_review(company, tmp_path / "spark", config=spark_cfg, progress=False, echo=lambda *a: None)
     finally:
-        log = duck_run.communicate(timeout=600)[0]
-    assert duck_run.returncode == 0, log[-2000:]
+        logs = {name: run.communicate(timeout=900)[0] for name, run in others.items()}
+    for name, run in others.items():
+        assert run.returncode == 0, logs[name][-2000:]
     assert on_spark.ok, [n.error for n in on_spark.notebooks if n.error]
     duck = json.loads((tmp_path / "duckdb" / "metrics.json").read_text())
     # figures of every notebook, those from events (user attrition, usage bands) among them
@@ -242,3 +330,8 @@ def test_the_whole_review_on_spark_gives_the_same_metrics(company, spark, tmp_pa
                 "reason_shares", "share_negative", "rows"):
         assert duck.get(key) is not None, f"the review measured no {key} to compare"
     assert json.loads((tmp_path / "spark" / "metrics.json").read_text()) == duck
+    assert json.loads((tmp_path / "connect" / "metrics.json").read_text()) == duck
+    # the notebooks that read events (data check, attrition, at-risk) each ran their own Spark, and
+    # the Connect review's queries ran on the server
+    assert len(list(logs_dir.iterdir())) == 3, sorted(p.name for p in logs_dir.iterdir())
+    assert server.executionsCount() - queries_before >= 3
