@@ -238,8 +238,137 @@ def activity_transitions(events, *, grain: str = "month", qualified_events=None,
     by = [by] if isinstance(by, str) else list(by or [])
     keys = ["account_id"] if level == "account" else ["account_id", "user_id"]
     read_from = start - _offset(grain, 2) - pd.Timedelta(days=int(reactivation_gap_days))
+    group_cols = [c for c in by if c != "account_id"]
+    g = None
+    if group_cols:
+        if groups is None:
+            raise ValueError("groups (a frame of account columns) is needed to group by " + ", ".join(group_cols))
+        g = groups[["account_id", *group_cols]].drop_duplicates("account_id").copy()
+        g["account_id"] = g["account_id"].astype(str)
+        for c in group_cols:
+            g[c] = fill_blank(g[c]).astype(str)
+        g = ibis.memtable(g)
+    first = (start - _offset(grain)).date()   # the period before the first reported one is its base
+    counted = dict(events=events, grain=grain, qualified_events=qualified_events, min_count=min_count,
+                   keys=keys, read_from=read_from, end=end, first=first, gap_days=int(reactivation_gap_days),
+                   groups=g, by=by)
+    span = _number_of(end - pd.Timedelta(microseconds=1), grain) - _number_of(read_from, grain) + 1
+    df = _flows_by_mask(**counted) if span <= _MASK_BITS else _flows_by_window(**counted)
+    df["period_start"] = pd.to_datetime(df["period_start"]).astype("datetime64[ns]")
+    for c in ("active", "retained", "reactivated"):
+        df[c] = df[c].astype("int64")
+    df["new"] = df["active"] - df["retained"] - df["reactivated"]
+    base = df[["period_start", *by, "active"]].rename(columns={"active": "start_count"})
+    base["period_start"] = base["period_start"] + _offset(grain)
+    out = df.rename(columns={"active": "end_count"}).merge(base, on=["period_start", *by], how="outer")
+    for c in ("end_count", "retained", "reactivated", "new", "start_count"):
+        out[c] = out[c].fillna(0).astype("int64")
+    out = out[(out.period_start >= start) & (out.period_start < end)]
+    out["churned"] = out["start_count"] - out["retained"]
+    cols = ["period_start", *by, "start_count", "retained", "churned", "new", "reactivated", "end_count"]
+    return out[cols].sort_values(["period_start", *by]).reset_index(drop=True)
+
+
+#: Periods a 64-bit activity mask holds (one bit each, the sign bit left alone).
+_MASK_BITS = 62
+
+
+def _number_of(day, grain: str) -> int:
+    """The number (see :func:`_period_number`) of the period holding ``day``, in Python."""
+    day = pd.Timestamp(day)
+    if grain == "week":
+        return (day.normalize() - pd.Timestamp("1970-01-05")).days // 7
+    return day.year * 12 + day.month - 1 if grain == "month" else day.year * 4 + (day.month - 1) // 3
+
+
+def _start_of_number(number: int, grain: str) -> pd.Timestamp:
+    """The first day of the period numbered ``number``, in Python (see :func:`_period_start_of`)."""
+    if grain == "week":
+        return pd.Timestamp("1970-01-05") + pd.Timedelta(days=7 * number)
+    months = number * (1 if grain == "month" else 3)
+    return pd.Timestamp(year=months // 12, month=months % 12 + 1, day=1)
+
+
+def _bit_or(x):
+    """Ibis: the bitwise OR of an integer column (``bit_or`` in DuckDB and in Spark SQL)."""
+    import ibis
+
+    @ibis.udf.agg.builtin(name="bit_or")
+    def bit_or(arg: int) -> int:  # noqa: ARG001 - the engine's own aggregate (int is int64)
+        ...
+
+    return bit_or(x)
+
+
+def _flows_by_mask(*, events, grain, qualified_events, min_count, keys, read_from, end, first, gap_days, groups, by):
+    """Per period from ``first`` (and group): ``period_start, [by...], active, retained, reactivated``.
+
+    One pass over the events: each account (or user) gets a 64-bit mask of the periods it was
+    active in (bit ``k`` for the ``k``-th period from ``read_from``'s), grouped by its key alone,
+    which is far cheaper than numbering every active period with a window. The flows are then
+    bit tests summed over the keys: *retained* in ``k`` is bits ``k`` and ``k-1``; *reactivated*
+    is bit ``k``, no bit ``k-1``, and any bit among the earlier periods that ended at most
+    ``gap_days`` before ``k`` starts (the latest earlier period is the nearest, so one is enough).
+    Only rows with active keys are returned, as a grouping of active periods would give them.
+    """
+    import ibis
+
+    base = _number_of(read_from, grain)
+    t = _window(events, read_from, end)
+    if qualified_events is not None:
+        t = t.filter(t.event.isin(list(qualified_events)))
+    if "user_id" in keys:
+        t = t.filter(t.user_id.notnull())
+    if grain == "week":
+        number = _period_number(t.ts.truncate(_TRUNC[grain]).cast("date"), grain)
+    elif grain == "month":
+        number = t.ts.year() * 12 + t.ts.month() - 1
+    else:
+        number = t.ts.year() * 4 + t.ts.quarter() - 1
+    k = (number - base).cast("int64")
+    one = ibis.literal(1, "int64")
+    if min_count <= 1:
+        m = t.group_by(keys).aggregate(mask=_bit_or(one << k))
+    else:  # periods with enough events first; each (key, period) once, so a sum of bits is their OR
+        tk = t.mutate(k=k)
+        per = tk.group_by([*keys, "k"]).aggregate(n=tk.count())
+        per = per.filter(per.n >= int(min_count))
+        m = per.group_by(keys).aggregate(mask=(one << per.k).sum())
+    if groups is not None:
+        m = m.inner_join(groups, "account_id")
+    last = _number_of(end - pd.Timedelta(microseconds=1), grain) - base
+    periods = [i for i in range(last + 1) if _start_of_number(base + i, grain).date() >= first]
+    aggs = {}
+    for i in periods:
+        bit, prev = (m.mask >> i) & 1, (m.mask >> (i - 1)) & 1 if i else ibis.literal(0, "int64")
+        aggs[f"active_{i}"] = bit.sum()
+        aggs[f"retained_{i}"] = (bit & prev).sum()
+        starts = _start_of_number(base + i, grain)
+        near = sum(1 << j for j in range(i - 1) if (starts - _start_of_number(base + j + 1, grain)).days <= gap_days)
+        react = (bit == 1) & (prev == 0) & ((m.mask & ibis.literal(near, "int64")) != 0) if near else None
+        aggs[f"reactivated_{i}"] = react.ifelse(1, 0).sum() if react is not None else (bit & 0).sum()
+    group = [c for c in by]
+    if not aggs:
+        return pd.DataFrame(columns=["period_start", *by, "active", "retained", "reactivated"])
+    wide = (m.group_by(group).aggregate(**aggs) if group else m.aggregate(**aggs)).execute()
+    parts = []
+    for i in periods:
+        part = wide[group].copy()
+        part.insert(0, "period_start", _start_of_number(base + i, grain))
+        for c in ("active", "retained", "reactivated"):
+            part[c] = pd.to_numeric(wide[f"{c}_{i}"]).fillna(0).astype("int64").to_numpy()
+        parts.append(part[part["active"] > 0])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _flows_by_window(*, events, grain, qualified_events, min_count, keys, read_from, end, first, gap_days, groups,
+                     by):
+    """:func:`_flows_by_mask` for spans longer than a mask holds: each active period's previous
+    one by a window over the key's active periods."""
+    import ibis
+
     a = active_periods_expr(events, grain=grain, qualified_events=qualified_events, min_count=min_count,
-                            level=level, start=read_from, end=end)
+                            level="user" if "user_id" in keys else "account", start=read_from, end=end)
     # Periods are numbered (consecutive periods, consecutive numbers), so that "the period before"
     # is integer arithmetic, not calendar arithmetic on every row; the calendar is used only for
     # the gap of a possible reactivation.
@@ -254,33 +383,13 @@ def activity_transitions(events, *, grain: str = "month", qualified_events=None,
         gap = a.period_start.delta(_period_start_of(a.prev_idx + 1, grain), unit="day")
     skipped = a.prev_idx < a.pidx - 1
     a = a.mutate(is_ret=(a.prev_idx == a.pidx - 1).fill_null(False),
-                 is_react=ibis.ifelse(skipped.fill_null(False), gap <= int(reactivation_gap_days), False))
-    a = a.filter(a.period_start >= ibis.literal((start - _offset(grain)).date()))
-    group_cols = [c for c in by if c != "account_id"]
-    if group_cols:
-        if groups is None:
-            raise ValueError("groups (a frame of account columns) is needed to group by " + ", ".join(group_cols))
-        g = groups[["account_id", *group_cols]].drop_duplicates("account_id").copy()
-        g["account_id"] = g["account_id"].astype(str)
-        for c in group_cols:
-            g[c] = fill_blank(g[c]).astype(str)
-        a = a.inner_join(ibis.memtable(g), "account_id")
+                 is_react=ibis.ifelse(skipped.fill_null(False), gap <= gap_days, False))
+    a = a.filter(a.period_start >= ibis.literal(first))
+    if groups is not None:
+        a = a.inner_join(groups, "account_id")
     agg = a.group_by(["period_start", *by]).aggregate(
         active=a.count(), retained=a.is_ret.cast("int64").sum(), reactivated=a.is_react.cast("int64").sum())
-    df = agg.execute()
-    df["period_start"] = pd.to_datetime(df["period_start"]).astype("datetime64[ns]")
-    for c in ("active", "retained", "reactivated"):
-        df[c] = df[c].astype("int64")
-    df["new"] = df["active"] - df["retained"] - df["reactivated"]
-    base = df[["period_start", *by, "active"]].rename(columns={"active": "start_count"})
-    base["period_start"] = base["period_start"] + _offset(grain)
-    out = df.rename(columns={"active": "end_count"}).merge(base, on=["period_start", *by], how="outer")
-    for c in ("end_count", "retained", "reactivated", "new", "start_count"):
-        out[c] = out[c].fillna(0).astype("int64")
-    out = out[(out.period_start >= start) & (out.period_start < end)]
-    out["churned"] = out["start_count"] - out["retained"]
-    cols = ["period_start", *by, "start_count", "retained", "churned", "new", "reactivated", "end_count"]
-    return out[cols].sort_values(["period_start", *by]).reset_index(drop=True)
+    return agg.execute()
 
 
 def activity_spells(events, *, qualified_events=None, inactivity_days: int = 60,
