@@ -45,13 +45,19 @@ sys.path.insert(0, str(ROOT))
 QUALIFIED = None  # resolved from the data config (settings.resolve), as the notebooks do
 
 
-def timed(fn, repeat: int = 1):
-    """(best wall seconds of ``repeat`` runs, last result)."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
+def timed(fn, repeat: int = 1, *, short: float = 2.0, most: int = 5):
+    """(best wall seconds of ``repeat`` runs, last result).
+
+    With ``repeat`` > 1, a figure whose runs took less than ``short`` seconds in all is run again,
+    up to ``most`` runs, as ``timeit`` does: a sub-second query is otherwise decided by one stray
+    pause of the machine.
+    """
+    best, out, spent, runs = float("inf"), None, 0.0, 0
+    while runs < repeat or (repeat > 1 and spent < short and runs < most):
         t0 = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
+        took = time.perf_counter() - t0
+        best, spent, runs = min(best, took), spent + took, runs + 1
     return best, out
 
 
