@@ -347,13 +347,12 @@ def _flows_by_mask(*, events, grain, qualified_events, min_count, keys, read_fro
         near = sum(1 << j for j in range(i - 1) if (starts - _start_of_number(base + j + 1, grain)).days <= gap_days)
         react = (bit == 1) & (prev == 0) & ((m.mask & ibis.literal(near, "int64")) != 0) if near else None
         aggs[f"reactivated_{i}"] = react.ifelse(1, 0).sum() if react is not None else (bit & 0).sum()
-    group = [c for c in by]
     if not aggs:
         return pd.DataFrame(columns=["period_start", *by, "active", "retained", "reactivated"])
-    wide = (m.group_by(group).aggregate(**aggs) if group else m.aggregate(**aggs)).execute()
+    wide = (m.group_by(by).aggregate(**aggs) if by else m.aggregate(**aggs)).execute()
     parts = []
     for i in periods:
-        part = wide[group].copy()
+        part = wide[by].copy()
         part.insert(0, "period_start", _start_of_number(base + i, grain))
         for c in ("active", "retained", "reactivated"):
             part[c] = pd.to_numeric(wide[f"{c}_{i}"]).fillna(0).astype("int64").to_numpy()
