@@ -27,6 +27,9 @@ def _cmd_validate(args) -> int:
     from .sources import load
 
     ds = load(args.data, args.config)
+    from . import settings
+
+    settings.resolve(ds, check=True)   # the data config's events and columns are the data's (a typo is a config error)
     print(f"Data folder {args.data}: all required columns present, dates and numbers readable.")
     print(f"Data runs to {ds.data_end.date()} (extraction date {ds.extraction_date.date()}: rows dated later "
           "are excluded or flagged).\n")

@@ -310,8 +310,50 @@ def write_csv(frame: pd.DataFrame, path, **kwargs) -> Path:
     kwargs.setdefault("index", False)
     kwargs.setdefault("encoding", "utf-8")
     path = Path(path)
-    neutralise_csv(frame).to_csv(path, **kwargs)
+    neutralise_csv(_without_float_noise(without_personal_data(frame))).to_csv(path, **kwargs)
     return path
+
+
+def _without_float_noise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Decimals rounded to 12 places: a rate of 2.7755575615628914e-17 (a difference of equal floats)
+    is written 0.0, and 0.12794691759514565 as 0.127946917595."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    return frame.round({c: 12 for c in floats}) if floats else frame
+
+
+#: Text that may hold an e-mail address, a telephone number or a URL (the rest is never redacted).
+_MAYBE_PERSONAL = re.compile(r"[@＠]|[0-9０-９][0-9０-９\s\-‐－().（）+＋]{6,}|://|www\.|/")
+_MAYBE_ADDRESS = re.compile(r"[@＠]|://|www\.")
+
+
+def without_personal_data(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with e-mail addresses, telephone numbers and URLs in its text cells replaced
+    (:func:`churnlab.sentiment.redact`): a verbatim, a comment, an account id that is an e-mail
+    address. Every published CSV goes through it (:func:`write_csv`).
+
+    Examples
+    --------
+    >>> without_personal_data(pd.DataFrame({"account_id": ["jane@corp.example", "A00012"], "mrr": [1, 2]}))
+      account_id  mrr
+    0    [email]    1
+    1     A00012    2
+    """
+    from .sentiment import redact
+
+    out = None
+    for c in frame.columns:
+        col = frame[c]
+        if col.dtype != object and not pd.api.types.is_string_dtype(col):
+            continue
+        # an id of digits is not a telephone number; an id that is an e-mail address is personal data
+        maybe = _MAYBE_ADDRESS if str(c) == "id" or str(c).endswith("_id") else _MAYBE_PERSONAL
+        text = np.fromiter((isinstance(v, str) and bool(maybe.search(v)) for v in col), dtype=bool, count=len(col))
+        if not text.any():
+            continue
+        if out is None:
+            out = frame.copy()
+        out.loc[text, c] = [redact(v) for v in col[text]]
+    return frame if out is None else out
 
 
 #: Readable column headers of the tables the analyses return (any other snake_case name is turned
@@ -346,7 +388,7 @@ HEADERS = {
 
 #: Columns whose text cells are churnlab's own words (never customer text): in a report of another
 #: language than English (:mod:`churnlab.i18n`) :func:`churnlab.report.styled` translates them.
-WORD_COLUMNS = frozenset({"meaning", "direction", "response", "timeline", "value", "risk_level", "root_cause",
+WORD_COLUMNS = frozenset({"meaning", "direction", "response", "timeline", "value", "risk_level", "root_cause", "severity", "usage_band",
                           "kind", "band_meaning", "tier_accounts", "why", "status", "signal", "signals"})
 
 
@@ -449,7 +491,11 @@ def save_twin(frame, title: str | None = None, *, kind: str = "table"):
     name = f"{base}.csv" if n == 1 else f"{base}-{n}.csv"
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
+    idx = frame.index
+    # an index that says something (named, several levels, labels) becomes columns; row positions
+    # left over from a filter or a sort do not
+    labelled = isinstance(idx, pd.MultiIndex) or idx.name is not None or not pd.api.types.is_integer_dtype(idx)
+    out = frame.reset_index() if labelled else frame.reset_index(drop=True)
     # customer text behind a chart (a verbatim, a comment) is published without personal data
     from .sentiment import redact
 

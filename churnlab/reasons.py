@@ -1083,9 +1083,12 @@ def changes_sentence(changes: pd.DataFrame, *, what: str = "reason", of: str = "
     tested = int(changes[pcol].notna().sum())
     sig = changes[changes["significant"].astype(bool)].sort_values("change", key=lambda s: -s.abs())
     if sig.empty:
-        top = changes.dropna(subset=[pcol]).sort_values(pcol).head(1)
+        tested_rows = changes.dropna(subset=[pcol])
+        moved = (tested_rows["share_now"] - tested_rows["share_then"]).abs()
+        top = tested_rows.loc[moved.sort_values(ascending=False, kind="stable").index].head(1)
         tail = ""
-        if len(top):
+        # the largest move as shown: none when the shares read the same ("from 6.2% to 6.2%")
+        if len(top) and pct(top.iloc[0]["share_then"]) != pct(top.iloc[0]["share_now"]):
             r = top.iloc[0]
             tail = (f" The largest move, {r['label']} from {pct(r['share_then'])} to {pct(r['share_now'])}, "
                     f"is within what chance would produce ({format_p(r[pcol])}{span} after adjusting for "
@@ -1195,17 +1198,26 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     if len(small):
         tab = tab.drop(columns=small).assign(**{"(rarer reasons)": tab[small].sum(axis=1)})
         tab = tab.loc[:, tab.sum(axis=0) > 0]
+    from .i18n import t as tr, translate
+
     word = by.replace("_", " ")
+    word_t = translate(word, record=False)
     left_out = int(pd.crosstab(groups.to_numpy(), f[col].astype(str).to_numpy()).sum(axis=1).lt(min_count).sum()) \
         if len(f) else 0
-    note = (f" {pooled:,} smaller {word} values are pooled as \"{OTHER_LABEL}\"." if pooled > 1 else "") + \
-        (f" {left_out} {word} group{'s' if left_out != 1 else ''} with fewer than {min_count} answers "
-         f"{'are' if left_out != 1 else 'is'} too small to test." if left_out else "")
+    # each note in the report language on its own: appended to a translated sentence, an English note
+    # would be matched together with it
+    note = ((" " + tr('{n} smaller {attribute} values are pooled as "Other".', n=f"{pooled:,}", attribute=word_t)
+             if pooled > 1 else "")
+            + (" " + (tr("{n} {attribute} groups with fewer than {k} answers are too small to test.",
+                         n=left_out, attribute=word_t, k=min_count) if left_out != 1 else
+                      tr("{n} {attribute} group with fewer than {k} answers is too small to test.",
+                         n=left_out, attribute=word_t, k=min_count)) if left_out else ""))
     base = {"by": by, "n": int(tab.values.sum()), "groups": int(tab.shape[0]), "reasons": int(tab.shape[1]),
             "chi2": float("nan"), "dof": 0, "p": float("nan"), "cramers_v": float("nan"), "significant": False}
     if tab.shape[0] < 2 or tab.shape[1] < 2:
-        base["sentence"] = (f"Too few responses to compare reasons by {word} "
-                            f"(groups and reasons with at least {min_count} responses are needed).")
+        base["sentence"] = tr("Too few responses to compare reasons by {attribute} "
+                              "(groups and reasons with at least {n} responses are needed).",
+                              attribute=word_t, n=min_count)
         return pd.DataFrame([{**base, "sentence": base["sentence"] + note}])
     t = Table(tab.values)
     res = t.test_nominal_association()
@@ -1213,10 +1225,7 @@ def reason_independence(frame: pd.DataFrame, *, taxonomy: dict, by: str = "segme
     v = float(np.sqrt(res.statistic / (n * (min(tab.shape) - 1))))
     base.update(chi2=float(res.statistic), dof=int(res.df), p=float(res.pvalue), cramers_v=v,
                 significant=bool(res.pvalue < alpha))
-    stat = f"χ² = {res.statistic:.1f}, {int(res.df)} df, {format_p(res.pvalue)}"
-    from .i18n import t as tr, translate
-
-    word_t = translate(word, record=False)
+    stat = tr("χ² = {chi2}, {df} df, {p}", chi2=f"{res.statistic:.1f}", df=int(res.df), p=format_p(res.pvalue))
     if not base["significant"]:
         base["sentence"] = tr("The data do not show that reasons differ by {attribute} ({stat}); the differences "
                               "between the bars are within what chance would produce.", attribute=word_t, stat=stat)
@@ -1582,7 +1591,7 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
     for code, g in resp.groupby("reason", sort=False):
         label = g["reason_label"].iloc[0]
         cols = [c for c in columns if c in g.columns]
-        twin = save_twin(g[cols].reset_index(drop=True), f"drill-down {label}")   # its data, beside the page
+        twin = save_twin(g[cols].reset_index(drop=True), f"Drill-down: {label}")   # its data, beside the page
         t = g[cols].copy()
         if "mrr" in t:
             t["mrr"] = [money(x, currency) for x in t["mrr"]]
@@ -1594,7 +1603,8 @@ def drilldown_html(drill: pd.DataFrame, *, currency: str = "", anchor: str = "re
 
 
 def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, changes: pd.DataFrame | None = None,
-                    winback: pd.DataFrame | None = None, history: int = 8) -> dict:
+                    winback: pd.DataFrame | None = None, history: int = 8,
+                    winback_since: str | None = None) -> dict:
     """Headline figures for ``metrics.json`` (section ``reasons``).
 
     Returns
@@ -1604,7 +1614,8 @@ def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, change
         ``reason_shares_mrr`` (primary reason -> share of responding churned accounts / of their MRR,
         ``no_reason`` included), ``top_reason_changes`` (the significant changes in ``changes``:
         ``reason, level, from, to, change, p_adj, now, then``), ``winback_accounts`` (number of
-        accounts in ``winback``) and ``winback_mrr``; ``reasons_by_quarter`` holds each of the last
+        accounts in ``winback``), ``winback_mrr`` and ``winback_since`` (the first quarter of churn
+        the list covers, as given); ``reasons_by_quarter`` holds each of the last
         ``history`` quarters' invited, completed, participation, responders and reason counts and
         shares, and ``reason_labels`` the label of each reason code.
 
@@ -1651,6 +1662,7 @@ def summary_metrics(frame: pd.DataFrame, *, taxonomy: dict, quarter: str, change
         "top_reason_changes": top,
         "winback_accounts": 0 if winback is None else int(len(winback)),
         "winback_mrr": 0.0 if winback is None else float(winback["mrr"].sum()),
+        "winback_since": winback_since,
     }
 
 

@@ -343,6 +343,11 @@ def _run_review(data_dir, out_dir, *, quarter, config, notebooks, notebook_dir, 
     per_notebook = check_parameters(parameters or {}, nb_dir, names)
     dataset = load(data_dir, config)            # fatal data problems stop here, before any notebook
     q = resolve_quarter(dataset, quarter)
+    # a setting naming an event or a column the data does not have stops here too, as a config error
+    from . import settings
+
+    named = {k: v for k, v in (parameters or {}).items() if k in ("qualified_events", "feature_event", "segment_col")}
+    settings.resolve(dataset, check=True, **named)
     out = Path(out_dir or Path("reports") / q).resolve()
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     mdir = out / _METRICS_DIR
@@ -426,6 +431,30 @@ def default_jobs() -> int:
     return 2 if (os.cpu_count() or 1) > 1 else 1
 
 
+def kernel_log(notebook) -> Path:
+    """Where the kernel of an executed notebook wrote what bypassed the notebook (``<name>.kernel.log``)."""
+    return Path(notebook).with_suffix(".kernel.log")
+
+
+def _kernel_manager(log: Path):
+    """A kernel manager whose kernel writes its standard error to ``log``, not to the analyst's console.
+
+    What a kernel prints there never reaches the notebook: the JVM's warnings in a Spark review, a
+    native library's messages, the kernel's own shutdown log. The review keeps the file only when
+    it is not empty (personal data removed) and names it when the notebook fails.
+    """
+    from jupyter_client.manager import KernelManager
+
+    class _LoggedKernelManager(KernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            Path(log).parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "wb") as f:   # the kernel process holds its own copy of the descriptor
+                kw.setdefault("stderr", f)
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return _LoggedKernelManager
+
+
 def _execute_notebook(src: str, dst: str, parameters: dict, cwd: str, progress: bool, env: dict) -> str:
     """Execute one notebook with papermill (in this process, or in a worker); returns the error, or ""."""
     import papermill as pm
@@ -435,7 +464,8 @@ def _execute_notebook(src: str, dst: str, parameters: dict, cwd: str, progress: 
     try:
         pm.execute_notebook(src, dst, parameters=parameters, cwd=cwd, progress_bar=progress, report_mode=False,
                             # the kernel's own start-up warnings are not the analyst's business
-                            extra_arguments=["--log-level=ERROR"])
+                            extra_arguments=["--log-level=ERROR"],
+                            kernel_manager_class=_kernel_manager(kernel_log(dst)))
     except pm.PapermillExecutionError as e:
         # the execution count is the In [n] prompt of the executed notebook kept in notebooks/
         return f"cell In [{e.exec_count}]: {e.ename}: {_first_line(e.evalue)}"
@@ -483,9 +513,12 @@ def _run_notebooks(result, names, dataset, data_dir, nb_dir, out, params, per_no
             except Exception as e:  # an unreadable notebook must not be published as it is
                 dst.unlink()
                 error = error or f"redaction failed: {type(e).__name__}: {_first_line(str(e))}"
+        log = _keep_kernel_log(kernel_log(dst), pii)
         done[name] = NotebookResult(name, not error, secs, error, f"{name}.html")
         prefix = f"[{i}/{len(names)}] {name} " if jobs > 1 else "    "
         echo(f"{prefix}{'ok' if not error else 'FAILED ' + error} ({secs:.0f} s)")
+        if error and log:
+            echo(f"    the kernel's own messages are in {log}")
 
     if jobs <= 1 or len(todo) <= 1:
         for i, name, args in todo:
@@ -509,6 +542,23 @@ def _run_notebooks(result, names, dataset, data_dir, nb_dir, out, params, per_no
                     error, secs = f"{type(e).__name__}: {_first_line(str(e))}", 0.0
                 finish(i, name, error, secs)
     result.notebooks.extend(done[n] for n in names if n in done)
+
+
+def _keep_kernel_log(log: Path, pii) -> Path | None:
+    """The kernel's log with personal data removed, or ``None`` (and no file) when it is empty."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not text.strip():
+        log.unlink()
+        return None
+    from .sentiment import redact
+
+    for piece in pii:
+        text = text.replace(piece, REDACTED)
+    log.write_text(redact(text), encoding="utf-8")
+    return log
 
 
 #: The metrics section each notebook saves (``save_metrics(out_dir, SECTION, ...)``).
@@ -542,7 +592,8 @@ def personal_data(dataset) -> list[str]:
 
     "Personal data" is what :func:`churnlab.sentiment.redact` replaces (e-mail addresses, telephone
     numbers, URLs) in any text cell of the pandas tables of the dataset (verbatims, liked, comments,
-    ...) other than identifiers (``id``, ``*_id``), and the addresses quoted in the findings. :func:`redact_notebook` removes exactly these strings from the executed notebooks, so
+    ...), and the addresses (not the numbers) in identifiers (``id``, ``*_id``: an account id that is an
+    e-mail address) and in the findings. :func:`redact_notebook` removes exactly these strings from the executed notebooks, so
     customer text that reaches an output unredacted by any path is caught without touching figures.
     """
     from .sentiment import personal_data as pieces
@@ -553,13 +604,14 @@ def personal_data(dataset) -> list[str]:
             continue
         for c in frame.columns:
             col = frame[c]
-            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col) \
-                    or str(c) == "id" or str(c).endswith("_id"):
-                continue    # identifiers are shown as they are (a numeric id is not a phone number)
+            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
+                continue
+            ident = str(c) == "id" or str(c).endswith("_id")
             for v in col.dropna().unique():
                 if isinstance(v, str) and any(ch.isdigit() or ch in "@＠/" for ch in v):
                     new = [p for p in pieces(v) if len(p) >= 4]
-                    if name == "findings":   # our messages quote ids and numbers: addresses only
+                    if name == "findings" or ident:   # our messages quote ids and numbers, and an id of
+                        # digits is not a phone number: addresses only (an account id that is an e-mail)
                         new = [p for p in new if not _NUMBERS_ONLY.fullmatch(p)]
                     found.update(new)
     return sorted(found, key=lambda t: (-len(t), t))
@@ -634,11 +686,18 @@ def _clear_twins(folder: Path, pages) -> None:
 
 
 def write_manifest(folder: Path) -> Path | None:
-    """``data/manifest.csv``: one row per data twin (page, file, chart or table, title, rows, columns)."""
+    """``data/manifest.csv``: one row per data twin (page, file, chart or table, title, rows, columns).
+
+    ``manifest.jsonl``, which the notebooks append to as they run (two at a time), is rewritten in
+    the same order, page and file, so that both are the same from one run to the next.
+    """
     src = Path(folder) / "manifest.jsonl"
     if not src.exists():
         return None
     rows = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines() if line.strip()]
+    latest = {r["file"]: r for r in rows}                                  # a page run again: its last entry
+    src.write_text("".join(json.dumps(latest[f], ensure_ascii=False) + "\n"
+                           for f in sorted(latest, key=lambda f: (latest[f]["page"], f))), encoding="utf-8")
     frame = pd.DataFrame(rows, columns=["page", "file", "kind", "title", "rows", "columns"])
     frame = frame.drop_duplicates("file", keep="last").assign(columns=lambda d: d["columns"].map(" | ".join))
     return presentation.write_csv(frame.sort_values(["page", "file"]), Path(folder) / "manifest.csv")
@@ -1123,7 +1182,8 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(), pvalues=(),
-           formats: dict | None = None, caption: str | None = None, currency: str = "", headers: dict | None = None):
+           formats: dict | None = None, caption: str | None = None, currency: str = "", headers: dict | None = None,
+           name: str | None = None):
     """A report table: readable headers, each value with its interval in one cell, percentages,
     thousands separators, money with its currency, p-values as ``< 0.001``, blanks and booleans as
     words, every text escaped; returns a pandas Styler with the index hidden.
@@ -1131,7 +1191,8 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     A column ``x`` with ``x_lo`` and ``x_hi`` beside it is shown as one cell "4.9% (4.0-5.9%)" under
     "x (95% CI)". Headers come from :data:`HEADERS` (or ``headers``), other names are turned into
     words. ``formats`` maps other columns to a format string or a callable returning plain text.
-    Every text shown goes through :func:`churnlab.presentation.escape` (see
+    ``name`` says what a table without a caption shows (a heading above it names it on the page):
+    it names the table's data twin in the published review. Every text shown goes through :func:`churnlab.presentation.escape` (see
     :func:`churnlab.presentation.styler`).
 
     Examples
@@ -1158,7 +1219,7 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
         if f"{c}_lo" in data and f"{c}_hi" in data and (c in percent or c in decimals):
             data[c] = _with_interval(data, c, pct_fmt if c in percent else dec_fmt)
             data = data.drop(columns=[f"{c}_lo", f"{c}_hi"])
-            names[c] = i18n.t("{header} (95% CI)", header=names.get(c, readable_header(c)))
+            names[c] = i18n.t("{header} (95% CI)", header=(names[c] if c in names else readable_header(c)))
             text.add(c)
     for c in data.columns:
         if c in text:
@@ -1191,10 +1252,10 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
                                   if isinstance(v, str) else v)
     fmt.update({c: f for c, f in (formats or {}).items() if c in data})
     numeric = [c for c in data.columns if c in fmt and c not in text]
-    data = data.rename(columns={c: names.get(c, readable_header(c)) for c in data.columns})
-    fmt = {names.get(c, readable_header(c)): f for c, f in fmt.items()}
-    numeric = [names.get(c, readable_header(c)) for c in numeric]
-    twin = presentation.save_twin(frame, caption or "table")   # the table's data twin in the published review
+    data = data.rename(columns={c: (names[c] if c in names else readable_header(c)) for c in data.columns})
+    fmt = {(names[c] if c in names else readable_header(c)): f for c, f in fmt.items()}
+    numeric = [(names[c] if c in names else readable_header(c)) for c in numeric]
+    twin = presentation.save_twin(frame, caption or name or "table")   # the table's data twin in the published review
     st = presentation.styler(data, formats=fmt, na_rep="–", hide_index=True,
                              caption=i18n.translate(caption) if caption else caption)
     if twin is not None:   # a long table links to it on the page (presentation.fold_long_tables)
@@ -1204,7 +1265,7 @@ def styled(frame: pd.DataFrame, *, percent=(), counts=(), money=(), decimals=(),
     if numeric:
         st = st.set_properties(subset=numeric, **{"text-align": "right", "font-variant-numeric": "tabular-nums",
                                                   "white-space": "nowrap"})
-    intervals = [names.get(c, readable_header(c)) for c in text]
+    intervals = [(names[c] if c in names else readable_header(c)) for c in text]
     if intervals:   # "4.9% (4.0%-5.9%)", dates and "< 0.001" are read as one figure: never broken over lines
         st = st.set_properties(subset=intervals, **{"white-space": "nowrap"})
     others = [c for c in data.columns if c not in numeric]

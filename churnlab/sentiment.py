@@ -249,7 +249,7 @@ _EXT_RE = re.compile(r"(?:\b(?:ext|extn|extension)\b\.?|内線|(?<![A-Za-z0-9])x
 # a run of digit groups that looks like a telephone number: optional +country code, at least 9
 # digits in 2+ groups (or 10+ digits written together), or a 3-4 local number with a separator
 _PHONE_RE = re.compile(
-    rf"(?<![0-9０-９A-Za-z/#])(?:[+＋]{_D}{{1,3}}{_SEP})?(?:[(（]{_D}{{1,5}}[)）]{_SEP})?"
+    rf"(?<![0-9０-９A-Za-z/#])(?:(?:[+＋]|00|００){_D}{{1,3}}{_SEP})?(?:[(（]{_D}{{1,5}}[)）]{_SEP})?"
     rf"{_D}{{1,5}}(?:{_SEP}{_D}{{1,5}}){{1,4}}(?![0-9０-９%％])"
     rf"|(?<![0-9０-９])[+＋]?{_D}{{10,13}}(?![0-9０-９%％])")
 _TRAIL = ".,;:!?)]}」』。、"
@@ -261,6 +261,8 @@ def _phone_ok(s: str) -> bool:
         return False                           # an ISO date (and the hour of a timestamp)
     if s.lstrip().startswith(("+", "＋")):
         return 8 <= len(digits) <= 15
+    if re.match(r"00[1-9]\d{0,2}[\s\-‐－―−.]", unicodedata.normalize("NFKC", s.lstrip())):
+        return 8 <= len(digits) - 2 <= 15        # "00" is "+" dialled from most countries: 0044 20 7946 0958
     if re.search(r"\s", s.strip()) and not re.search(r"[\-‐－―−ー().（）]", s):
         return 10 <= len(digits) <= 12 and digits.startswith("0") or len(digits) == 10
     return 9 <= len(digits) <= 13 or (len(digits) == 7 and re.fullmatch(
@@ -365,7 +367,8 @@ LANGUAGE_NAMES = {"en": "English", "ja": "Japanese"}
 
 def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     """An HTML table of ``frame`` with readable headers and every cell escaped (for customer text;
-    redact it first). Its data twin is saved when the review is published.
+    redact it first). Its data twin is saved when the review is published, named by ``title``; an
+    index shown without a name is named ``rows`` in it (e.g. ``rows="reason"``).
 
     Examples
     --------
@@ -378,7 +381,8 @@ def escape_table_html(frame: pd.DataFrame, **kwargs) -> str:
     from churnlab.i18n import report_language, word
     from churnlab.presentation import level_word, readable_header, save_twin, table_html
 
-    twin = save_twin(frame, kwargs.pop("title", None) or "table")
+    rows = kwargs.pop("rows", None)
+    twin = save_twin(frame.rename_axis(index=rows) if rows else frame, kwargs.pop("title", None) or "table")
     shown = frame.copy()
     for c in ("language", "sentiment_label", "tone", "reason_flag"):   # churnlab's own codes, in the report language
         if c in shown:
@@ -870,7 +874,10 @@ def sentiment_summary(scored: pd.DataFrame, *, by=None) -> pd.DataFrame:
             row["share_frustrated"] = float((g["tone"] == "frustrated").mean())
             row["share_respectful"] = float((g["tone"] == "respectful").mean())
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = [*by, "verbatims", "mean_score", "median_score", "share_negative", "share_positive"]
+    if "tone" in data.columns:
+        columns += ["share_frustrated", "share_respectful"]
+    return pd.DataFrame(rows, columns=columns)   # the columns also when no verbatim has a score
 
 
 # --------------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ class Settings:
                        + ", ".join(self.qualified_events) + ".")
         if self.source.get("segment_col") == "derived" and not self.segment_col:
             out.append("The accounts have no segment column, so attrition is not broken down by segment "
-                       "(set analysis.segment_col in the data config to use another column).")
+                       "(the data config can name another account column as the segment).")
         if self.source.get("feature_event") == "derived" and self.feature_event:
             out.append(f"Behavioural cohorts use the most frequent qualified event, {self.feature_event} "
                        "(set analysis.feature_event in the data config to choose another).")
@@ -124,7 +124,7 @@ def event_names(events) -> pd.DataFrame:
 
 def resolve(dataset, *, qualified_events=None, min_count=None, inactivity_days=None, feature_event=None,
             segment_col=None, segment_cols=None, drivers=None, change_date=None, change_name=None,
-            currency=None, language=None, accounts: pd.DataFrame | None = None) -> Settings:
+            currency=None, language=None, accounts: pd.DataFrame | None = None, check: bool = False) -> Settings:
     """Resolve a review's settings: the given values, else the data config, else the data.
 
     Parameters
@@ -135,6 +135,11 @@ def resolve(dataset, *, qualified_events=None, min_count=None, inactivity_days=N
     accounts : DataFrame, optional
         The accounts the analysis uses when they differ from ``dataset.accounts`` (e.g. with a derived
         ``size_band`` column), for choosing the group columns.
+    check : bool
+        Check that the events and the segment column named by the data config or the parameters
+        exist in the data (:class:`~churnlab.config.ConfigError` otherwise). ``churnlab validate``
+        and ``churnlab review`` check once, before any notebook runs; the notebooks then need not
+        (a notebook that never reads events does not scan them).
 
     Returns
     -------
@@ -202,6 +207,8 @@ def resolve(dataset, *, qualified_events=None, min_count=None, inactivity_days=N
                                       lambda: groups) if c in acc.columns]
     s.drivers = [c for c in pick("drivers", _as_list(drivers), an.get("drivers"), lambda: list(groups))
                  if c in acc.columns]
+    if check:
+        _check_named(s, names if dataset.events is not None else None, acc)
     if s.segment_col and s.segment_col not in acc.columns:
         s.segment_col = None
     if _given(change_date):
@@ -216,6 +223,45 @@ def resolve(dataset, *, qualified_events=None, min_count=None, inactivity_days=N
     if report_language() != "en" and not _given(language):   # a Japanese review: Japanese taxonomy labels
         s.language, src["language"] = report_language(), "report language"
     return s
+
+
+#: Where a setting given by name comes from, as the analyst wrote it.
+_WHERE = {("qualified_events", "data config"): "activity.events in the data config",
+          ("qualified_events", "parameter"): "The qualified_events parameter",
+          ("feature_event", "data config"): "analysis.feature_event in the data config",
+          ("feature_event", "parameter"): "The feature_event parameter",
+          ("segment_col", "data config"): "analysis.segment_col in the data config",
+          ("segment_col", "parameter"): "The segment_col parameter"}
+
+
+def _check_named(s: Settings, names, accounts: pd.DataFrame) -> None:
+    """A setting that names an event the events never have, or an account column that does not exist, is
+    a :class:`~churnlab.config.ConfigError` naming it and what the data has: a typo would otherwise
+    give analyses of nothing (accounts split by an event nobody used) under the name the analyst
+    chose."""
+    from .config import ConfigError
+
+    def listing(values, limit=15):
+        values = [str(v) for v in values]
+        more = f" and {len(values) - limit:,} more" if len(values) > limit else ""
+        return ", ".join(values[:limit]) + more
+
+    if names is not None:
+        counts = names()
+        known = set(counts["event"].astype(str))
+        for key, wanted in (("qualified_events", s.qualified_events),
+                            ("feature_event", [s.feature_event] if s.feature_event else [])):
+            if s.source.get(key) == "derived":
+                continue
+            unknown = [e for e in wanted if e not in known]
+            if unknown:
+                raise ConfigError(f"{_WHERE[key, s.source[key]]} names {listing(unknown)}, which the events never "
+                                  f"have. The events have: {listing(counts['event'])} (most frequent first).")
+    columns = set(accounts.columns) | ({"size_band"} if "employees" in accounts.columns else set())   # derived
+    if s.source.get("segment_col") != "derived" and s.segment_col and s.segment_col not in columns:
+        raise ConfigError(f"{_WHERE['segment_col', s.source['segment_col']]} names {s.segment_col}, which the "
+                          f"accounts do not have. Their columns are: "
+                          f"{listing([c for c in accounts.columns if not str(c).startswith('_')], 40)}.")
 
 
 def _as_list(v):

@@ -63,7 +63,7 @@ KPIS = [
     ("participation_rate", "Exit-interview participation", "rate", "up", "30-churn-reasons.html"),
     ("top_reason_share", "Top exit reason", "rate", None, "30-churn-reasons.html"),
     ("health_score_auc", "Health score accuracy (AUC)", "score", "up", "50-at-risk.html"),
-    ("at_risk_tier1_mrr", "Tier-1 accounts to save", "money", None, "50-at-risk.html"),
+    ("at_risk_tier1_mrr", "MRR held by tier-1 accounts to save", "money", None, "50-at-risk.html"),
 ]
 
 
@@ -169,8 +169,8 @@ def kpis(metrics: dict) -> list[dict]:
             card["window"] = t("{quarter}, score at the quarter start vs churn in it", quarter=quarter)
         if key == "at_risk_tier1_mrr":
             n = _num(metrics.get("at_risk_tier1_accounts")) or 0
-            card["window"] = (t("MRR of {n} flagged high-value accounts, next quarter", n=f"{int(n):,}") if n != 1
-                              else t("MRR of 1 flagged high-value account, next quarter"))
+            card["window"] = (t("all the MRR of {n} flagged high-value accounts, not the MRR expected to churn", n=f"{int(n):,}")
+                              if n != 1 else t("all the MRR of 1 flagged high-value account, not the MRR expected to churn"))
         if kind == "rate":
             k, n = _counts(metrics, key, quarter)
             for which, q in (("prev_p", prev_q), ("year_p", year_q)):
@@ -230,15 +230,21 @@ def change_text(card: dict, which: str) -> str:
     --------
     >>> change_text({"kind": "rate", "value": 0.06, "prev": 0.04, "prev_p": 0.03, "prev_quarter": "2026Q2"}, "prev")
     '+2.0 pts vs 2026Q2 (p = 0.03)'
+
+    A change is the difference of the figures as shown, so that it adds up for the reader: 4.1% to
+    4.9% is +0.8 pts, even when the unrounded rates (4.14% and 4.87%) differ by 0.73.
+
+    >>> change_text({"kind": "rate", "value": 0.04874, "prev": 0.04136, "prev_quarter": "2026Q2"}, "prev")
+    '+0.8 pts vs 2026Q2'
     """
     then = card.get(which)
     if then is None:
         return ""
     if card["kind"] == "rate":
-        d = 100 * (card["value"] - then)
+        d = round(float(f"{100 * card['value']:.1f}") - float(f"{100 * then:.1f}"), 1)
         text = t("{d} pts", d=f"{d:+.1f}") if abs(d) >= 0.05 else t("no change")
     elif card["kind"] == "score":
-        d = card["value"] - then
+        d = round(float(f"{card['value']:.2f}") - float(f"{then:.2f}"), 2)
         text = f"{d:+.2f}" if abs(d) >= 0.005 else t("no change")
     else:
         if not then:
@@ -319,9 +325,14 @@ def sentences(metrics: dict, cards: list[dict]) -> list[str]:
             s += t(", against {rate} for the cohort a year before", rate=pct(surv['year']))
         out.append(s + t("."))
     if metrics.get("winback_accounts"):
-        out.append(t("Act: {n} churned accounts worth {money} of MRR are on the win-back list, because a fix they "
-                     "asked for has shipped or they said they would return.", n=f"{int(metrics['winback_accounts']):,}",
-                     money=money(metrics.get('winback_mrr') or 0, cur)))
+        n, mrr = f"{int(metrics['winback_accounts']):,}", money(metrics.get('winback_mrr') or 0, cur)
+        if metrics.get("winback_since"):   # the list reaches back beyond this quarter's churn
+            out.append(t("Act: {n} accounts that churned since {since}, worth {money} of MRR, are on the win-back "
+                         "list, because a fix they asked for has shipped or they said they would return.",
+                         n=n, since=metrics["winback_since"], money=mrr))
+        else:
+            out.append(t("Act: {n} churned accounts worth {money} of MRR are on the win-back list, because a fix "
+                         "they asked for has shipped or they said they would return.", n=n, money=mrr))
     return out[:6]
 
 
@@ -330,8 +341,10 @@ def actions(metrics: dict) -> list[dict]:
     cur = metrics.get("currency") or ""
     out = []
     if metrics.get("winback_accounts"):
-        out.append({"text": t("Win back {n} accounts ({money} MRR): the win-back list",
-                              n=f"{int(metrics['winback_accounts']):,}", money=money(metrics.get('winback_mrr') or 0, cur)),
+        n, mrr = f"{int(metrics['winback_accounts']):,}", money(metrics.get('winback_mrr') or 0, cur)
+        out.append({"text": t("Win back {n} accounts that churned since {since} ({money} MRR): the win-back list",
+                              n=n, since=metrics["winback_since"], money=mrr) if metrics.get("winback_since") else
+                    t("Win back {n} accounts ({money} MRR): the win-back list", n=n, money=mrr),
                     "href": "30-churn-reasons.html#Win-back-list"})
     if metrics.get("at_risk_tier1_accounts"):
         out.append({"text": t("Save {n} tier-1 accounts ({money} MRR): the save list",

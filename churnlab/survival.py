@@ -39,7 +39,7 @@ from statsmodels.stats.multitest import multipletests
 
 from .periods import GRAINS, Period, label_of, period_start
 from .stats import BLANK_LABEL, OTHER_LABEL, fill_blank, format_p, group_rare_levels, pct
-from .presentation import level_word, trait
+from .presentation import level_word, readable_header, trait
 
 __all__ = [
     "MONTH_DAYS", "HORIZONS", "analysis_date", "lifetimes", "mark_era", "censor_at",
@@ -479,6 +479,24 @@ def mature_cohorts(data: pd.DataFrame, *, months: float = 12, last: int = 4,
     """
     f = data.groupby(cohort_col, observed=True)[follow_col].min()
     return sorted(f.index[f >= months - 1e-9].tolist())[-last:]
+
+
+def fully_observed(summary: pd.DataFrame, lifetimes: pd.DataFrame, *, months: float,
+                   cohort_col: str = "cohort", follow_col: str = "follow_up") -> pd.DataFrame:
+    """The rows of ``summary`` whose cohort has had every account followed for ``months``
+    (:func:`mature_cohorts`), so that each cohort's ``months``-month survival is compared on all of its
+    customers, not on the few who signed up early enough.
+
+    Examples
+    --------
+    >>> lt = pd.DataFrame({"cohort": ["2025Q1", "2025Q2", "2025Q2"], "follow_up": [14.0, 12.5, 11.0]})
+    >>> s = pd.DataFrame({"cohort": ["2025Q1", "2025Q2"], "survival_12m": [0.8, 0.9]})
+    >>> fully_observed(s, lt, months=12)["cohort"].tolist()
+    ['2025Q1']
+    """
+    keep = {str(c) for c in mature_cohorts(lifetimes, months=months, last=len(lifetimes) + 1,
+                                            cohort_col=cohort_col, follow_col=follow_col)}
+    return summary[summary[cohort_col].astype(str).isin(keep)]
 
 
 def readable_summary(summary: pd.DataFrame, *, times: Iterable[float] | None = None,
@@ -1175,9 +1193,9 @@ def _why(dropped: dict) -> str:
 def _cox_message(res: CoxResult) -> str:
     parts = []
     if res.dropped:
-        parts.append("leaves out " + _join([f"{k} ({v})" for k, v in res.dropped.items()]))
+        parts.append("leaves out " + _join([f"{_trait_names([k])} ({v})" for k, v in res.dropped.items()]))
     if res.pooled:
-        parts.append("pools the rare values of " + _join([f"{c} ({n:,})" for c, n in res.pooled.items()])
+        parts.append("pools the rare values of " + _join([f"{_trait_names([c])} ({n:,})" for c, n in res.pooled.items()])
                      + f' as "{OTHER_LABEL}"')
     if res.penalizer:
         parts.append(f"is fitted with a ridge penalty ({res.penalizer:g}) because the plain fit does "
@@ -1196,8 +1214,8 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
     DataFrame
         ``covariate, column, level, reference, trait, versus, hazard_ratio, hazard_ratio_lo,
         hazard_ratio_hi, p, reading`` where ``trait`` and ``versus`` are the covariate and its reference
-        as readers see them ("Plan: basic", "plus") and ``reading`` says it in words ("plan basic churns
-        2.1x as fast as plan plus").
+        as readers see them ("Plan: basic", "plus") and ``reading`` says it in words ("Plan: basic churns
+        2.1x as fast as Plan: plus").
 
     Examples
     --------
@@ -1220,9 +1238,9 @@ def hazard_ratios(cph: CoxPHFitter) -> pd.DataFrame:
         col, _, level = name.partition("=")
         ref = refs.get(col) if level else None
         hr = float(r["exp(coef)"])
-        if level:   # in words: "icp fit no churns 1.7x as fast as icp fit yes", not "icp_fit False ... icp_fit True"
-            words = str(col).replace("_", " ")
-            reading = f"{words} {level_word(level)} churns {_times(hr)} {words} {level_word(ref)}"
+        if level:   # as the table names them: "Fits the ideal customer profile: no churns 1.7x as fast as
+            # Fits the ideal customer profile: yes", not "icp_fit False ... icp_fit True"
+            reading = f"{trait(col, level)} churns {_times(hr)} {trait(col, ref)}"
         else:
             reading = f"each extra unit of {col} multiplies the churn rate by {hr:.3g}"
         rows.append({"covariate": name, "column": col, "level": level or None, "reference": ref,
@@ -1284,30 +1302,55 @@ def ph_violations(check: pd.DataFrame, *, alpha: float = 0.01) -> list[str]:
     return list(dict.fromkeys(bad))
 
 
-def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01) -> str:
+def describe_ph(check: pd.DataFrame, *, alpha: float = 0.01, strata=None) -> str:
     """The proportional-hazards check in one or two sentences.
+
+    ``strata``: the columns the checked model is stratified by (the refit after a first check), so
+    that the sentences speak of that model and do not read as contradicting the first check's.
 
     Examples
     --------
     >>> describe_ph(pd.DataFrame({"covariate": ["contract=monthly", "segment=small"],
     ...                           "column": ["contract", "segment"], "p": [1e-9, 0.4]}))
     'The effect of contract changes with account age (proportional-hazards test p < 0.001), so its hazard ratio is an average over the lifetime; the model is refitted stratified by contract. Segment meets the assumption.'
+    >>> describe_ph(pd.DataFrame({"covariate": ["segment=small"], "column": ["segment"], "p": [0.4]}),
+    ...             strata=["contract"])
+    'Stratified by contract, every other covariate meets the proportional-hazards assumption (no test with p < 0.01), so each hazard ratio shown holds across the lifetime.'
     """
     if check is None or check.empty:
         return "The proportional-hazards check is not available for this model."
+    from .i18n import t as tr   # each sentence in the report language on its own
+
     bad = ph_violations(check, alpha=alpha)
     good = [c for c in dict.fromkeys(check["column"]) if c not in bad]
+    within = _trait_names(strata) if strata else ""
     if not bad:
-        return ("Every covariate meets the proportional-hazards assumption "
-                f"(no test with p < {alpha:g}), so each hazard ratio holds across the lifetime.")
-    p = check.loc[check["column"].isin(bad), "p"].min()
-    cols = _join([str(c).replace("_", " ") for c in bad])
-    verb = "changes" if len(bad) == 1 else "change"
-    text = (f"The effect of {cols} {verb} with account age (proportional-hazards test {format_p(p)}), "
-            f"so its hazard ratio is an average over the lifetime; the model is refitted stratified by {cols}.")
+        if within:
+            return tr("Stratified by {trait}, every other covariate meets the proportional-hazards assumption "
+                      "(no test with p < {alpha}), so each hazard ratio shown holds across the lifetime.",
+                      trait=within, alpha=f"{alpha:g}")
+        return tr("Every covariate meets the proportional-hazards assumption (no test with p < {alpha}), so each "
+                  "hazard ratio holds across the lifetime.", alpha=f"{alpha:g}")
+    p = format_p(check.loc[check["column"].isin(bad), "p"].min())[2:]   # "< 0.001", "= 0.004"
+    cols = _trait_names(bad)
+    one = len(bad) == 1
+    if within:   # the refit is the model shown: it is not refitted again
+        text = tr("Stratified by {trait}, the effect of {trait2} still changes with account age "
+                  "(proportional-hazards test p {p}), so its hazard ratio is an average over the lifetime." if one else
+                  "Stratified by {trait}, the effect of {trait2} still change with account age "
+                  "(proportional-hazards test p {p}), so their hazard ratios are averages over the lifetime.",
+                  trait=within, trait2=cols, p=p)
+    else:
+        text = tr("The effect of {trait} changes with account age (proportional-hazards test p {p}), so its hazard "
+                  "ratio is an average over the lifetime; the model is refitted stratified by {trait2}." if one else
+                  "The effect of {trait} change with account age (proportional-hazards test p {p}), so their hazard "
+                  "ratios are averages over the lifetime; the model is refitted stratified by {trait2}.",
+                  trait=cols, trait2=cols, p=p)
     if good:
-        names = _join([str(c).replace("_", " ") for c in good])
-        text += f" {names[:1].upper() + names[1:]} {'meets' if len(good) == 1 else 'meet'} the assumption."
+        names = _trait_names(good)
+        names = names[:1].upper() + names[1:]
+        text += " " + (tr("{trait} meets the assumption.", trait=names) if len(good) == 1 else
+                       tr("{traits} meet the assumption.", traits=names))
     return text
 
 
@@ -1394,6 +1437,18 @@ def _times(hr: float) -> str:
     if hr >= 1:
         return f"{hr:.2g}x as fast as" if hr < 10 else f"{hr:.0f}x as fast as"
     return f"{1 / hr:.2g}x more slowly than"
+
+
+def _trait_names(columns) -> str:
+    """Account traits as a reader names them, in a list: "contract, fits the ideal customer profile and MRR"
+    (in a Japanese report "契約形態、業種")."""
+    from .i18n import report_language
+
+    names = [str(readable_header(c)) for c in columns]
+    if report_language() == "ja":
+        return "、".join(names)
+    names = [n if n[1:2].isupper() else n[:1].lower() + n[1:] for n in names]   # "MRR" stays as it is
+    return _join(names)
 
 
 def _join(items) -> str:

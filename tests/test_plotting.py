@@ -214,3 +214,31 @@ def test_auc_trend_labels_are_level_and_never_overlap(n):
         assert ax.get_ylabel() == "ROC AUC (95% CI)"
     finally:
         plt.close("all")
+
+
+def test_customer_labels_and_many_groups_cannot_blow_a_chart_up(tmp_path):
+    """A 2,000-character segment name is drawn cut to MAX_LABEL characters, and a column of 800 groups
+    shows its MAX_BARS largest, saying so; an empty bar's count is drawn beside it, in the text colour."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from churnlab.plotting import attrition as pa
+    from churnlab.plotting._style import MAX_LABEL
+
+    d = pd.DataFrame({"seg": ["A" * 2000, "B", "C"], "attrition_rate": [0.1, 0.0, 0.3],
+                      "attrition_rate_lo": [0.05, 0.0, 0.2], "attrition_rate_hi": [0.2, 0.1, 0.4],
+                      "start_count": [10, 20, 30]})
+    ax = pa.plot_attrition_by_group(d, group="seg", title="By segment")
+    ax.figure.savefig(tmp_path / "long.png", bbox_inches="tight")
+    assert max(len(t.get_text()) for t in ax.get_yticklabels()) == MAX_LABEL
+    assert Image.open(tmp_path / "long.png").size[0] < 2000
+    empty = [t for t in ax.texts if t.get_text().strip() == "n=20"][0]
+    assert empty.get_color() != "white"
+    plt.close("all")
+    many = pd.DataFrame({"seg": [f"city {i}" for i in range(800)], "attrition_rate": 0.1, "attrition_rate_lo": 0.05,
+                         "attrition_rate_hi": 0.2, "start_count": range(800)})
+    ax = pa.plot_attrition_by_group(many, group="seg")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == pa.MAX_BARS and "city 799" in labels and "city 0" not in labels
+    assert "the 20 largest of 800 groups" in ax.get_xlabel()
+    plt.close("all")

@@ -70,6 +70,33 @@ def test_review_runs_every_notebook_and_reports_failures(data, notebooks, tmp_pa
     assert "25.0%" in index and "failed" in index and "href='10-attrition.html'" in index
 
 
+def test_what_a_kernel_writes_past_the_notebook_goes_to_its_log_not_the_console(data, tmp_path, capfd):
+    """Native code and a JVM write to the kernel's standard error directly (a Spark review's warnings):
+    the review keeps it beside the executed notebook, personal data removed, and names it when the
+    notebook fails; a kernel that wrote nothing leaves no file."""
+    nbd = tmp_path / "nbs"
+    nbd.mkdir()
+    _nb(nbd / "10-attrition.ipynb", "import os\nos.write(2, b'WARN NativeCodeLoader: noise for ops@example.com\\n')")
+    _nb(nbd / "20-survival.ipynb", "import os\nos.write(2, b'JVM: out of memory\\n')", "raise MemoryError('heap')")
+    _nb(nbd / "30-churn-reasons.ipynb", "x = 1")
+    lines = []
+    out = tmp_path / "rep"
+    for jobs in (1, 2):   # in this process, and in worker processes
+        lines.clear()
+        res = report.run_review(data, out, notebook_dir=nbd, progress=False, echo=lines.append, jobs=jobs,
+                                notebooks=["10-attrition", "20-survival", "30-churn-reasons"])
+        console = capfd.readouterr()
+        assert "NativeCodeLoader" not in console.err + console.out and "JVM" not in console.err + console.out
+        logs = out / "notebooks"
+        kept = (logs / "10-attrition.kernel.log").read_text()
+        assert "NativeCodeLoader: noise for" in kept and "ops@example.com" not in kept
+        assert "JVM: out of memory" in (logs / "20-survival.kernel.log").read_text()
+        assert not (logs / "30-churn-reasons.kernel.log").exists()
+        assert [n.ok for n in res.notebooks] == [True, False, True]
+        assert any(str(logs / "20-survival.kernel.log") in ln for ln in lines)
+        assert not any("10-attrition.kernel.log" in ln for ln in lines)
+
+
 def test_cli_review_exits_non_zero_naming_notebook_and_cell(data, notebooks, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(report, "default_notebook_dir", lambda: notebooks)
     code = cli.main(["review", "--data", str(data), "--out", str(tmp_path / "r"), "--quiet"])
@@ -333,3 +360,30 @@ def test_long_tables_fold_and_link_their_csv(tmp_path, monkeypatch):
         f.unlink()
     again = report.export_html(tmp_path / "p.ipynb", out / "p2.html").read_text(encoding="utf-8")
     assert again.count('<div class="fold-table">') == 2 and again.count('class="csv"><a') == 1
+
+
+def test_an_account_id_that_is_an_email_address_is_personal_data(tmp_path):
+    """B2C exports key accounts by e-mail address: it is removed from the executed notebooks (so from the
+    pages) and from every published CSV; ids made of digits are not telephone numbers."""
+    from types import SimpleNamespace
+
+    from churnlab import presentation
+
+    ds = SimpleNamespace(accounts=pd.DataFrame({"account_id": ["jane.doe273@corp.example", "09012345678", "A1"],
+                                                "mrr": [1.0, 2.0, 3.0]}))
+    assert report.personal_data(ds) == ["jane.doe273@corp.example"]
+    path = presentation.write_csv(ds.accounts, tmp_path / "at-risk.csv")
+    text = path.read_text(encoding="utf-8")
+    assert "jane.doe273" not in text and "[email]" in text and "09012345678" in text and "A1" in text
+
+
+def test_validate_and_review_stop_on_a_segment_column_the_accounts_lack(data, notebooks, tmp_path, capsys,
+                                                                        monkeypatch):
+    (data / "churnlab.yaml").write_text("analysis:\n  segment_col: tier\n")
+    assert cli.main(["validate", "--data", str(data)]) == 2
+    assert "analysis.segment_col in the data config names tier" in capsys.readouterr().err
+    monkeypatch.setattr(report, "default_notebook_dir", lambda: notebooks)
+    assert cli.main(["review", "--data", str(data), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "analysis.segment_col in the data config names tier" in err and "Traceback" not in err
+    assert not (tmp_path / "r" / "notebooks").exists()   # before any notebook ran

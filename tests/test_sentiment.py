@@ -68,6 +68,10 @@ REDACTION_CASES = [
     ("全角 ０９０－１２３４－５６７８ です", "全角 [phone] です"),
     ("携帯09012345678に", "携帯[phone]に"),
     ("UK +44 20 7946 0958 office", "UK [phone] office"),
+    ("from abroad dial 0044 20 7946 0958 please", "from abroad dial [phone] please"),   # 00 for +
+    ("tel 0044-20-7946-0000", "tel [phone]"),
+    ("Paris: 0033 1 23 45 67 89.", "Paris: [phone]."),                                 # no digit left over
+    ("海外から0081-90-1234-5678へ", "海外から[phone]へ"),
     ("Our write-up is at https://intranet.example.com/reviews/123.", "Our write-up is at [url]."),
     ("See www.example.org/pricing, thanks", "See [url], thanks"),
     ("資料はhttps://intranet.corp.example/reviews/77にある。", "資料は[url]にある。"),

@@ -128,3 +128,32 @@ def test_the_readme_configs_are_valid(tmp_path):
         cfg = load_config(p)                       # every documented config is valid
         with_settings += bool(cfg.analysis and cfg.activity_events)
     assert with_settings >= 2                      # the event-only and the B2B company configs
+
+
+@pytest.mark.parametrize("yaml_text, given, says", [
+    ("activity:\n  events: [invoice_sent, invoice_snet]\n", {}, "activity.events in the data config names invoice_snet"),
+    ("analysis:\n  feature_event: nope\n", {}, "analysis.feature_event in the data config names nope"),
+    ("analysis:\n  segment_col: tier\n", {}, "analysis.segment_col in the data config names tier"),
+    ("", {"qualified_events": "invoice_sent,nope"}, "The qualified_events parameter names nope"),
+    ("", {"segment_col": "tier"}, "The segment_col parameter names tier"),
+])
+def test_a_named_event_or_column_the_data_lacks_is_a_config_error(tmp_path, yaml_text, given, says):
+    """A typo in an event or column name would otherwise analyse nothing under the analyst's name for it
+    (accounts split by an event nobody used): it stops the review and names what the data has."""
+    with pytest.raises(ConfigError) as e:
+        settings.resolve(DS(_cfg(tmp_path, yaml_text) if yaml_text else None), check=True, **given)
+    assert says in str(e.value)
+    if "column" in says or "segment_col" in says:
+        assert "segment, plan, region" in str(e.value) and "_line" not in str(e.value)
+    else:
+        assert "project_created, invoice_sent, login, page_view, session_start" in str(e.value)   # most frequent first
+
+
+def test_named_settings_the_data_has_and_derived_columns_pass(tmp_path):
+    s = settings.resolve(DS(_cfg(tmp_path, "activity:\n  events: [invoice_sent]\nanalysis:\n  feature_event: invoice_sent\n")),
+                         check=True)
+    assert s.qualified_events == ["invoice_sent"] and s.feature_event == "invoice_sent"
+    with_size = ACC.assign(employees=[5, 50, 500])
+    assert settings.resolve(DS(accounts=with_size), segment_col="size_band", check=True).segment_col is None
+    assert settings.resolve(DS(events=None), qualified_events="anything", check=True).qualified_events == ["anything"]
+    assert settings.resolve(DS(), qualified_events="nope").qualified_events == ["nope"]   # not checked: the CLI did

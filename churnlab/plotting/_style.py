@@ -240,25 +240,105 @@ def _translated_ticks(axis) -> None:
     axis.set_major_formatter(Translated())
 
 
+#: Longest tick label, legend entry and title a chart draws (customer-controlled labels can be pages long).
+MAX_LABEL, MAX_TITLE = 60, 140
+
+
+def shorten(text, limit: int = MAX_LABEL) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (labels a chart draws).
+
+    Examples
+    --------
+    >>> shorten("x" * 100, 10), shorten("Mid-Market")
+    ('xxxxxxxxx…', 'Mid-Market')
+    """
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _shortened_ticks(axis) -> None:
+    """Category tick labels (data: a segment, an industry) no longer than :data:`MAX_LABEL`, as drawn."""
+    from matplotlib.category import StrCategoryFormatter
+    from matplotlib.ticker import FixedFormatter, Formatter, FuncFormatter
+
+    inner = axis.get_major_formatter()
+    if not isinstance(inner, (FixedFormatter, FuncFormatter, StrCategoryFormatter)):
+        return
+
+    class Shortened(Formatter):
+        def set_locs(self, locs):
+            inner.set_locs(locs)
+
+        def __call__(self, x, pos=None):
+            return shorten(inner(x, pos))
+
+        def format_ticks(self, values):
+            return [shorten(v) for v in inner.format_ticks(values)]
+
+    axis.set_major_formatter(Shortened())
+
+
+def shorten_figure(fig) -> None:
+    """Every label of ``fig`` within :data:`MAX_LABEL` characters (titles :data:`MAX_TITLE`), so that a
+    2,000-character segment name cannot make a chart thousands of pixels wide."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            _shortened_ticks(axis)
+            for label in axis.get_ticklabels():
+                label.set_text(shorten(label.get_text()))
+        for title in (ax.title, ax._left_title, ax._right_title):
+            title.set_text(shorten(title.get_text(), MAX_TITLE))
+        legends = [ax.get_legend()]
+        for legend in [lg for lg in legends if lg is not None]:
+            for t in legend.get_texts():
+                t.set_text(shorten(t.get_text()))
+    for legend in getattr(fig, "legends", []):
+        for t in legend.get_texts():
+            t.set_text(shorten(t.get_text()))
+    if getattr(fig, "_suptitle", None) is not None:
+        fig._suptitle.set_text(shorten(fig._suptitle.get_text(), MAX_TITLE))
+
+
+_DEPTH = [0]   # helpers running: a helper drawing into another's figure saves no data twin of its own
+
+
+def twin_data(make):
+    """Decorator (inside :func:`literal_text`): the chart's data twin is ``make(*args, **kwargs)``, the
+    columns the chart shows, instead of the whole frame it was given."""
+    def decorate(func):
+        func.twin = make
+        return func
+    return decorate
+
+
 def literal_text(func):
     """Decorator of plotting helpers: every text of the chart is drawn as written.
 
     The tidy frame the chart is drawn from is saved as its data twin (:func:`churnlab.presentation.save_twin`)
-    when the chart is drawn for a published review. The helper runs with :data:`LITERAL_TEXT` in force (also set for the session, because tick labels
+    when the chart is drawn for a published review: only by the outermost helper (the panels of a
+    grid are part of the grid's chart), and only the columns named by :func:`twin_data` when the helper
+    has it. The helper runs with :data:`LITERAL_TEXT` in force (also set for the session, because tick labels
     are created when the figure is drawn), and every text already on its figure is switched to
     literal drawing, so ``"$99 plan"`` or ``"\\cost"`` is shown as is and never parsed as mathtext.
     """
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         matplotlib.rcParams.update(LITERAL_TEXT)
-        out = func(*args, **kwargs)
-        if args:   # the chart's data twin, beside the published report
-            from ..presentation import save_twin
+        _DEPTH[0] += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            _DEPTH[0] -= 1
+        if args and not _DEPTH[0]:   # the chart's data twin, beside the published report
+            from ..presentation import save_twin   # (a panel drawn by another helper is part of its chart)
 
             figs = _figures(out)
             title = kwargs.get("title") or (_chart_words(figs[0], english=True) if figs else None)
-            save_twin(args[0], title or func.__name__.replace("plot_", ""), kind="chart")
+            make = getattr(func, "twin", None)
+            save_twin(make(*args, **kwargs) if make else args[0], title or func.__name__.replace("plot_", ""),
+                      kind="chart")
         for fig in _figures(out):
+            shorten_figure(fig)
             # drawn into a given Axes: the helper that owns the figure translates it
             if kwargs.get("ax") is None and not (args and isinstance(args[0], matplotlib.axes.Axes)):
                 translate_figure(fig)

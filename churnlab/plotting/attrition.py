@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pandas as pd
 
 from ..presentation import readable_header
@@ -53,11 +54,23 @@ def plot_attrition_trend(data: pd.DataFrame, *, x: str = "period", y: str = "att
     return ax
 
 
+#: Most groups a bar chart of groups shows (the largest ones).
+MAX_BARS = 20
+
+
 @literal_text
 def plot_attrition_by_group(data: pd.DataFrame, *, group: str, y: str = "attrition_rate", ax=None,
                             title: str | None = None):
-    """Horizontal bars of one period's attrition by group, with 95% interval whiskers and counts."""
+    """Horizontal bars of one period's attrition by group, with 95% interval whiskers and counts.
+
+    A column of many groups (a city, an account manager) shows its :data:`MAX_BARS` largest groups
+    (by ``start_count``) and says so under the chart; the table and the data twin keep them all.
+    """
     d = data.sort_values(y)
+    shown_note = ""
+    if len(d) > MAX_BARS and "start_count" in d:
+        shown_note = f"; the {MAX_BARS} largest of {len(d):,} groups"
+        d = d.nlargest(MAX_BARS, "start_count", keep="first").sort_values(y)
     ax = new_ax(ax, figsize=(8, 0.45 * len(d) + 1.2))
     palette = group_colors(d[group].astype(str).tolist())
     colors = [palette[str(g)] for g in d[group]]
@@ -69,10 +82,15 @@ def plot_attrition_by_group(data: pd.DataFrame, *, group: str, y: str = "attriti
                                        (d[f"{y}_hi"] - d[y]).clip(lower=0)],
                     fmt="none", ecolor="#333", capsize=3, lw=1)
     if "start_count" in d:
-        for yi, (v, n) in enumerate(zip(d[y], d["start_count"])):
-            ax.text(0, yi, f"  n={int(n):,}", va="center", ha="left", fontsize=9, color="white")
+        top = float(np.nanmax(d[f"{y}_hi"].to_numpy())) if len(d) else 0.0
+        for yi, (v, hi, n) in enumerate(zip(d[y], d[f"{y}_hi"], d["start_count"])):
+            if np.isfinite(v) and v >= 0.15 * top:   # inside the bar
+                ax.text(0, yi, f"  n={int(n):,}", va="center", ha="left", fontsize=9, color="white")
+            else:   # a short or empty bar: beside its whisker, in the text colour
+                x = hi if np.isfinite(hi) else (v if np.isfinite(v) else 0.0)
+                ax.text(x, yi, f"  n={int(n):,}", va="center", ha="left", fontsize=9, color="#333333")
     percent_axis(ax, axis="x", decimals=0)
-    ax.set_xlabel("attrition rate (95% interval)")
+    ax.set_xlabel("attrition rate (95% interval)" + shown_note)
     ax.set_ylabel("")
     if title:
         ax.set_title(title)

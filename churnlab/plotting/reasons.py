@@ -182,7 +182,7 @@ def plot_participation(data: pd.DataFrame, *, group: str | None = None, ax=None,
     for yi, (r, k, n) in enumerate(zip(d["rate"], d["k"], d["n"])):
         hi = float(d["rate_hi"].iloc[yi])
         text = f"{r:.0%} ({k}/{n})" if np.isfinite(r) else "nobody invited"   # as the theme chart writes it
-        ax.text(hi + 0.015 if np.isfinite(hi) else 0.01, yi, text, va="center", fontsize=8)
+        ax.text(hi + 0.03 if np.isfinite(hi) else 0.01, yi, text, va="center", fontsize=8)   # clear of the cap
     ax.set_yticks(y)
     ax.set_yticklabels(names)
     percent_axis(ax, axis="x")

@@ -5,7 +5,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from ._style import literal_text, new_ax, percent_axis
+from ._style import literal_text, new_ax, percent_axis, twin_data
 
 __all__ = ["register_cjk_font", "plot_sentiment_by_reason", "plot_label_shares", "plot_tone_shares",
            "plot_mentions"]
@@ -77,7 +77,17 @@ def _order(data, col, order):
     return list(pd.unique(data[col]))
 
 
+def _scores_by_group(scored, *, by: str = "primary_reason", labels: dict | None = None, **_):
+    """The data twin of :func:`plot_sentiment_by_reason`: one row per scored verbatim, its group and score."""
+    cols = [c for c in ("language", by, "sentiment_score", "sentiment_label") if c in scored]
+    data = scored.loc[scored["sentiment_score"].notna(), list(dict.fromkeys(cols))].reset_index(drop=True)
+    if labels:
+        data.insert(data.columns.get_loc(by) + 1, "group", data[by].map(lambda g: labels.get(g, g)))
+    return data
+
+
 @literal_text
+@twin_data(_scores_by_group)
 def plot_sentiment_by_reason(scored: pd.DataFrame, *, by: str = "primary_reason", labels: dict | None = None,
                              order=None, ax=None, title: str | None = None):
     """Distribution of verbatim sentiment scores per group: a box per group and one dot per verbatim.

@@ -149,7 +149,7 @@ def add_at_risk_table(ax, at_risk: pd.DataFrame, *, hue=None, colors=None, fonts
 @literal_text
 def plot_km_grid(curves: pd.DataFrame, *, col: str, hue: str, at_risk: pd.DataFrame | None = None,
                  col_wrap: int = 3, height: float = 3.6, palette=None,
-                 max_time: float | None = None, ci: bool = True):
+                 max_time: float | None = None, ci: bool = True, title: str | None = None):
     """Small multiples: one KM panel per value of ``col`` (e.g. segment), one curve per ``hue``
     (e.g. signup cohort), from one :func:`churnlab.survival.fit_km` call over both columns.
 
@@ -178,9 +178,12 @@ def plot_km_grid(curves: pd.DataFrame, *, col: str, hue: str, at_risk: pd.DataFr
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     handles = [plt.Line2D([], [], color=c, lw=2) for c in colors.values()]
+    top = 1.0 + 0.02 * nrow
     fig.legend(handles, list(colors), loc="upper center", ncol=min(len(colors), 8), frameon=False,
-               fontsize=8, bbox_to_anchor=(0.5, 1.0 + 0.02 * nrow))
+               fontsize=8, bbox_to_anchor=(0.5, top))
     fig.tight_layout(h_pad=extra * 3)
+    if title:   # above the legend; the figure is saved with a tight bounding box
+        fig.suptitle(title, y=top + 0.1 / nrow, fontsize=13, fontweight="bold")
     return axes
 
 
