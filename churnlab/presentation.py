@@ -28,6 +28,10 @@ __all__ = ["escape", "sentences", "sentences_html", "styler", "table_html", "fol
 # Markdown makes a link or an image only from "](", "][" or "]:" (reference definition), and HTML or an
 # autolink only from "<", which html.escape already turns into an entity.
 _MARKDOWN_LINK = re.compile(r"\](?=[(\[:])")
+#: Characters customer text may carry that no reader should get: control characters (a terminal
+#: escape, a bell, NUL) and the bidirectional overrides that make text read other than it is stored
+#: ("Trojan source"). Tab and line breaks stay.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _is_missing(value) -> bool:
@@ -54,10 +58,15 @@ def escape(text) -> str:
     ('[x&#93;(javascript:alert(1))', '![&#93;(http://evil)', '[email] &amp; [url]')
     >>> escape(None), escape(float("nan")), escape(12.5)
     ('', '', '12.5')
+
+    Control characters and bidirectional overrides are removed:
+
+    >>> escape("Acme\u202e\x1b[31m Ltd\x07")
+    'Acme[31m Ltd'
     """
     if _is_missing(text):
         return ""
-    return _MARKDOWN_LINK.sub("&#93;", _html.escape(str(text), quote=True))
+    return _MARKDOWN_LINK.sub("&#93;", _html.escape(_INVISIBLE.sub("", str(text)), quote=True))
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -266,9 +275,18 @@ def safe_csv_cell(v):
     ('-5.5', -5, 'Acme')
     >>> safe_csv_cell(" =1"), safe_csv_cell("＝1")
     ("' =1", "'＝1")
+
+    Control characters and bidirectional overrides (see :func:`escape`) are removed first.
+
+    >>> safe_csv_cell("\x07=SUM(A1)"), safe_csv_cell("Acme\u202e Ltd")
+    ("'=SUM(A1)", 'Acme Ltd')
     """
     if not isinstance(v, str) or not v:
         return v
+    if _INVISIBLE.search(v):
+        v = _INVISIBLE.sub("", v)
+        if not v:
+            return v
     stripped = v.lstrip(" \u3000\n\x0b\x0c")
     if not stripped or not stripped.startswith(FORMULA_START) and not v.startswith(("\t", "\r")):
         return v
