@@ -218,26 +218,32 @@ def translate_figure(fig) -> None:
 
 def _translated_ticks(axis) -> None:
     """Category tick labels (churnlab's words or data) in the report language, as they are drawn."""
+    from ..i18n import translate
+
+    _mapped_ticks(axis, lambda text: translate(text, record=False))
+
+
+def _mapped_ticks(axis, fn) -> None:
+    """Category tick labels (fixed, function or category formatters) passed through ``fn`` as they are
+    drawn; numeric axes keep their formatter."""
     from matplotlib.category import StrCategoryFormatter
     from matplotlib.ticker import FixedFormatter, Formatter, FuncFormatter
-
-    from ..i18n import translate
 
     inner = axis.get_major_formatter()
     if not isinstance(inner, (FixedFormatter, FuncFormatter, StrCategoryFormatter)):
         return
 
-    class Translated(Formatter):
+    class Mapped(Formatter):
         def set_locs(self, locs):
             inner.set_locs(locs)
 
         def __call__(self, x, pos=None):
-            return translate(inner(x, pos), record=False)
+            return fn(inner(x, pos))
 
         def format_ticks(self, values):
-            return [translate(v, record=False) for v in inner.format_ticks(values)]
+            return [fn(v) for v in inner.format_ticks(values)]
 
-    axis.set_major_formatter(Translated())
+    axis.set_major_formatter(Mapped())
 
 
 #: Longest tick label, legend entry and title a chart draws (customer-controlled labels can be pages long).
@@ -258,24 +264,7 @@ def shorten(text, limit: int = MAX_LABEL) -> str:
 
 def _shortened_ticks(axis) -> None:
     """Category tick labels (data: a segment, an industry) no longer than :data:`MAX_LABEL`, as drawn."""
-    from matplotlib.category import StrCategoryFormatter
-    from matplotlib.ticker import FixedFormatter, Formatter, FuncFormatter
-
-    inner = axis.get_major_formatter()
-    if not isinstance(inner, (FixedFormatter, FuncFormatter, StrCategoryFormatter)):
-        return
-
-    class Shortened(Formatter):
-        def set_locs(self, locs):
-            inner.set_locs(locs)
-
-        def __call__(self, x, pos=None):
-            return shorten(inner(x, pos))
-
-        def format_ticks(self, values):
-            return [shorten(v) for v in inner.format_ticks(values)]
-
-    axis.set_major_formatter(Shortened())
+    _mapped_ticks(axis, shorten)
 
 
 def shorten_figure(fig) -> None:
