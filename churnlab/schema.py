@@ -143,6 +143,9 @@ class ExclusionLog:
         self._read, self._used, self._files = {}, {}, {}
         self._excl: list[dict] = []
         self._find: list[dict] = []
+        #: ids of account rows excluded while the accounts table was read (a missing signup date):
+        #: their rows in other tables are "account excluded from accounts", not unknown ids
+        self.excluded_accounts: set = set()
 
     def read(self, table, file, n):
         self._read[table], self._files[table] = int(n), file

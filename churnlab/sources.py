@@ -222,7 +222,9 @@ def load(data_dir, config=None, *, extraction_date=None) -> Dataset:
             log.note("accounts", path.name, f"the computer's date ({pd.Timestamp.now(tz='UTC').date()}) is before "
                      f"much of the data, so the extraction date is the data's own last date ({extraction.date()})")
 
+    # every id of the accounts file, those of rows excluded while it was read included
     raw_account_ids = _IdSet(accounts["account_id"].dropna())
+    raw_account_ids.update(log.excluded_accounts)
     accounts = _check_accounts(accounts, path, log, extraction)
     known = _IdSet(accounts["account_id"])
     churned = (set(accounts.loc[accounts["churn_date"].notna(), "account_id"])
@@ -438,7 +440,7 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
         if col not in ("primary_reason", "secondary_reason"):
             df[col] = df[col].map(lambda v, m=mapping: m.get(str(v).strip(), v) if pd.notna(v) else v)
 
-    nonfinite = {}
+    nonfinite, raw_text = {}, {}
     parsed = {c: df[c] for c in df.columns}
     for col, kind in spec.columns.items():
         if col not in df.columns:
@@ -447,7 +449,10 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
         # in as they are: setting a column would copy it once more
         df = pd.DataFrame(parsed, copy=False)
         df.attrs["line_word"] = line_word
+        raw_col = parsed[col]
         parsed[col], nonfinite[col] = _parse(df, col, kind, table, path, tcfg.date_format, log)
+        if nonfinite[col] is not None and nonfinite[col].any():   # examples show what the file says ("inf")
+            raw_text[col] = raw_col
     df = pd.DataFrame(parsed, copy=False)
     df.attrs["line_word"] = line_word
     for col, allowed in spec.allowed.items():
@@ -467,14 +472,16 @@ def _read_small(path: Path, table: str, cfg: Config, log: ExclusionLog) -> pd.Da
             continue
         nf = nonfinite.get(col)
         if nf is not None and nf.any():
-            df = _exclude(df, nf.reindex(df.index, fill_value=False), table, path,
+            df = _exclude(_with_raw(df, raw_text, col), nf.reindex(df.index, fill_value=False), table, path,
                           f"{col} is not a finite number (inf / NaN)", log, (col,))
+            if col in raw_text:   # the kept rows go on with the parsed values
+                df = df.assign(**{col: parsed[col].reindex(df.index)})
         df = _exclude(df, df[col].isna(), table, path, f"missing {col}", log, (col,))
     for col, nf in nonfinite.items():
         if nf is not None and col not in spec.required and nf.reindex(df.index, fill_value=False).any():
             nf = nf.reindex(df.index, fill_value=False)
             log.fix(table, path.name, f"{col} not a finite number (inf / NaN) set to missing", int(nf.sum()),
-                    df.loc[nf, _example_cols(df, col)])
+                    _with_raw(df.loc[nf, _example_cols(df, col)], raw_text, col))
     if spec.key:
         dup = _duplicated(df[list(spec.key)])
         df = _exclude(df, dup, table, path, f"duplicate {' + '.join(spec.key)} (first kept)", log)
@@ -1156,9 +1163,18 @@ def _example_cols(df, col):
     return list(dict.fromkeys(cols))
 
 
+def _with_raw(df, raw_text: dict, col):
+    """``df`` with column ``col`` as the file wrote it (for the examples of a finding), when kept."""
+    if col not in raw_text or col not in df.columns:
+        return df
+    return df.assign(**{col: raw_text[col].reindex(df.index)})
+
+
 def _exclude(df, mask, table, path, reason, log: ExclusionLog, extra_cols=()):
     mask = mask.fillna(False).astype(bool)
     if mask.any():
+        if table == "accounts" and "account_id" in df.columns:
+            log.excluded_accounts.update(df.loc[mask, "account_id"].dropna())
         cols = [c for c in [LINE_COL, *TABLES[table].key, *extra_cols] if c in df.columns]
         log.exclude(table, path.name, reason, int(mask.sum()), df.loc[mask, list(dict.fromkeys(cols))])
         return df.loc[~mask]

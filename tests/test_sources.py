@@ -490,3 +490,16 @@ def test_a_bad_table_is_reported_before_bad_events(folder):
     with pytest.raises(DataValidationError) as e:
         load(folder)
     assert e.value.table == "events" and e.value.column == "ts"
+
+
+def test_rows_of_an_account_without_a_signup_date_are_of_an_excluded_account(folder):
+    """An accounts row left out because its signup date is blank was in the file: its rows elsewhere
+    belong to an excluded account, not to an unknown id (whose cause would be another export)."""
+    write(folder, "accounts.csv", ACCOUNTS + "A5,,,,SMB,monthly,50,true\n")
+    write(folder, "events.csv", "account_id,ts,event\nA1,2025-03-01,x\nA5,2025-03-02,x\nZZ,2025-03-02,x\n")
+    write(folder, "users.csv", "user_id,account_id,created_at\nu1,A1,2025-02-01\nu5,A5,2025-02-01\n")
+    ds = load(folder)
+    for table, expected in (("events", {"account excluded from accounts": 1, "unknown account_id": 1}),
+                            ("users", {"account excluded from accounts": 1})):
+        got = ds.exclusions[ds.exclusions.table == table].set_index("reason").rows.to_dict()
+        assert got == expected, table
