@@ -607,7 +607,10 @@ def personal_data(dataset) -> list[str]:
             if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
                 continue
             ident = str(c) == "id" or str(c).endswith("_id")
-            for v in col.dropna().unique():
+            values = col.dropna().unique()
+            if ident:   # millions of user ids: only those that can hold an address are read
+                values = [v for v in values if isinstance(v, str) and ("@" in v or "＠" in v or "/" in v)]
+            for v in values:
                 if isinstance(v, str) and any(ch.isdigit() or ch in "@＠/" for ch in v):
                     new = [p for p in pieces(v) if len(p) >= 4]
                     if name == "findings" or ident:   # our messages quote ids and numbers, and an id of
