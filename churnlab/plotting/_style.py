@@ -277,11 +277,8 @@ def shorten_figure(fig) -> None:
                 label.set_text(shorten(label.get_text()))
         for title in (ax.title, ax._left_title, ax._right_title):
             title.set_text(shorten(title.get_text(), MAX_TITLE))
-        legends = [ax.get_legend()]
-        for legend in [lg for lg in legends if lg is not None]:
-            for t in legend.get_texts():
-                t.set_text(shorten(t.get_text()))
-    for legend in getattr(fig, "legends", []):
+    legends = [ax.get_legend() for ax in fig.axes] + list(getattr(fig, "legends", []))
+    for legend in [lg for lg in legends if lg is not None]:
         for t in legend.get_texts():
             t.set_text(shorten(t.get_text()))
     if getattr(fig, "_suptitle", None) is not None:
